@@ -1,0 +1,269 @@
+"""Scenario configuration: typed dataclasses, loaded from TOML files and validated in one place.
+
+A scenario is the single source of truth for a world. Each section is a dataclass whose fields
+carry their documentation, unit and allowed range in ``metadata``; ``load_scenario`` rejects unknown
+keys, wrong types and out-of-range values with an error that names the key. Every key name is
+unique across sections, so an env keyword argument such as ``n_skus=10`` overrides a scenario
+value by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from shopgym.errors import ScenarioError, UnknownScenarioError, did_you_mean
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def _f(default, doc: str, unit: str = "", lo=None, hi=None, choices=None):
+    """A dataclass field with its documentation, unit and allowed range."""
+    meta = {"doc": doc, "unit": unit, "min": lo, "max": hi, "choices": choices}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class CatalogConfig:
+    """The products: drawn once from ``catalog_seed``, identical for every episode seed."""
+
+    n_skus: int = _f(1, "number of products (SKUs)", "SKUs", 1, 100_000)
+    n_categories: int = _f(1, "number of product categories; SKUs are assigned round-robin", "", 1, 10_000)
+    catalog_seed: int = _f(0, "seed of the catalog draw (prices, costs, base rates, features)", "", 0)
+    price: float = _f(10.0, "median selling price", "currency/unit", 0.0)
+    price_spread: float = _f(0.0, "log-normal sigma of prices across SKUs (0 = all equal)", "", 0.0, 3.0)
+    margin: float = _f(0.4, "gross margin (price - unit cost) / price", "", 0.0, 0.99)
+    holding_cost: float = _f(0.02, "holding cost per unit on hand at the end of a day", "currency/unit/day", 0.0)
+    order_cost: float = _f(0.0, "fixed cost of placing a non-zero order for one SKU", "currency/order", 0.0)
+    lead_time: int = _f(2, "supplier lead time: days from order to availability (0 = same day)", "days", 0, 60)
+    lead_time_spread: int = _f(0, "lead times vary uniformly by up to this many days across SKUs", "days", 0, 30)
+    shelf_life: int = _f(0, "days a unit can be sold after arrival (0 = never perishes; 1 = perishes at day end)", "days", 0, 365)
+    embedding_dim: int = _f(8, "length of each product's feature vector (used by shoppers and conversion models)", "", 1, 256)
+
+
+@dataclass
+class DemandConfig:
+    """Ground-truth daily demand: base x weekly x yearly x trend x holiday x price effect, NB noise."""
+
+    demand_model: str = _f("ground_truth", "'ground_truth', or 'learned:PATH' for a forecaster saved by forecasters' save()")
+    base_rate: float = _f(5.0, "median mean demand per SKU", "units/day", 0.0)
+    base_rate_spread: float = _f(0.0, "log-normal sigma of base rates across SKUs", "", 0.0, 3.0)
+    weekly: list = _f([1.0] * 7, "seven multipliers Monday..Sunday (rescaled to mean 1)", "")
+    yearly_amplitude: float = _f(0.0, "relative amplitude of the yearly cycle", "", 0.0, 0.95)
+    yearly_peak_day: int = _f(350, "day of year (1-366) when the yearly cycle peaks", "day of year", 1, 366)
+    trend: float = _f(0.0, "relative growth of demand per year", "1/year", -0.9, 10.0)
+    holidays: list = _f([], "list of [day_of_year, duration_days, uplift]: demand x (1 + uplift) on those days", "")
+    promo_prob: float = _f(0.0, "chance that a SKU is on promotion on a given day", "", 0.0, 1.0)
+    promo_discount: float = _f(0.2, "price cut while on promotion (fraction of list price)", "", 0.0, 0.9)
+    elasticity: float = _f(-1.5, "price elasticity: demand x (price / list price) ** elasticity", "", -10.0, 0.0)
+    dispersion: float = _f(0.0, "negative-binomial shape k (variance = mean + mean^2 / k); 0 = Poisson", "", 0.0)
+    substitution: float = _f(0.0, "share of unmet demand that turns to another SKU of the same category (lost-sales mode)", "", 0.0, 1.0)
+
+
+@dataclass
+class InventoryConfig:
+    """Stock keeping: initial stock, lost sales or backorders, capacity, penalties."""
+
+    initial_stock: int = _f(0, "units on hand per SKU at the start of an episode", "units", 0)
+    backorders: bool = _f(False, "unmet demand waits as a backorder (True) or is lost (False)")
+    capacity: int = _f(0, "warehouse capacity, all SKUs together (0 = unlimited); orders are cut to fit", "units", 0)
+    lost_sale_penalty: float = _f(0.0, "goodwill cost per unit of demand not served", "currency/unit", 0.0)
+    backorder_penalty: float = _f(0.0, "cost per backordered unit per day", "currency/unit/day", 0.0)
+    disposal_cost: float = _f(0.0, "cost of disposing of one expired unit", "currency/unit", 0.0)
+
+
+@dataclass
+class SupplyConfig:
+    """Supply disruptions."""
+
+    shock_day: int = _f(-1, "day (0-based) from which lead times jump (-1 = never)", "days", -1)
+    shock_lead_time_add: int = _f(0, "days added to every lead time from shock_day on", "days", 0, 60)
+
+
+@dataclass
+class EnvConfig:
+    """The episode and the restocking decision."""
+
+    horizon: int = _f(365, "episode length", "days", 1, 100_000)
+    start_date: str = _f("2024-01-01", "calendar date of day 0 (ISO format)")
+    max_order: int = _f(20, "largest order per SKU per day", "units", 1, 1_000_000)
+    order_step: int = _f(1, "order quantities are multiples of this", "units", 1)
+    history_window: int = _f(7, "days of past sales shown in the observation", "days", 1, 365)
+    forecast_in_obs: bool = _f(True, "show the demand model's forecast over the lead time in the observation")
+    reward_scale: float = _f(1.0, "reward = profit x reward_scale", "1/currency", 0.0)
+
+
+SECTIONS: dict[str, type] = {
+    "catalog": CatalogConfig,
+    "demand": DemandConfig,
+    "inventory": InventoryConfig,
+    "supply": SupplyConfig,
+    "env": EnvConfig,
+}
+
+
+@dataclass
+class Scenario:
+    """A complete, validated world and env configuration."""
+
+    name: str = "custom"
+    description: str = ""
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    demand: DemandConfig = field(default_factory=DemandConfig)
+    inventory: InventoryConfig = field(default_factory=InventoryConfig)
+    supply: SupplyConfig = field(default_factory=SupplyConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (TOML-able) of every value, for writing next to results."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **overrides) -> Scenario:
+        """A copy with keys overridden by name (``n_skus=10``), validated like a file."""
+        data = self.to_dict()
+        for key, value in overrides.items():
+            section = KEY_SECTION.get(key)
+            if section is None:
+                raise ScenarioError(
+                    f"Unknown scenario key {key!r}.{did_you_mean(key, KEY_SECTION)} "
+                    f"Valid keys: {', '.join(sorted(KEY_SECTION))}."
+                )
+            data[section][key] = value
+        return scenario_from_dict(data, source="overrides")
+
+
+KEY_SECTION: dict[str, str] = {
+    f.name: section for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)
+}
+
+
+def _check_value(where: str, f: dataclasses.Field, value: Any) -> Any:
+    """Type- and range-check one value; returns it converted (int -> float where a float is due)."""
+    expected = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool, "str": str, "list": list}[f.type]
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ScenarioError(
+            f"{where}: expected {expected.__name__}, got {type(value).__name__} {value!r}."
+        )
+    lo, hi = f.metadata.get("min"), f.metadata.get("max")
+    if lo is not None and value < lo or hi is not None and value > hi:
+        bounds = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+        raise ScenarioError(f"{where} = {value!r} is out of range; allowed: {bounds}.")
+    return value
+
+
+def _validate_lists(where: str, demand: DemandConfig) -> None:
+    if len(demand.weekly) != 7 or not all(isinstance(x, (int, float)) and x >= 0 for x in demand.weekly):
+        raise ScenarioError(f"{where}.weekly must be 7 non-negative numbers (Mon..Sun), got {demand.weekly!r}.")
+    if sum(demand.weekly) <= 0:
+        raise ScenarioError(f"{where}.weekly must not be all zero.")
+    for h in demand.holidays:
+        if not (isinstance(h, list) and len(h) == 3 and 1 <= h[0] <= 366 and h[1] >= 1 and h[2] >= -1):
+            raise ScenarioError(
+                f"{where}.holidays entries are [day_of_year (1-366), duration_days (>=1), uplift (>=-1)], got {h!r}."
+            )
+    if demand.demand_model != "ground_truth" and not demand.demand_model.startswith("learned:"):
+        raise ScenarioError(
+            f"{where}.demand_model = {demand.demand_model!r}; use 'ground_truth' or 'learned:PATH'."
+        )
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<dict>") -> Scenario:
+    """Validate a nested dict (as read from TOML) and build a ``Scenario``."""
+    data = dict(data)
+    kwargs: dict[str, Any] = {"name": str(data.pop("name", "custom")), "description": str(data.pop("description", ""))}
+    for section, body in data.items():
+        cls = SECTIONS.get(section)
+        if cls is None:
+            raise ScenarioError(
+                f"{source}: unknown section [{section}].{did_you_mean(section, SECTIONS)} "
+                f"Valid sections: {', '.join(SECTIONS)}."
+            )
+        if not isinstance(body, dict):
+            raise ScenarioError(f"{source}: [{section}] must be a table of key = value lines.")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values = {}
+        for key, value in body.items():
+            if key not in fields:
+                hint = did_you_mean(key, fields)
+                if key in KEY_SECTION:
+                    hint = f" {key!r} belongs in [{KEY_SECTION[key]}]."
+                raise ScenarioError(
+                    f"{source}: unknown key {section}.{key}.{hint} Keys of [{section}]: {', '.join(fields)}."
+                )
+            values[key] = _check_value(f"{source}: {section}.{key}", fields[key], value)
+        kwargs[section] = cls(**values)
+    scenario = Scenario(**kwargs)
+    _validate_lists(f"{source}: demand", scenario.demand)
+    try:
+        import numpy as np
+
+        np.datetime64(scenario.env.start_date, "D")
+    except ValueError as exc:
+        raise ScenarioError(f"{source}: env.start_date = {scenario.env.start_date!r} is not an ISO date (YYYY-MM-DD).") from exc
+    return scenario
+
+
+def scenario_names() -> list[str]:
+    """Names of the scenario files shipped in the ``scenarios`` package."""
+    root = resources.files("scenarios")
+    return sorted(p.name[: -len(".toml")] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """Resolve a shipped scenario name or a path to a ``.toml`` file."""
+    text = str(name_or_path)
+    candidate = Path(text)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise UnknownScenarioError(f"Scenario file {text!r} does not exist.")
+        return candidate
+    names = scenario_names()
+    if text not in names:
+        raise UnknownScenarioError(
+            f"Unknown scenario {text!r}.{did_you_mean(text, names)} "
+            f"Shipped scenarios: {', '.join(names)}; or pass a path to a .toml file."
+        )
+    return Path(str(resources.files("scenarios") / f"{text}.toml"))
+
+
+def load_scenario(name_or_path: str | Path | Scenario, **overrides) -> Scenario:
+    """Load and validate a scenario by shipped name or file path, then apply overrides by key name."""
+    if isinstance(name_or_path, Scenario):
+        scenario = name_or_path
+    else:
+        path = scenario_path(name_or_path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(f"{path}: not valid TOML: {exc}") from exc
+        data.setdefault("name", path.stem)
+        scenario = scenario_from_dict(data, source=str(path.name))
+    return scenario.replace(**overrides) if overrides else scenario
+
+
+def describe_keys() -> str:
+    """A Markdown table per section documenting every scenario key (used for scenarios/README.md)."""
+    lines = []
+    for section, cls in SECTIONS.items():
+        lines += [f"### [{section}]", "", (cls.__doc__ or "").strip(), "", "| key | default | unit | allowed | meaning |", "|---|---|---|---|---|"]
+        for f in dataclasses.fields(cls):
+            m = f.metadata
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            allowed = ""
+            if m.get("min") is not None or m.get("max") is not None:
+                allowed = f"{m.get('min', '')} .. {m.get('max') if m.get('max') is not None else ''}"
+            lines.append(f"| `{f.name}` | `{default!r}` | {m.get('unit', '')} | {allowed} | {m.get('doc', '')} |")
+        lines.append("")
+    return "\n".join(lines)

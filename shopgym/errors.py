@@ -1,0 +1,34 @@
+"""Errors raised by shopgym. Each message quotes the bad value and says how to fix it."""
+
+from __future__ import annotations
+
+import difflib
+
+
+class ShopgymError(Exception):
+    """Base class of every error shopgym raises on purpose."""
+
+
+class ScenarioError(ShopgymError, ValueError):
+    """A scenario file or override is malformed: unknown key, wrong type or out-of-range value."""
+
+
+class UnknownScenarioError(ScenarioError, KeyError):
+    """A scenario name that is neither a shipped scenario nor an existing file."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class ActionError(ShopgymError, ValueError):
+    """An action that does not belong to the env's action space."""
+
+
+class DataError(ShopgymError, ValueError):
+    """An input data frame or file lacks a required column or holds invalid values."""
+
+
+def did_you_mean(name: str, choices) -> str:
+    """A ' Did you mean ...?' suffix naming the closest valid choice, or '' if none is close."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f" Did you mean {close[0]!r}?" if close else ""

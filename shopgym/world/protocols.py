@@ -1,0 +1,63 @@
+"""Plug points of the world: what a demand model must provide.
+
+The world core calls these once per simulated day for every SKU of every parallel world at
+once (arrays are shaped ``(n_worlds, n_skus)``; SKUs along the last axis). Ground-truth generators
+and learned models (``forecasters.LearnedDemand``) satisfy them structurally: nothing here has to be
+subclassed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DemandContext:
+    """What a demand model may look at for one simulated day.
+
+    Attributes:
+        day: day index since the episode started (0-based, days).
+        dates: calendar date of ``day`` as ``numpy.datetime64[D]``.
+        price: today's selling price per SKU, shape ``(n_worlds, n_skus)``, currency units.
+        promo: whether each SKU is on promotion today, shape ``(n_worlds, n_skus)``, bool.
+        demand_history: true (uncensored) daily demand of the last ``H`` days, shape
+            ``(n_worlds, n_skus, H)``, units; the most recent day is last. Days before the episode
+            start hold the model's warm-up values (see ``World``).
+    """
+
+    day: int
+    date: np.datetime64
+    price: np.ndarray
+    promo: np.ndarray
+    demand_history: np.ndarray
+
+
+@runtime_checkable
+class DemandModel(Protocol):
+    """Daily customer demand per SKU (units/day), batched over worlds and SKUs."""
+
+    n_skus: int
+
+    def reset(self, n_worlds: int) -> None:
+        """Forget any per-episode state (e.g. a recurrent model's hidden state)."""
+
+    def expected(self, ctx: DemandContext) -> np.ndarray:
+        """Expected demand for ``ctx.day``, shape ``(n_worlds, n_skus)``, units/day (float)."""
+
+    def forecast(self, ctx: DemandContext, horizon: int) -> np.ndarray:
+        """Expected demand for days ``ctx.day .. ctx.day + horizon - 1``.
+
+        Shape ``(n_worlds, n_skus, horizon)``, units/day. Used for observations and heuristics;
+        it must not consume random numbers.
+        """
+
+    def sample(self, ctx: DemandContext, rngs: Sequence[np.random.Generator]) -> np.ndarray:
+        """Realised demand for ``ctx.day``: non-negative integers, shape ``(n_worlds, n_skus)``.
+
+        ``rngs[w]`` is world ``w``'s own demand generator; world ``w``'s draw must use only it, so
+        that a batch of worlds reproduces the same worlds stepped one at a time.
+        """

@@ -1,0 +1,237 @@
+"""The simulated shop: catalog, demand, inventory and accounting, stepped one day at a time.
+
+``World`` simulates ``n_worlds`` independent copies of one scenario in lockstep (arrays shaped
+``(n_worlds, n_skus)``), each with its own random streams: a batch of worlds reproduces exactly
+the same worlds stepped one at a time. It imports neither gymnasium nor torch.
+
+Order of events on day ``t``:
+  1. orders are placed (cut to warehouse capacity if needed) and paid; an order for SKU ``i``
+     arrives ``lead_time[i]`` days later (0 = today);
+  2. deliveries due today arrive;
+  3. customers demand; sales take stock first-expiring-first-out; with backorders the backlog is
+     served first; in lost-sales mode a share of unmet demand tries a same-category substitute;
+  4. holding cost is charged on the stock left at the end of the day, then perishables that
+     reach the end of their shelf life expire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from shopgym.config import Scenario
+from shopgym.world import inventory as inv
+from shopgym.world.calendar import day_dates
+from shopgym.world.catalog import Catalog
+from shopgym.world.demand import GroundTruthDemand
+from shopgym.world.outcome import DayOutcome, KpiTracker
+from shopgym.world.protocols import DemandContext, DemandModel
+
+#: Order of the child streams spawned from each world's seed. Append only: a new component gets a
+#: new index, so the existing streams do not shift.
+STREAMS = ("demand", "promotions", "shoppers", "responses", "auctions")
+
+
+def spawn_streams(seed: int | None) -> dict[str, np.random.Generator]:
+    """One generator per stream in ``STREAMS``, all from ``SeedSequence(seed)``."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+
+
+class World:
+    """A batch of ``n_worlds`` simulated shops of one scenario.
+
+    Args:
+        scenario: the validated scenario.
+        n_worlds: number of independent worlds stepped together.
+        demand_model: overrides the ground truth (any ``DemandModel``); default built from the scenario.
+    """
+
+    def __init__(self, scenario: Scenario, n_worlds: int = 1, demand_model: DemandModel | None = None):
+        if n_worlds < 1:
+            raise ValueError(f"n_worlds must be >= 1, got {n_worlds}.")
+        self.scenario = scenario
+        self.n_worlds = n_worlds
+        self.catalog = Catalog.generate(scenario.catalog, scenario.demand)
+        self.horizon = scenario.env.horizon
+        cat, sup = self.catalog, scenario.supply
+        self.max_lead_time = int(cat.lead_time.max()) + (sup.shock_lead_time_add if sup.shock_day >= 0 else 0)
+        self.n_calendar_days = self.horizon + self.max_lead_time + 2
+        self.dates = day_dates(scenario.env.start_date, self.n_calendar_days)
+        if demand_model is None:
+            demand_model = _build_demand_model(scenario, cat, self.n_calendar_days)
+        if getattr(demand_model, "n_skus", cat.n_skus) != cat.n_skus:
+            raise ValueError(f"demand model has {demand_model.n_skus} SKUs, the catalog {cat.n_skus}.")
+        self.demand_model = demand_model
+        self.n_buckets = inv.n_buckets(cat.shelf_life)
+        self.arrival_bucket = inv.arrival_bucket(cat.shelf_life, self.n_buckets)
+        self.perishable = cat.shelf_life > 0
+        self.substitute = cat.substitutes()
+        self.history_len = max(scenario.env.history_window, 28)
+        self.day = 0
+        self.reset([None] * n_worlds)
+
+    # ------------------------------------------------------------------ state
+    def reset(self, seeds: Sequence[int | None]) -> None:
+        """Start a new episode in every world; ``seeds[w]`` seeds world ``w``'s streams."""
+        if len(seeds) != self.n_worlds:
+            raise ValueError(f"need {self.n_worlds} seeds, got {len(seeds)}.")
+        b, n, cfg = self.n_worlds, self.catalog.n_skus, self.scenario
+        streams = [spawn_streams(s) for s in seeds]
+        self.rngs = {name: [s[name] for s in streams] for name in STREAMS}
+        self.day = 0
+        self.stock = np.zeros((b, n, self.n_buckets), dtype=np.int64)
+        self.stock[:, np.arange(n), self.arrival_bucket] = cfg.inventory.initial_stock
+        self.pipeline = np.zeros((b, n, self.max_lead_time + 1), dtype=np.int64)
+        self.backlog = np.zeros((b, n), dtype=np.int64)
+        warm = self.catalog.base_rate * self.demand_model_profile_mean()
+        self.demand_history = np.broadcast_to(warm[None, :, None], (b, n, self.history_len)).astype(float)
+        self.sales_history = self.demand_history.copy()
+        self.promo = self._draw_promotions()
+        self.kpis = KpiTracker(b)
+        self.demand_model.reset(b)
+
+    def demand_model_profile_mean(self) -> float:
+        profile = getattr(self.demand_model, "profile", None)
+        return float(np.mean(profile[: min(len(profile), 365)])) if profile is not None else 1.0
+
+    def _draw_promotions(self) -> np.ndarray:
+        """Promotion calendar ``(n_worlds, n_days, n_skus)``, bool, from each world's promotions stream."""
+        p = self.scenario.demand.promo_prob
+        shape = (self.n_calendar_days, self.catalog.n_skus)
+        if p <= 0:
+            return np.zeros((self.n_worlds, *shape), dtype=bool)
+        return np.stack([rng.random(shape) < p for rng in self.rngs["promotions"]])
+
+    @property
+    def on_hand(self) -> np.ndarray:
+        """Units on hand per world and SKU, ``(n_worlds, n_skus)``."""
+        return self.stock.sum(-1)
+
+    def price_on(self, day: int) -> np.ndarray:
+        """Selling price per world and SKU on ``day`` (list price, cut while on promotion)."""
+        day = min(day, self.n_calendar_days - 1)
+        cut = 1.0 - self.scenario.demand.promo_discount * self.promo[:, day]
+        return self.catalog.price * cut
+
+    def lead_time_on(self, day: int) -> np.ndarray:
+        """Lead time (days) of an order placed on ``day``, per SKU."""
+        sup = self.scenario.supply
+        shock = sup.shock_lead_time_add if 0 <= sup.shock_day <= day else 0
+        return self.catalog.lead_time + shock
+
+    def context(self, day: int | None = None) -> DemandContext:
+        """The demand model's view of ``day`` (default: today)."""
+        day = self.day if day is None else day
+        return DemandContext(
+            day=day,
+            date=self.dates[min(day, self.n_calendar_days - 1)],
+            price=self.price_on(day),
+            promo=self.promo[:, min(day, self.n_calendar_days - 1)],
+            demand_history=self.demand_history,
+        )
+
+    def forecast(self, horizon: int) -> np.ndarray:
+        """The demand model's expected demand for today and the next days, ``(n_worlds, n_skus, horizon)``."""
+        return self.demand_model.forecast(self.context(), horizon)
+
+    # ------------------------------------------------------------------ dynamics
+    def step(self, orders: np.ndarray) -> DayOutcome:
+        """Simulate today with ``orders`` (non-negative integers, ``(n_worlds, n_skus)``, units)."""
+        if self.day >= self.horizon:
+            raise RuntimeError("the episode is over (day == horizon); call reset() first.")
+        cat, icfg = self.catalog, self.scenario.inventory
+        b, n = self.n_worlds, cat.n_skus
+        orders = np.asarray(orders, dtype=np.int64).reshape(b, n)
+        if (orders < 0).any():
+            raise ValueError("orders must be non-negative.")
+        start_stock = self.on_hand
+        wanted = orders
+        if icfg.capacity > 0:
+            room = np.maximum(icfg.capacity - start_stock.sum(-1) - self.pipeline.sum((1, 2)), 0)
+            total = orders.sum(-1)
+            scale = np.where(total > room, room / np.maximum(total, 1), 1.0)
+            orders = np.floor(orders * scale[:, None]).astype(np.int64)
+        lead = self.lead_time_on(self.day)
+        self.pipeline[:, np.arange(n), lead] += orders
+
+        received = self.pipeline[..., 0].copy()
+        self.pipeline[..., :-1] = self.pipeline[..., 1:]
+        self.pipeline[..., -1] = 0
+        self.stock[:, np.arange(n), self.arrival_bucket] += received
+
+        ctx = self.context()
+        expected = self.demand_model.expected(ctx)
+        demand = self.demand_model.sample(ctx, self.rngs["demand"])
+        backlog_before = self.backlog
+        want = demand + backlog_before
+        on_hand = self.stock.sum(-1)
+        sold = np.minimum(want, on_hand)
+        inv.remove_fifo(self.stock, sold)
+        unmet = want - sold
+        sub_out = np.zeros_like(demand)
+        sub_in = np.zeros_like(demand)
+        if icfg.backorders:
+            self.backlog = unmet
+            lost = np.zeros_like(demand)
+        else:
+            self.backlog = np.zeros_like(demand)
+            lost = unmet
+            share = self.scenario.demand.substitution
+            if share > 0 and n > 1:
+                sub_out = np.floor(unmet * share).astype(np.int64)
+                flat = (np.arange(b)[:, None] * n + self.substitute[None, :]).ravel()
+                sub_in = np.bincount(flat, weights=sub_out.ravel(), minlength=b * n).reshape(b, n).astype(np.int64)
+                extra = np.minimum(sub_in, self.stock.sum(-1))
+                inv.remove_fifo(self.stock, extra)
+                sold = sold + extra
+                lost = unmet - sub_out + (sub_in - extra)
+
+        end_on_hand = self.stock.sum(-1)
+        holding_units = end_on_hand
+        expired = inv.expire_and_age(self.stock, self.perishable)
+        end_stock = self.stock.sum(-1)
+
+        price = ctx.price
+        out = DayOutcome(
+            ordered=orders,
+            order_cut=wanted - orders,
+            received=received,
+            start_stock=start_stock,
+            demand=demand,
+            expected_demand=expected,
+            substitute_out=sub_out,
+            substitute_in=sub_in,
+            sold=sold,
+            lost=lost,
+            backlog_before=backlog_before,
+            backlog=self.backlog,
+            expired=expired,
+            end_stock=end_stock,
+            price=price,
+            revenue=price * sold,
+            purchase_cost=cat.unit_cost * orders,
+            order_cost=cat.order_cost * (orders > 0),
+            holding_cost=cat.holding_cost * holding_units,
+            lost_sale_cost=icfg.lost_sale_penalty * lost,
+            backorder_cost=icfg.backorder_penalty * self.backlog,
+            disposal_cost=icfg.disposal_cost * expired,
+            profit=np.zeros((b, n)),
+        )
+        out.profit = out.revenue - sum(getattr(out, c) for c in DayOutcome.COST_FIELDS)
+        self.demand_history = np.concatenate([self.demand_history[..., 1:], demand[..., None]], axis=-1)
+        self.sales_history = np.concatenate([self.sales_history[..., 1:], sold[..., None]], axis=-1)
+        self.last_kpis = self.kpis.add(out, cat.unit_cost)
+        self.day += 1
+        return out
+
+
+def _build_demand_model(scenario: Scenario, catalog: Catalog, n_days: int) -> DemandModel:
+    """The scenario's demand model: ground truth, or a saved forecaster resolved by name."""
+    name = scenario.demand.demand_model
+    if name == "ground_truth":
+        return GroundTruthDemand(catalog, scenario.demand, scenario.env.start_date, n_days)
+    from shopgym.plugins import load_learned_demand  # resolved lazily: the core never imports torch
+
+    return load_learned_demand(name.split(":", 1)[1], catalog=catalog, scenario=scenario, n_days=n_days)
