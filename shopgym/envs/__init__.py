@@ -1,0 +1,1 @@
+"""Thin Gymnasium adapters over the world. Registered in ``shopgym/__init__.py``."""

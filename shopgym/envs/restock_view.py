@@ -1,0 +1,153 @@
+"""The restocking view of a world, batched over worlds: spaces, observations, actions, rewards, infos.
+
+Shared by the single env (``RestockEnv``, one world) and the native vector env (many worlds), so
+both translate exactly alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium import spaces
+
+from shopgym.errors import ActionError
+from shopgym.world.calendar import calendar_features
+from shopgym.world.outcome import DayOutcome
+from shopgym.world.world import World
+
+CALENDAR_FIELDS = ("dow_sin", "dow_cos", "doy_sin", "doy_cos", "elapsed")
+
+
+class RestockView:
+    """Translates between a ``World`` and the Restock env's spaces.
+
+    Observation: a flat float32 vector, a block of per-SKU features for each SKU (``sku_fields``,
+    in that order), then the calendar features (``CALENDAR_FIELDS``).
+    """
+
+    def __init__(self, world: World, continuous: bool = False):
+        self.world = world
+        env = world.scenario.env
+        self.n_skus = world.catalog.n_skus
+        self.continuous = continuous
+        self.order_step = env.order_step
+        self.max_order = env.max_order
+        self.n_levels = env.max_order // env.order_step + 1
+        self.window = env.history_window
+        self.n_pipeline = world.max_lead_time  # slots: arriving 1 .. max_lead_time days ahead
+        self.with_forecast = env.forecast_in_obs
+        self.reward_scale = env.reward_scale
+        fields = ["on_hand", "backlog"] + [f"pipeline_{k + 1}" for k in range(self.n_pipeline)]
+        fields += [f"sales_lag_{k}" for k in range(self.window, 0, -1)]
+        fields += ["price", "unit_cost", "lead_time"]
+        if self.with_forecast:
+            fields += ["forecast_today", "forecast_lead"]
+        self.sku_fields = tuple(fields)
+        self.field_index = {name: i for i, name in enumerate(fields)}
+        n_f = len(fields)
+        size = self.n_skus * n_f + len(CALENDAR_FIELDS)
+        low = np.zeros(size, dtype=np.float32)
+        low[self.n_skus * n_f : self.n_skus * n_f + 4] = -1.0
+        high = np.full(size, np.inf, dtype=np.float32)
+        high[self.n_skus * n_f :] = 1.0
+        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        if continuous:
+            self.action_space = spaces.Box(0.0, float(self.max_order), (self.n_skus,), dtype=np.float32)
+        elif self.n_skus == 1:
+            self.action_space = spaces.Discrete(self.n_levels)
+        else:
+            self.action_space = spaces.MultiDiscrete(np.full(self.n_skus, self.n_levels))
+
+    # ------------------------------------------------------------------ observations
+    def observe(self) -> np.ndarray:
+        """Observations of every world for the next decision, ``(n_worlds, obs_size)`` float32."""
+        w = self.world
+        b, n = w.n_worlds, self.n_skus
+        day = w.day
+        lead = w.lead_time_on(day)
+        cols = [w.on_hand[..., None], w.backlog[..., None]]
+        if self.n_pipeline:
+            cols.append(w.pipeline[..., : self.n_pipeline])
+        cols.append(w.sales_history[..., -self.window :])
+        cols += [
+            w.price_on(day)[..., None],
+            np.broadcast_to(w.catalog.unit_cost, (b, n))[..., None],
+            np.broadcast_to(lead, (b, n))[..., None],
+        ]
+        if self.with_forecast:
+            fc = w.forecast(int(lead.max()) + 1)
+            cum = np.cumsum(fc, axis=-1)
+            cols += [fc[..., :1], np.take_along_axis(cum, np.broadcast_to(lead, (b, n))[..., None], axis=-1)]
+        per_sku = np.concatenate(cols, axis=-1).reshape(b, -1)
+        date = w.dates[min(day, w.n_calendar_days - 1)]
+        cal = np.append(calendar_features(date), min(day / w.horizon, 1.0))
+        out = np.empty((b, per_sku.shape[1] + len(CALENDAR_FIELDS)), dtype=np.float32)
+        out[:, : per_sku.shape[1]] = per_sku
+        out[:, per_sku.shape[1] :] = cal
+        return out
+
+    def parse(self, obs: np.ndarray) -> dict[str, np.ndarray]:
+        """Named arrays from one observation (or a batch): per-SKU fields shaped ``(..., n_skus)``."""
+        obs = np.asarray(obs)
+        n_f = len(self.sku_fields)
+        block = obs[..., : self.n_skus * n_f].reshape(*obs.shape[:-1], self.n_skus, n_f)
+        named = {name: block[..., i] for i, name in enumerate(self.sku_fields)}
+        for i, name in enumerate(CALENDAR_FIELDS):
+            named[name] = obs[..., self.n_skus * n_f + i]
+        return named
+
+    # ------------------------------------------------------------------ actions
+    def orders_from_actions(self, actions) -> np.ndarray:
+        """Order quantities ``(n_worlds, n_skus)`` (units) from a batch of actions; bad actions raise ``ActionError``."""
+        b, n = self.world.n_worlds, self.n_skus
+        a = np.asarray(actions)
+        if self.continuous:
+            a = a.astype(np.float64, copy=False)
+            if a.size != b * n:
+                raise ActionError(f"action must hold {n} order quantities per env (shape {(n,)}), got shape {np.shape(actions)}.")
+            a = a.reshape(b, n)
+            if not np.isfinite(a).all():
+                raise ActionError(f"action contains NaN or inf: {actions!r}. Order quantities must be finite.")
+            if (a < 0).any() or (a > self.max_order).any():
+                raise ActionError(
+                    f"action {actions!r} is outside the action space [0, {self.max_order}] units; "
+                    "clip it (SB3 does so for Box spaces) or raise scenario key max_order."
+                )
+            return (np.rint(a / self.order_step) * self.order_step).astype(np.int64)
+        if a.dtype.kind == "f":
+            if not np.isfinite(a).all():
+                raise ActionError(f"action contains NaN or inf: {actions!r}; this env takes integer order levels.")
+            if (a != np.round(a)).any():
+                raise ActionError(f"action {actions!r} is not an integer; this env takes order levels 0..{self.n_levels - 1}.")
+        elif a.dtype.kind not in "iub":
+            raise ActionError(f"action {actions!r} of type {a.dtype} is not an integer order level.")
+        if a.size != b * n:
+            raise ActionError(f"action must hold one order level per SKU ({n}), got shape {np.shape(actions)}.")
+        a = a.reshape(b, n).astype(np.int64)
+        if (a < 0).any() or (a >= self.n_levels).any():
+            raise ActionError(
+                f"action {actions!r} is out of range: order levels are 0..{self.n_levels - 1} "
+                f"(level k orders k x {self.order_step} units)."
+            )
+        return a * self.order_step
+
+    def action_for_orders(self, orders: np.ndarray):
+        """The action of one env that orders (about) ``orders`` units per SKU, clipped to the space."""
+        q = np.clip(np.asarray(orders, dtype=np.float64).reshape(self.n_skus), 0, self.max_order)
+        if self.continuous:
+            return q.astype(np.float32)
+        levels = np.rint(q / self.order_step).astype(np.int64)
+        return int(levels[0]) if self.n_skus == 1 else levels
+
+    # ------------------------------------------------------------------ rewards and infos
+    def rewards(self, out: DayOutcome) -> np.ndarray:
+        """The day's profit per world (currency x reward_scale)."""
+        return out.profit.sum(-1) * self.reward_scale
+
+    def infos(self, out: DayOutcome) -> dict[str, np.ndarray]:
+        """The day's KPIs per world (see ``RestockEnv`` for units) and per-SKU flows."""
+        info = {k: np.asarray(v, dtype=np.float64) for k, v in self.world.last_kpis.items()}
+        info.update(
+            ordered=out.ordered, demand=out.demand, sold=out.sold, lost=out.lost,
+            received=out.received, expired=out.expired, on_hand=out.end_stock,
+        )
+        return info
