@@ -102,12 +102,32 @@ class EnvConfig:
     reward_scale: float = _f(1.0, "reward = profit x reward_scale", "1/currency", 0.0)
 
 
+@dataclass
+class ShoppersConfig:
+    """Shoppers and their ground-truth responses (click, add-to-cart, purchase) to shown items."""
+
+    n_shoppers: int = _f(2000, "number of shoppers in the population, drawn once from shoppers_seed", "shoppers", 1, 10_000_000)
+    n_segments: int = _f(4, "number of shopper segments (each with its own taste centre and price sensitivity)", "", 1, 1000)
+    shoppers_seed: int = _f(0, "seed of the population draw (preferences, sensitivities, segments)", "", 0)
+    sessions_per_day: float = _f(200.0, "mean number of shopping sessions per day (Poisson)", "sessions/day", 0.0)
+    slate_size: int = _f(10, "items shown per session, at positions 0 .. slate_size - 1", "items", 1, 1000)
+    price_sensitivity: float = _f(1.0, "mean drop in cart/purchase log-odds per unit of log(price paid / median price)", "", 0.0, 20.0)
+    base_ctr: float = _f(0.1, "click probability at position 0 for zero affinity, median price, no fatigue", "", 0.001, 0.999)
+    base_cart_rate: float = _f(0.3, "add-to-cart probability given a click, at zero affinity and median price", "", 0.001, 0.999)
+    base_purchase_rate: float = _f(0.5, "purchase probability given an add-to-cart, at zero affinity and median price", "", 0.001, 0.999)
+    affinity_weight: float = _f(2.0, "log-odds added per unit of affinity (preference . item features, in [-1, 1])", "", 0.0, 20.0)
+    position_decay: float = _f(0.5, "examination probability at position k is (1 + k) ** -position_decay", "", 0.0, 5.0)
+    fatigue_rate: float = _f(0.3, "examination x exp(-fatigue_rate x times the shopper has seen the item before)", "", 0.0, 5.0)
+    response_model: str = _f("ground_truth", "'ground_truth', or 'learned:PATH' for a conversion model saved by its save()")
+
+
 SECTIONS: dict[str, type] = {
     "catalog": CatalogConfig,
     "demand": DemandConfig,
     "inventory": InventoryConfig,
     "supply": SupplyConfig,
     "env": EnvConfig,
+    "shoppers": ShoppersConfig,
 }
 
 
@@ -122,6 +142,7 @@ class Scenario:
     inventory: InventoryConfig = field(default_factory=InventoryConfig)
     supply: SupplyConfig = field(default_factory=SupplyConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
+    shoppers: ShoppersConfig = field(default_factory=ShoppersConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict (TOML-able) of every value, for writing next to results."""
