@@ -1,0 +1,217 @@
+"""The shared base of every conversion model: validation, training loop, predict, save/load.
+
+A subclass only builds its network (``_build``): a ``torch.nn.Module`` mapping a float matrix
+``(n, n_features)`` to per-task probabilities ``(n, n_tasks)``. It may define ``penalty()`` (added to
+the loss) and ``shared_parameters()`` (frozen by ``fine_tune(freeze_shared=True)``).
+
+Contract (scikit-learn style): the constructor only stores and validates; ``fit`` sets attributes
+ending in ``_`` and returns ``self``; ``predict_proba`` returns one column per task, in ``tasks``
+order, each the per-row probability of that label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from forecasters.conversion.data import validate_labels
+from forecasters.conversion.features import DEFAULT_CATEGORICAL, TabularEncoder
+from forecasters.conversion.weighting import LossWeighting
+
+FORMAT_VERSION = 1
+EPS = 1e-7
+
+
+class ConversionModel:
+    """Base class; see the module docstring.
+
+    Args:
+        tasks: label columns, one output column each (default the funnel ``click, cart, purchase``).
+        hidden: widths of the shared (or per-task) hidden layers.
+        tower_hidden: widths of each task tower's hidden layers.
+        epochs: passes over the training data.
+        batch_size: rows per gradient step.
+        lr: Adam learning rate.
+        weight_decay: Adam L2 weight decay.
+        loss_weights: fixed per-task loss weights (default all 1).
+        weighting: ``"fixed"`` or ``"uncertainty"`` (learned task weights).
+        categorical: columns one-hot encoded even if numeric.
+        seed: seeds weight init and batch order; same seed and data give the same model.
+        progress: show a progress bar per epoch.
+    """
+
+    name: ClassVar[str] = "base"
+    #: Names of subclass-specific constructor arguments (saved with the weights).
+    extra_params: ClassVar[tuple[str, ...]] = ()
+    base_params: ClassVar[tuple[str, ...]] = (
+        "tasks", "hidden", "tower_hidden", "epochs", "batch_size", "lr", "weight_decay",
+        "loss_weights", "weighting", "categorical", "seed", "progress",
+    )
+
+    def __init__(
+        self,
+        tasks: Sequence[str] = ("click", "cart", "purchase"),
+        hidden: Sequence[int] = (64, 32),
+        tower_hidden: Sequence[int] = (16,),
+        epochs: int = 3,
+        batch_size: int = 512,
+        lr: float = 2e-3,
+        weight_decay: float = 0.0,
+        loss_weights: Sequence[float] | None = None,
+        weighting: str = "fixed",
+        categorical: Sequence[str] = DEFAULT_CATEGORICAL,
+        seed: int = 0,
+        progress: bool = False,
+    ):
+        if isinstance(tasks, str) or len(tasks) < 1 or len(set(tasks)) != len(tasks):
+            raise ValueError(f"tasks must be a list of distinct label column names, got {tasks!r}.")
+        for label, value, lo in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
+            if not isinstance(value, (int, np.integer)) or value < lo:
+                raise ValueError(f"{label} must be an integer >= {lo}, got {value!r}.")
+        if any((not isinstance(h, (int, np.integer))) or h < 1 for h in [*hidden, *tower_hidden]):
+            raise ValueError(f"hidden and tower_hidden must be positive integers, got {hidden!r}, {tower_hidden!r}.")
+        if lr <= 0 or weight_decay < 0:
+            raise ValueError(f"lr must be > 0 and weight_decay >= 0, got {lr}, {weight_decay}.")
+        LossWeighting(len(tasks), weighting, loss_weights)  # validates mode and weights
+        self.tasks, self.hidden, self.tower_hidden = tuple(tasks), tuple(hidden), tuple(tower_hidden)
+        self.epochs, self.batch_size, self.lr, self.weight_decay = int(epochs), int(batch_size), float(lr), float(weight_decay)
+        self.loss_weights = None if loss_weights is None else tuple(float(w) for w in loss_weights)
+        self.weighting, self.categorical, self.seed, self.progress = weighting, tuple(categorical), int(seed), bool(progress)
+
+    # ------------------------------------------------------------------ to override
+    def _build(self, n_inputs: int) -> nn.Module:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ public API
+    def get_params(self) -> dict:
+        """Constructor arguments (as saved with the weights)."""
+        return {p: getattr(self, p) for p in (*self.base_params, *self.extra_params)}
+
+    def fit(self, X: pd.DataFrame, y: pd.DataFrame | np.ndarray | None = None, sample_weight: np.ndarray | None = None) -> ConversionModel:
+        """Fit on a log frame ``X`` (labels taken from its ``tasks`` columns unless ``y`` is given)."""
+        labels = self._labels(X, y)
+        self.encoder_ = TabularEncoder(self.tasks, self.categorical).fit(X)
+        torch.manual_seed(self.seed)
+        self.network_ = self._build(self.encoder_.n_features)
+        self.weighting_ = LossWeighting(len(self.tasks), self.weighting, self.loss_weights)
+        self.history_ = []
+        self._train(self.encoder_.transform(X), labels, sample_weight, self.epochs, freeze_shared=False)
+        return self
+
+    def fine_tune(self, X: pd.DataFrame, y=None, epochs: int | None = None, freeze_shared: bool = False,
+                  sample_weight: np.ndarray | None = None, reset_towers: bool = False) -> ConversionModel:
+        """Continue training a fitted model on new data (same encoder); optionally freeze the shared layers."""
+        self._check_fitted()
+        labels = self._labels(X, y)
+        if reset_towers:
+            torch.manual_seed(self.seed + 1)
+            fresh = self._build(self.encoder_.n_features)
+            shared = {id(p) for p in getattr(self.network_, "shared_parameters", lambda: [])()}
+            state = {k: v for (k, v), p in zip(fresh.state_dict().items(), fresh.parameters(), strict=False) if False}
+            del state
+            names = {n for n, p in self.network_.named_parameters() if id(p) not in shared}
+            own = dict(fresh.named_parameters())
+            with torch.no_grad():
+                for n, p in self.network_.named_parameters():
+                    if n in names:
+                        p.copy_(own[n])
+        self._train(self.encoder_.transform(X), labels, sample_weight, self.epochs if epochs is None else epochs, freeze_shared)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
+        """Per-row probability of each task's label, ``(n, n_tasks)``, float64 in ``[0, 1]``."""
+        self._check_fitted()
+        x = torch.from_numpy(self.encoder_.transform(X))
+        self.network_.eval()
+        with torch.no_grad():
+            out = [self.network_(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        p = torch.cat(out).double().numpy() if out else np.zeros((0, len(self.tasks)))
+        return np.clip(p, 0.0, 1.0)
+
+    def save(self, path: str | Path) -> Path:
+        """Write hyperparameters, encoder and weights to ``path`` (a torch file, weights-only loadable)."""
+        self._check_fitted()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
+        torch.save({"format": FORMAT_VERSION, "model": self.name, "params": params, "encoder": self.encoder_.state(),
+                    "state_dict": self.network_.state_dict(), "weighting": self.weighting_.state_dict()}, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> ConversionModel:
+        """Rebuild a model saved by ``save`` (any registered class when called on the base)."""
+        from forecasters.conversion.registry import model_class
+
+        blob = torch.load(Path(path), weights_only=True)
+        if not isinstance(blob, dict) or blob.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{path} is not a conversion model saved by save() (format {FORMAT_VERSION}).")
+        klass = model_class(blob["model"])
+        if cls is not ConversionModel and not issubclass(klass, cls):
+            raise ValueError(f"{path} holds a {blob['model']!r} model, not a {cls.name!r}.")
+        model = klass(**blob["params"])
+        model.encoder_ = TabularEncoder.from_state(blob["encoder"])
+        model.network_ = model._build(model.encoder_.n_features)
+        model.network_.load_state_dict(blob["state_dict"])
+        model.weighting_ = LossWeighting(len(model.tasks), model.weighting, model.loss_weights)
+        model.weighting_.load_state_dict(blob["weighting"])
+        model.history_ = []
+        return model
+
+    # ------------------------------------------------------------------ internals
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit(X) first.")
+
+    def _labels(self, X, y) -> np.ndarray:
+        if y is None:
+            return validate_labels(X, self.tasks, what="X")
+        if isinstance(y, pd.DataFrame):
+            return validate_labels(y, self.tasks, what="y")
+        y = np.asarray(y, dtype=float).reshape(len(X), -1)
+        if y.shape[1] != len(self.tasks):
+            raise ValueError(f"y has {y.shape[1]} columns, tasks {len(self.tasks)}.")
+        return validate_labels(pd.DataFrame(y, columns=list(self.tasks)), self.tasks, what="y")
+
+    def _train(self, x: np.ndarray, labels: np.ndarray, sample_weight, epochs: int, freeze_shared: bool) -> None:
+        n = len(x)
+        w = np.ones(n, dtype=np.float32) if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
+        if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all():
+            raise ValueError(f"sample_weight must be {n} non-negative finite numbers.")
+        xt, yt, wt = torch.from_numpy(x), torch.from_numpy(labels), torch.from_numpy(w / max(w.mean(), 1e-12))
+        net, weighting = self.network_, self.weighting_
+        shared = {id(p) for p in getattr(net, "shared_parameters", lambda: [])()} if freeze_shared else set()
+        params = [p for p in net.parameters() if id(p) not in shared]
+        if self.weighting == "uncertainty":
+            params.append(weighting.log_vars)
+        opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        gen = torch.Generator().manual_seed(self.seed + len(self.history_))
+        penalty = getattr(net, "penalty", None)
+        epochs_iter = range(epochs)
+        if self.progress:
+            from tqdm import tqdm
+
+            epochs_iter = tqdm(epochs_iter, desc=f"fit {self.name}", unit="epoch")
+        net.train()
+        for _ in epochs_iter:
+            perm = torch.randperm(n, generator=gen)
+            total, batches = 0.0, 0
+            for i in range(0, n, self.batch_size):
+                idx = perm[i : i + self.batch_size]
+                p = net(xt[idx]).clamp(EPS, 1 - EPS)
+                per_row = F.binary_cross_entropy(p, yt[idx], reduction="none")
+                losses = (per_row * wt[idx, None]).mean(0)
+                loss = weighting(losses) + (penalty() if penalty is not None else 0.0)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total, batches = total + float(loss), batches + 1
+            self.history_.append(total / max(batches, 1))
+        net.eval()

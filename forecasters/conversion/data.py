@@ -1,0 +1,82 @@
+"""Loading and checking interaction logs (simulated or the user's own, in the same columns)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopgym.errors import DataError
+
+#: Columns a model never uses as features: labels are given separately, these are bookkeeping.
+IGNORED_COLUMNS = frozenset({"day", "session_id"})
+
+
+def is_feature_column(name: str, tasks: Sequence[str]) -> bool:
+    """Whether ``name`` is a model input: not a label, not ``true_*``, not ``*_id``, not in ``IGNORED_COLUMNS``."""
+    return name not in tasks and not name.startswith("true_") and not name.endswith("_id") and name not in IGNORED_COLUMNS
+
+
+def validate_labels(df: pd.DataFrame, tasks: Sequence[str], what: str = "logs") -> np.ndarray:
+    """The label columns ``tasks`` of ``df`` as a float32 array ``(n, len(tasks))`` of 0/1.
+
+    Raises ``DataError`` when ``df`` is not a frame, is empty, lacks a label column, or a label is
+    missing (NaN) or outside {0, 1}.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"{what} must be a pandas DataFrame, got {type(df).__name__}.")
+    if len(df) == 0:
+        raise DataError(f"{what} is empty.")
+    missing = [t for t in tasks if t not in df.columns]
+    if missing:
+        raise DataError(
+            f"{what} lacks label column(s) {missing}; expected one 0/1 column per task {list(tasks)}. "
+            f"Got columns {list(df.columns)}; rename your label columns or pass tasks=[...]."
+        )
+    out = np.empty((len(df), len(tasks)), dtype=np.float32)
+    for j, t in enumerate(tasks):
+        col = pd.to_numeric(df[t], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isin(col, (0.0, 1.0))
+        if bad.any():
+            first = df[t].to_numpy()[bad][:3]
+            raise DataError(
+                f"{what}[{t!r}] must hold only 0 or 1; {int(bad.sum())} row(s) do not, e.g. {list(first)!r}. "
+                "Binarise the label (e.g. (col > 0).astype(int)) and drop rows with missing labels."
+            )
+        out[:, j] = col
+    return out
+
+
+def check_nested(labels: np.ndarray, tasks: Sequence[str], what: str = "logs") -> None:
+    """Raise ``DataError`` if a funnel label exceeds the one before it (e.g. purchase without cart)."""
+    for j in range(1, labels.shape[1]):
+        bad = labels[:, j] > labels[:, j - 1]
+        if bad.any():
+            raise DataError(
+                f"{what}: {int(bad.sum())} row(s) have {tasks[j]} = 1 but {tasks[j - 1]} = 0; funnel labels "
+                "must be nested (purchase <= cart <= click)."
+            )
+
+
+def load_logs(path: str | Path, tasks: Sequence[str] = ("click", "cart", "purchase"), nested: bool = True) -> pd.DataFrame:
+    """Read logs from CSV or Parquet and check their labels (and nesting when ``nested``).
+
+    The columns are those written by ``forecasters.conversion.logs``; features may be any numeric or
+    categorical columns (see ``is_feature_column``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"log file {str(path)!r} does not exist.")
+    if path.suffix == ".parquet":
+        try:
+            df = pd.read_parquet(path)
+        except ImportError as exc:
+            raise ImportError("Reading Parquet needs pyarrow: pip install 'shopgym[parquet]'.") from exc
+    else:
+        df = pd.read_csv(path)
+    labels = validate_labels(df, tasks, what=path.name)
+    if nested:
+        check_nested(labels, tasks, what=path.name)
+    return df

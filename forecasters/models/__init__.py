@@ -1,0 +1,1 @@
+"""Forecasting models, one per module (classical in this package, neural ones in ``forecasters.neural``)."""

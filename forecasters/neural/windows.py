@@ -1,0 +1,103 @@
+"""Sliding windows over a panel, scaled per window, as tensors for the global neural models.
+
+Each series is laid out in one flat array as ``[pad | observed | future]``: ``pad`` = ``max(input_size,
+season_length)`` missing steps so that every context and seasonal lag index is in bounds, and
+``future`` = slots for forecasting (NaN targets, known calendar and exogenous values).
+
+A window with target start ``t`` (index into the observed part) yields:
+  * context ``x``: ``(input_size, 2 + 4 + k)`` = scaled ``y``, observed mask, 4 calendar features,
+    ``k`` exogenous values of the context steps;
+  * future features ``f``: ``(h, 4 + k + 2)`` = calendar, exogenous values of the target steps, and
+    the scaled value one season before each target step with its availability mask;
+  * target: ``y[t : t + h] / scale``;
+  * ``scale`` = mean absolute value of the observed context (1 if that is 0): per-window scaling,
+    so one network serves series of any level, including series it never saw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from forecasters.panel import Panel
+from forecasters.preprocessing import calendar_features
+
+
+class WindowData:
+    """Flat arrays of a panel for fast vectorised window extraction (see module docstring)."""
+
+    def __init__(self, panel: Panel, input_size: int, h: int, season_length: int, future_exog: np.ndarray | None = None):
+        self.L, self.h, self.m = input_size, h, season_length
+        self.P = max(input_size, season_length)
+        k = len(panel.exog_names)
+        self.lengths = np.array([len(y) for y in panel.y], dtype=np.int64)
+        seg = self.P + self.lengths + h
+        self.offsets = np.concatenate([[0], np.cumsum(seg)[:-1]]).astype(np.int64)
+        N = int(seg.sum())
+        self.y = np.full(N, np.nan, dtype=np.float32)
+        self.cal = np.empty((N, 4), dtype=np.float32)
+        self.exog = np.zeros((N, k), dtype=np.float32)
+        cache: dict = {}
+        for i in range(panel.n):
+            o, T = self.offsets[i], self.lengths[i]
+            self.y[o + self.P : o + self.P + T] = panel.y[i]
+            key = (panel.start[i], T)
+            if key not in cache:
+                dates = pd.date_range(panel.start[i] - self.P * panel.freq, periods=self.P + T + h, freq=panel.freq)
+                cache[key] = calendar_features(dates, panel.freq)
+            self.cal[o : o + seg[i]] = cache[key]
+            if k:
+                self.exog[o + self.P : o + self.P + T] = panel.exog[i]
+                if future_exog is not None and h:
+                    self.exog[o + self.P + T : o + seg[i]] = future_exog[i, :h]
+
+    @property
+    def n_context_features(self) -> int:
+        return 2 + 4 + self.exog.shape[1]
+
+    @property
+    def n_future_features(self) -> int:
+        return 4 + self.exog.shape[1] + 2
+
+    def windows(self, min_context: int, val_h: int = 0):
+        """All training windows ``(series, t)`` whose target lies inside the observed data.
+
+        With ``val_h > 0`` the last window of each long-enough series (target = its last ``val_h``
+        steps) is returned separately for validation, and training targets end before it.
+        """
+        tr_i, tr_t, va_i, va_t = [], [], [], []
+        for i, T in enumerate(self.lengths):
+            end = T - self.h - (val_h if val_h else 0)
+            if end >= min_context:
+                ts = np.arange(min_context, end + 1)
+                tr_i.append(np.full(len(ts), i))
+                tr_t.append(ts)
+            if val_h and T - self.h >= min_context:
+                va_i.append([i])
+                va_t.append([T - self.h])
+        cat = lambda a: np.concatenate(a).astype(np.int64) if a else np.zeros(0, dtype=np.int64)  # noqa: E731
+        return (cat(tr_i), cat(tr_t)), (cat(va_i), cat(va_t))
+
+    def batch(self, series: np.ndarray, t: np.ndarray) -> dict[str, torch.Tensor]:
+        """Tensors for windows ``(series[j], t[j])``: ``x``, ``f``, ``target`` (scaled) and ``scale``."""
+        base = self.offsets[series] + self.P + t
+        ctx = base[:, None] - self.L + np.arange(self.L)[None]
+        fut = base[:, None] + np.arange(self.h)[None]
+        yc = self.y[ctx]
+        mask = np.isfinite(yc)
+        yc = np.where(mask, yc, 0.0)
+        scale = np.abs(yc).sum(1) / np.maximum(mask.sum(1), 1)
+        scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+        s = scale[:, None]
+        x = np.concatenate([(yc / s)[..., None], mask[..., None], self.cal[ctx], self.exog[ctx]], axis=-1)
+        lag = self.y[fut - self.m]
+        lag_ok = np.isfinite(lag)
+        f = np.concatenate([self.cal[fut], self.exog[fut], np.where(lag_ok, lag, 0.0)[..., None] / s[..., None],
+                            lag_ok[..., None]], axis=-1)
+        return {
+            "x": torch.from_numpy(x.astype(np.float32)),
+            "f": torch.from_numpy(f.astype(np.float32)),
+            "target": torch.from_numpy((self.y[fut] / s).astype(np.float32)),
+            "scale": torch.from_numpy(scale),
+        }
