@@ -46,7 +46,7 @@ class Catalog:
         n = cfg.n_skus
         category = np.arange(n) % cfg.n_categories
         price = cfg.price * np.exp(cfg.price_spread * rng.standard_normal(n)) if cfg.price_spread else np.full(n, cfg.price)
-        spread = rng.integers(-cfg.lead_time_spread, cfg.lead_time_spread + 1, n) if cfg.lead_time_spread else 0
+        spread = rng.integers(-cfg.lead_time_spread, cfg.lead_time_spread + 1, n) if cfg.lead_time_spread else np.zeros(n, np.int64)
         lead = np.clip(cfg.lead_time + spread, 0, None).astype(np.int64)
         base = demand.base_rate * np.exp(demand.base_rate_spread * rng.standard_normal(n)) if demand.base_rate_spread else np.full(n, demand.base_rate)
         # Features: a category centre plus a per-product offset, unit length.

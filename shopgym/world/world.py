@@ -36,7 +36,7 @@ STREAMS = ("demand", "promotions", "shoppers", "responses", "auctions")
 def spawn_streams(seed: int | None) -> dict[str, np.random.Generator]:
     """One generator per stream in ``STREAMS``, all from ``SeedSequence(seed)``."""
     children = np.random.SeedSequence(seed).spawn(len(STREAMS))
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)}
 
 
 class World:
@@ -151,8 +151,8 @@ class World:
         if icfg.capacity > 0:
             room = np.maximum(icfg.capacity - start_stock.sum(-1) - self.pipeline.sum((1, 2)), 0)
             total = orders.sum(-1)
-            scale = np.where(total > room, room / np.maximum(total, 1), 1.0)
-            orders = np.floor(orders * scale[:, None]).astype(np.int64)
+            over = total > room  # cut every SKU's order in proportion, in exact integer arithmetic
+            orders = np.where(over[:, None], orders * room[:, None] // np.maximum(total, 1)[:, None], orders)
         lead = self.lead_time_on(self.day)
         self.pipeline[:, np.arange(n), lead] += orders
 

@@ -1,0 +1,68 @@
+"""Policies by name: ``make_policy("sS", env)``; trained agents by ``"sb3:DIR"`` or ``"dqn:DIR"``."""
+
+from __future__ import annotations
+
+from agents import heuristics as h
+from agents.exact import exact_reason, is_newsvendor
+from agents.policy import Policy
+from agents.tuning import GRIDS, tune
+from shopgym.config import Scenario
+from shopgym.errors import ShopgymError, did_you_mean
+
+HEURISTICS: dict[str, str] = {
+    "random": "uniformly random orders",
+    "base_stock": "order up to mean lead-time demand + z x std (z tuned on training seeds)",
+    "sS": "(s, S): below s order up to S (safety factor and days of cover tuned on training seeds)",
+    "critical_fractile": "order up to the newsvendor critical-fractile quantile of lead-time demand",
+    "newsvendor_optimum": "the closed-form optimal newsvendor order (newsvendor scenarios only)",
+    "optimal": "the exact optimum by backward induction (small single-SKU scenarios only)",
+}
+TRAINED_PREFIXES = ("sb3:", "dqn:")
+
+
+class PolicyError(ShopgymError, ValueError):
+    """A policy name that does not exist or does not apply to the scenario."""
+
+
+def not_applicable(name: str, scenario: Scenario) -> str | None:
+    """Why policy ``name`` cannot run on ``scenario``, or ``None``."""
+    if name == "optimal":
+        return exact_reason(scenario)
+    if name == "newsvendor_optimum" and not is_newsvendor(scenario):
+        return "the scenario is not a newsvendor instance"
+    return None
+
+
+def default_policies(scenario: Scenario) -> list[str]:
+    """Every built-in policy that applies to the scenario."""
+    return [n for n in HEURISTICS if not_applicable(n, scenario) is None]
+
+
+def make_policy(name: str, env, params: dict | None = None) -> Policy:
+    """Build policy ``name`` for a Restock env (``gymnasium.make`` result or unwrapped).
+
+    Tunable heuristics (``base_stock``, ``sS``) are tuned on training seeds unless ``params`` is given.
+    """
+    base = env.unwrapped
+    if name.startswith(TRAINED_PREFIXES):
+        from agents.trained import load_policy
+
+        return load_policy(name, env)
+    if name not in HEURISTICS:
+        raise PolicyError(
+            f"Unknown policy {name!r}.{did_you_mean(name, HEURISTICS)} Built-in policies: "
+            f"{', '.join(HEURISTICS)}; trained agents: sb3:DIR or dqn:DIR."
+        )
+    why = not_applicable(name, base.scenario)
+    if why:
+        raise PolicyError(f"Policy {name!r} does not apply to scenario {base.scenario.name!r}: {why}.")
+    view = base.view
+    if name in GRIDS:
+        params = params if params is not None else tune(base.scenario, name)
+        cls = h.BaseStockPolicy if name == "base_stock" else h.SSPolicy
+        policy = cls(view, **params)
+        policy.params = params
+        return policy
+    cls = {"random": h.RandomPolicy, "critical_fractile": h.CriticalFractilePolicy,
+           "newsvendor_optimum": h.NewsvendorOptimum, "optimal": h.OptimalPolicy}[name]
+    return cls(view)

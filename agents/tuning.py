@@ -1,0 +1,71 @@
+"""Tune heuristic parameters by grid search on training seeds, all candidates simulated at once.
+
+Every (candidate, training seed) pair is one world of a single batched ``World``: a grid of
+hundreds of candidates costs one episode of array operations, not hundreds of episodes.
+Training seeds (``TRAIN_SEED_BASE + i``) never overlap the benchmark's evaluation seeds.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from agents.heuristics import BaseStockPolicy, RestockHeuristic, SSPolicy
+from shopgym.config import Scenario
+from shopgym.envs.restock_view import RestockView
+from shopgym.world.world import World
+
+TRAIN_SEED_BASE = 1_000_000
+
+#: Parameter grids per heuristic: name -> {parameter: candidate values}.
+GRIDS: dict[str, dict[str, np.ndarray]] = {
+    "base_stock": {"z": np.linspace(-1.0, 4.0, 41)},
+    "sS": {"z": np.linspace(-1.0, 3.0, 17), "cover": np.linspace(0.0, 21.0, 29)},
+}
+CLASSES: dict[str, type[RestockHeuristic]] = {"base_stock": BaseStockPolicy, "sS": SSPolicy}
+
+
+def simulate_batch(scenario: Scenario, cls: type[RestockHeuristic], params: dict[str, np.ndarray],
+                   seeds: list[int]) -> np.ndarray:
+    """Episode profit of every (parameter setting, seed) pair, shape ``(n_settings, n_seeds)`` (currency)."""
+    n_set = len(next(iter(params.values())))
+    world = World(scenario, n_worlds=n_set * len(seeds))
+    world.reset([s for _ in range(n_set) for s in seeds])
+    view = RestockView(world)
+    policy = cls(view, **{k: np.repeat(np.asarray(v, float), len(seeds))[:, None] for k, v in params.items()})
+    for _ in range(world.horizon):
+        orders = policy.orders(view.parse(view.observe()))
+        orders = np.clip(np.rint(orders / view.order_step), 0, view.n_levels - 1) * view.order_step
+        world.step(orders.astype(np.int64))
+    return world.kpis.summary()["profit"].reshape(n_set, len(seeds))
+
+
+def _search(scenario, name, combos, keys, seeds, max_batch) -> np.ndarray:
+    """Mean training profit of every row of ``combos``."""
+    per_batch = max(1, max_batch // (len(seeds) * scenario.catalog.n_skus))
+    means = []
+    for start in range(0, len(combos), per_batch):
+        chunk = combos[start : start + per_batch]
+        profit = simulate_batch(scenario, CLASSES[name], {k: chunk[:, i] for i, k in enumerate(keys)}, seeds)
+        means.append(profit.mean(1))
+    return np.concatenate(means)
+
+
+def tune(scenario: Scenario, name: str, n_seeds: int = 6, max_batch: int = 4096) -> dict[str, float]:
+    """The parameters with the highest mean training profit for heuristic ``name``.
+
+    A coarse grid (``GRIDS``), then a grid four times finer around the best coarse point.
+    """
+    grid = GRIDS[name]
+    keys = list(grid)
+    seeds = [TRAIN_SEED_BASE + i for i in range(n_seeds)]
+    coarse = np.array(list(itertools.product(*(grid[k] for k in keys))))
+    best = coarse[int(np.argmax(_search(scenario, name, coarse, keys, seeds, max_batch)))]
+    steps = [float(grid[k][1] - grid[k][0]) for k in keys]
+    fine_axes = [b + np.linspace(-st, st, 9) for b, st in zip(best, steps, strict=True)]
+    fine = np.array(list(itertools.product(*fine_axes)))
+    fine = fine[np.all(fine >= [grid[k].min() for k in keys], axis=1)]
+    scores = _search(scenario, name, fine, keys, seeds, max_batch)
+    best = fine[int(np.argmax(scores))]
+    return {k: round(float(v), 4) for k, v in zip(keys, best, strict=True)}

@@ -1,0 +1,118 @@
+"""``shopgym``: list scenarios, run a policy, benchmark policies; sub-commands of other layers mounted here."""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from shopgym.errors import ShopgymError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="shopgym: an e-commerce world for reinforcement learning. Benchmark restocking policies, train agents, fit forecasters.")
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def scenarios(keys: bool = typer.Option(False, "--keys", help="Document every scenario key instead.")) -> None:
+    """List the shipped scenarios with one-line descriptions."""
+    from shopgym.config import describe_keys, load_scenario, scenario_names
+
+    if keys:
+        typer.echo(describe_keys())
+        return
+    names = scenario_names()
+    width = max(map(len, names))
+    for name in names:
+        typer.echo(f"{name:<{width}}  {load_scenario(name).description}")
+
+
+@app.command()
+def run(
+    scenario: str = typer.Option("quickstart", help="Scenario name or path to a .toml file."),
+    policy: str = typer.Option("sS", help="Policy name (see `shopgym benchmark --help`) or sb3:DIR / dqn:DIR."),
+    episodes: int = typer.Option(1, min=1, help="Episodes to run (seeds seed .. seed + episodes - 1)."),
+    seed: int = typer.Option(0, help="Seed of the first episode."),
+    out: Path = typer.Option(None, help="Folder for trajectory.csv and trajectory.png (default runs/run-TIMESTAMP)."),
+) -> None:
+    """Run one policy on a scenario; print KPIs, write the daily trajectory (CSV) and a plot (PNG)."""
+    import gymnasium as gym
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    import shopgym  # noqa: F401
+    from agents.registry import make_policy
+    from scenarios.plots import plot_trajectory
+    from scenarios.rollout import rollout
+
+    try:
+        env = gym.make("shopgym/Restock-v0", scenario=scenario)
+        pol = make_policy(policy, env)
+    except ShopgymError as exc:
+        _fail(exc)
+    out = out or Path("runs") / f"run-{datetime.now():%Y%m%d-%H%M%S}"
+    out.mkdir(parents=True, exist_ok=True)
+    eps, trajs = [], []
+    for s in tqdm(range(seed, seed + episodes), desc=f"{policy} on {scenario}", unit="episode", disable=episodes < 3):
+        ep = rollout(env, pol, s, record=True)
+        eps.append({"seed": s, **ep.kpis})
+        trajs.append(ep.trajectory.assign(seed=s))
+    table = pd.DataFrame(eps)
+    typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    if episodes > 1:
+        typer.echo("mean: " + ", ".join(f"{k}={v:,.3f}" for k, v in table.drop(columns="seed").mean().items()))
+    pd.concat(trajs).to_csv(out / "trajectory.csv", index=False)
+    table.to_csv(out / "episodes.csv", index=False)
+    plot_trajectory(trajs[0], out / "trajectory.png", f"{scenario}: {policy}, seed {seed} (all SKUs)")
+    typer.echo(f"wrote {out}/trajectory.csv, episodes.csv, trajectory.png")
+
+
+@app.command()
+def benchmark(
+    scenarios: str = typer.Option("quickstart", "--scenarios", "--scenario", help="Comma-separated scenario names or paths."),
+    policies: str = typer.Option("", help="Comma-separated policies (default: every applicable built-in heuristic and exact optimum)."),
+    seeds: int = typer.Option(10, min=2, help="Evaluation seeds per scenario and policy."),
+    out: Path = typer.Option(None, help="Output folder (default runs/benchmark-TIMESTAMP); re-use one to resume."),
+) -> None:
+    """Benchmark policies on scenarios: a table of mean profit (95% CI), fill rate and % of the exact optimum."""
+    from scenarios.benchmark import format_table, run_benchmark
+
+    out = out or Path("runs") / f"benchmark-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        res = run_benchmark([s for s in scenarios.split(",") if s], [p for p in policies.split(",") if p] or None,
+                            n_seeds=seeds, out=out, command="shopgym " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    except ShopgymError as exc:
+        _fail(exc)
+    typer.echo(format_table(res.summary))
+    typer.echo(f"\nwrote {out}/results.csv, summary.md, benchmark.png and trajectory plots")
+
+
+def _mount(module: str, name: str | None, help_text: str) -> None:
+    """Attach another layer's typer app: as a group ``name``, or its commands at the top level."""
+    try:
+        sub = importlib.import_module(module).app
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return
+    if name:
+        app.add_typer(sub, name=name, help=help_text)
+    else:
+        for cmd in sub.registered_commands:
+            app.registered_commands.append(cmd)
+
+
+_mount("shopgym.cli.forecast", "forecast", "Fit and backtest demand forecasters.")
+_mount("shopgym.cli.conversion", "conversion", "Generate interaction logs; fit and evaluate conversion models.")
+_mount("shopgym.cli.train", None, "")
+
+if __name__ == "__main__":
+    app()
