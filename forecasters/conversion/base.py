@@ -110,18 +110,14 @@ class ConversionModel:
         """Continue training a fitted model on new data (same encoder); optionally freeze the shared layers."""
         self._check_fitted()
         labels = self._labels(X, y)
-        if reset_towers:
+        if reset_towers:  # re-initialise everything but the shared layers
             torch.manual_seed(self.seed + 1)
-            fresh = self._build(self.encoder_.n_features)
+            fresh = dict(self._build(self.encoder_.n_features).named_parameters())
             shared = {id(p) for p in getattr(self.network_, "shared_parameters", lambda: [])()}
-            state = {k: v for (k, v), p in zip(fresh.state_dict().items(), fresh.parameters(), strict=False) if False}
-            del state
-            names = {n for n, p in self.network_.named_parameters() if id(p) not in shared}
-            own = dict(fresh.named_parameters())
             with torch.no_grad():
-                for n, p in self.network_.named_parameters():
-                    if n in names:
-                        p.copy_(own[n])
+                for name, p in self.network_.named_parameters():
+                    if id(p) not in shared:
+                        p.copy_(fresh[name])
         self._train(self.encoder_.transform(X), labels, sample_weight, self.epochs if epochs is None else epochs, freeze_shared)
         return self
 
@@ -212,6 +208,6 @@ class ConversionModel:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                total, batches = total + float(loss), batches + 1
+                total, batches = total + float(loss.detach()), batches + 1
             self.history_.append(total / max(batches, 1))
         net.eval()

@@ -61,3 +61,53 @@ class DemandModel(Protocol):
         ``rngs[w]`` is world ``w``'s own demand generator; world ``w``'s draw must use only it, so
         that a batch of worlds reproduces the same worlds stepped one at a time.
         """
+
+
+@dataclass(frozen=True)
+class ImpressionBatch:
+    """A batch of impressions: shopper ``shopper[j]`` is shown item ``item[j]``; all arrays length ``n``.
+
+    Attributes:
+        shopper: index into the shopper population (int).
+        item: SKU index into the catalog (int).
+        position: slot in the session's list, 0 = top (int).
+        seen: how many times this shopper was shown this item before (int, >= 0; drives fatigue).
+        discount: price cut from a discount or coupon, fraction of the list price in ``[0, 1)``.
+        in_stock: whether the item can be bought now (bool).
+        day: day index of the impression (days since the start; ``day % 7`` is the weekday, 0 = Monday).
+    """
+
+    shopper: np.ndarray
+    item: np.ndarray
+    position: np.ndarray
+    seen: np.ndarray
+    discount: np.ndarray
+    in_stock: np.ndarray
+    day: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.shopper)
+        for name in ("item", "position", "seen", "discount", "in_stock", "day"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"ImpressionBatch.{name} has length {len(getattr(self, name))}, shopper has {n}.")
+
+    def __len__(self) -> int:
+        return len(self.shopper)
+
+
+@runtime_checkable
+class ResponseModel(Protocol):
+    """What a shopper does with a shown item: click, add to cart, purchase (a nested funnel).
+
+    Batched: one call for all impressions of a session (or of a day).
+    """
+
+    def probabilities(self, batch: ImpressionBatch) -> np.ndarray:
+        """Funnel probabilities, shape ``(n, 3)``: p(click), p(cart | click), p(purchase | cart)."""
+
+    def sample(self, batch: ImpressionBatch, rng: np.random.Generator) -> np.ndarray:
+        """Nested outcomes, bool ``(n, 3)``: click, cart, purchase with purchase <= cart <= click.
+
+        Draws exactly ``3 n`` uniforms from ``rng`` whatever the outcomes, so that the stream does
+        not depend on the model.
+        """
