@@ -254,7 +254,7 @@ class Forecaster:
 def residual_sd(panel: Panel, fitted: list[np.ndarray], min_sd: float = 1e-6) -> np.ndarray:
     """Per-series standard deviation of one-step (or in-sample) residuals ``y - fitted`` (NaN ignored)."""
     out = np.empty(panel.n)
-    for i, (y, f) in enumerate(zip(panel.y, fitted)):
+    for i, (y, f) in enumerate(zip(panel.y, fitted, strict=True)):
         r = y - f
         r = r[np.isfinite(r)]
         out[i] = np.sqrt(np.mean(r**2)) if len(r) > 1 else (np.std(y) if len(y) > 1 else abs(y[-1]) * 0.5)

@@ -123,9 +123,9 @@ def calendar_features(dates, freq: pd.Timedelta) -> np.ndarray:
     constant) and sin/cos of the position in the year (day of year / 365.25).
     """
     d = pd.DatetimeIndex(dates)
-    doy = (d.dayofyear.to_numpy() - 1) * (2 * np.pi / 365.25)
+    doy = (d.day_of_year.to_numpy() - 1) * (2 * np.pi / 365.25)
     if pd.Timedelta(freq) < pd.Timedelta(days=7):
-        dow = d.dayofweek.to_numpy() * (2 * np.pi / 7)
+        dow = d.day_of_week.to_numpy() * (2 * np.pi / 7)
         w = [np.sin(dow), np.cos(dow)]
     else:
         w = [np.zeros(len(d)), np.zeros(len(d))]

@@ -61,5 +61,5 @@ class Ensemble(Forecaster):
         members = state.pop("members_state_")
         super()._set_state(state)
         self.models_ = self._build()
-        for m, s in zip(self.models_, members):
+        for m, s in zip(self.models_, members, strict=True):
             m._set_state(s)

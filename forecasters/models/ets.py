@@ -134,7 +134,7 @@ class HoltWinters(Forecaster):
         return best
 
     def _fit(self, panel: Panel) -> None:
-        self.params_ = dict(zip(panel.ids, self._search(panel)))
+        self.params_ = dict(zip(panel.ids, self._search(panel), strict=True))
 
     def _distribution(self, panel: Panel, h: int, future_exog: np.ndarray) -> Distribution:
         known = [i for i, u in enumerate(panel.ids) if u in self.params_]

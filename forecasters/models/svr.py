@@ -65,7 +65,7 @@ class SVRForecaster(Forecaster):
             X, _, scale = self._features(data, np.arange(panel.n), data.lengths.copy())
             scales = scale if scales is None else scales
             mean[:, k] = self.model_.predict(X) * scale
-            ys = [np.append(y, m) for y, m in zip(ys, mean[:, k])]
-            ex = [np.concatenate([e, fx[k : k + 1]]) for e, fx in zip(ex, future_exog)]
+            ys = [np.append(y, m) for y, m in zip(ys, mean[:, k], strict=True)]
+            ex = [np.concatenate([e, fx[k : k + 1]]) for e, fx in zip(ex, future_exog, strict=True)]
         sd = self.sd_scaled_ * scales[:, None] * np.sqrt(np.arange(1, h + 1))[None]
         return normal(mean, sd)

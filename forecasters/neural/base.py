@@ -210,8 +210,8 @@ class NeuralForecaster(Forecaster):
             done += take
             if done < h:  # recursive step: feed the mean back as if observed
                 mean = g[:, :take].mean(-1)
-                cur = Panel(cur.ids, [np.concatenate([y, m]) for y, m in zip(cur.y, mean)], cur.start, cur.freq,
-                            [np.concatenate([e, x[:take]]) for e, x in zip(cur.exog, fx)], cur.exog_names)
+                cur = Panel(cur.ids, [np.concatenate([y, m]) for y, m in zip(cur.y, mean, strict=True)], cur.start, cur.freq,
+                            [np.concatenate([e, x[:take]]) for e, x in zip(cur.exog, fx, strict=True)], cur.exog_names)
         return from_quantiles(np.concatenate(grids, axis=1))
 
     # ------------------------------------------------------------------ persistence

@@ -30,7 +30,7 @@ class CausalConvNet(nn.Module):
 
     def forward(self, x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
         z = self.inp(x.transpose(1, 2))  # (B, hidden, L)
-        for d, conv in zip(self.dilations, self.convs):
+        for d, conv in zip(self.dilations, self.convs, strict=True):
             z = z + F.relu(conv(F.pad(z, (d, 0))))  # left padding keeps it causal
         return self.head(z[:, :, -1], f)
 

@@ -1,0 +1,169 @@
+"""``LearnedDemand``: a fitted daily forecaster as the world's ``DemandModel``.
+
+Each simulated day the forecaster sees, per world and SKU, the demand history so far (the tail of
+its training series before day 0, then the world's realised demand) and returns its predictive
+distribution for the next days in **one forward pass for all worlds and SKUs**. ``expected`` and
+``forecast`` read that distribution (no random numbers); ``sample`` draws each world's demand from
+it with that world's own generator, and the draw joins the history: demand is simulated
+auto-regressively.
+
+SKU ``i`` is driven by training series ``i mod n_series`` (series sorted by name). Demand is in the
+units of the training ``y`` per day. If the forecaster uses exogenous ``price`` or ``promo``
+columns they are taken from the world (today's price and promotion flag, held over the horizon).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from forecasters.base import Forecaster
+from forecasters.data import DS, ID, Y
+from forecasters.distribution import Distribution, _interp
+from forecasters.panel import Panel
+from shopgym.errors import ScenarioError
+from shopgym.world.protocols import DemandContext
+
+#: Probability midpoints used to integrate the (zero-clipped) predictive distribution into its mean.
+_U = (np.arange(200) + 0.5) / 200
+
+
+class LearnedDemand:
+    """Demand drawn from a fitted daily forecaster (satisfies ``shopgym.world.protocols.DemandModel``).
+
+    Args:
+        forecaster: a fitted ``forecasters.Forecaster`` on daily data.
+        n_skus: number of SKUs in the world.
+        start_date: calendar date of day 0; the warm-up history is re-dated to end the day before,
+            keeping its weekday alignment (up to 6 most recent days are dropped for that).
+        context: days of history given to the forecaster each day (default: enough for the model).
+        horizon: steps computed in the daily forward pass (covers ``expected`` and the usual
+            ``forecast`` look-ahead; a longer ``forecast`` triggers one more pass).
+    """
+
+    def __init__(self, forecaster: Forecaster, n_skus: int, start_date: str, context: int | None = None, horizon: int = 1):
+        forecaster._check_fitted()
+        if forecaster.freq_ != pd.Timedelta(days=1):
+            raise ScenarioError(
+                f"the saved forecaster was fitted on data with frequency {forecaster.freq_}; the world steps "
+                "one day at a time, so drive it with a forecaster fitted on daily data."
+            )
+        self.forecaster = forecaster
+        self.n_skus = int(n_skus)
+        self.horizon = max(1, int(horizon))
+        m = forecaster.season_length_
+        need = getattr(forecaster, "L_", 0)
+        self.context = int(context or max(need, 8 * m, 28))
+        self.start = pd.Timestamp(start_date)
+        self.exog_names = forecaster.exog
+        unknown = [c for c in self.exog_names if c not in ("price", "promo")]
+        if unknown:
+            raise ScenarioError(f"LearnedDemand can feed only 'price' and 'promo' to a forecaster; it uses {unknown}.")
+        self._warm_up()
+        self.reset(1)
+
+    @classmethod
+    def from_saved(cls, path, catalog, scenario, n_days: int) -> LearnedDemand:
+        """Load a forecaster saved with ``save(path)`` for a world built from ``scenario`` and ``catalog``."""
+        model = Forecaster.load(path)
+        horizon = int(np.max(catalog.lead_time)) + 1 + max(0, scenario.supply.shock_lead_time_add)
+        return cls(model, n_skus=catalog.n_skus, start_date=scenario.env.start_date, horizon=horizon)
+
+    # ------------------------------------------------------------------ warm-up
+    def _warm_up(self) -> None:
+        hist = self.forecaster.history_
+        ids = sorted(hist[ID].unique())
+        self.series_ids = [ids[i % len(ids)] for i in range(self.n_skus)]
+        want_dow = (self.start - pd.Timedelta(days=1)).day_of_week
+        rows, exog = [], []
+        for uid in self.series_ids:
+            g = hist[hist[ID] == uid]
+            drop = (g[DS].iloc[-1].day_of_week - want_dow) % 7
+            g = g.iloc[: len(g) - drop] if drop else g
+            if len(g) < 1:
+                raise ScenarioError(f"series {uid!r} of the saved forecaster is too short to warm up the world.")
+            tail = g.iloc[-self.context :]
+            rows.append(tail[Y].to_numpy(float))
+            exog.append(tail[list(self.exog_names)].to_numpy(float))
+        n = min(len(r) for r in rows)
+        self.warm = np.stack([r[-n:] for r in rows])  # (n_skus, n), units/day
+        self.warm_exog = np.stack([e[-n:] for e in exog])  # (n_skus, n, k)
+
+    # ------------------------------------------------------------------ protocol
+    def reset(self, n_worlds: int) -> None:
+        """Start every world from the warm-up history."""
+        self.n_worlds = int(n_worlds)
+        self.buf = np.broadcast_to(self.warm, (self.n_worlds, *self.warm.shape)).copy()
+        self.buf_exog = np.broadcast_to(self.warm_exog, (self.n_worlds, *self.warm_exog.shape)).copy()
+        self.day = 0
+        self._cache: tuple | None = None
+        self.forward_passes = 0
+
+    def _sync(self, ctx: DemandContext) -> None:
+        """Append the world's realised demand of the days since the last call to the history buffer."""
+        if ctx.day < self.day:
+            raise ValueError(f"day {ctx.day} is before day {self.day}: call reset() between episodes.")
+        new = ctx.day - self.day
+        if new:
+            if new > ctx.demand_history.shape[-1]:
+                raise ValueError(f"skipped {new} days, more than the {ctx.demand_history.shape[-1]} days of history given.")
+            obs = ctx.demand_history[..., -new:].astype(float)
+            self.buf = np.concatenate([self.buf, obs], axis=-1)[..., -self.context :]
+            if self.exog_names:
+                ex = np.broadcast_to(self._exog_today(ctx)[:, :, None, :], (*obs.shape, len(self.exog_names)))
+                self.buf_exog = np.concatenate([self.buf_exog, ex], axis=2)[:, :, -self.context :]
+            self.day = ctx.day
+            self._cache = None
+
+    def _exog_today(self, ctx: DemandContext) -> np.ndarray:
+        vals = {"price": np.asarray(ctx.price, float), "promo": np.asarray(ctx.promo, float)}
+        return np.stack([np.broadcast_to(vals[c], (self.n_worlds, self.n_skus)) for c in self.exog_names], axis=-1)
+
+    def _distribution(self, ctx: DemandContext, horizon: int) -> Distribution:
+        self._sync(ctx)
+        h = max(horizon, self.horizon)
+        if self._cache is not None and self._cache[0] >= horizon:
+            return self._cache[1]
+        b, n, T = self.buf.shape
+        start = self.start + pd.Timedelta(days=ctx.day - T)
+        k = len(self.exog_names)
+        ex = self.buf_exog.reshape(b * n, T, k)
+        panel = Panel.from_arrays([u for _ in range(b) for u in self.series_ids], self.buf.reshape(b * n, T), start,
+                                  pd.Timedelta(days=1), ex, self.exog_names)
+        fut = np.broadcast_to(self._exog_today(ctx).reshape(b * n, 1, k), (b * n, h, k)) if k else None
+        dist = self.forecaster.distribution_panel(panel, h, fut)
+        dist = Distribution(dist.mean.reshape(b, n, h), dist.grid.reshape(b, n, h, -1))
+        self.forward_passes += 1
+        self._cache = (h, dist)
+        return dist
+
+    def expected(self, ctx: DemandContext) -> np.ndarray:
+        """Mean of today's demand distribution (clipped at zero), ``(n_worlds, n_skus)``, units/day."""
+        return self._mean(self._distribution(ctx, 1).grid[:, :, 0])
+
+    def forecast(self, ctx: DemandContext, horizon: int) -> np.ndarray:
+        """Expected demand for the next ``horizon`` days, ``(n_worlds, n_skus, horizon)``; no randomness.
+
+        Days after today are conditioned on the forecaster's own mean path (no sampling).
+        """
+        grid = self._distribution(ctx, horizon).grid[:, :, :horizon]
+        return self._mean(grid)
+
+    def sample(self, ctx: DemandContext, rngs: Sequence[np.random.Generator]) -> np.ndarray:
+        """Today's demand: a draw from the predictive distribution, rounded stochastically to integers."""
+        grid = self._distribution(ctx, 1).grid[:, :, 0]
+        if len(rngs) != grid.shape[0]:
+            raise ValueError(f"need one generator per world ({grid.shape[0]}), got {len(rngs)}.")
+        out = np.empty(grid.shape[:2], dtype=np.int64)
+        for w, rng in enumerate(rngs):  # world w draws from its own generator only
+            x = np.maximum(_interp(grid[w], rng.random(self.n_skus)), 0.0)
+            out[w] = np.floor(x + rng.random(self.n_skus)).astype(np.int64)  # unbiased rounding
+        return out
+
+    @staticmethod
+    def _mean(grid: np.ndarray) -> np.ndarray:
+        """Mean of ``max(X, 0)`` for X with quantiles ``grid`` (..., Q), by integrating the inverse CDF."""
+        u = np.broadcast_to(_U, (*grid.shape[:-1], len(_U)))
+        return np.maximum(_interp(grid[..., None, :], u), 0.0).mean(-1)

@@ -1,0 +1,13 @@
+"""Fixtures of the forecaster tests (helpers live in ``fc_helpers``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from fc_helpers import make_daily
+
+
+@pytest.fixture
+def daily() -> pd.DataFrame:
+    """Three daily series, 84 days, weekly cycle (see ``fc_helpers.make_daily``)."""
+    return make_daily()
