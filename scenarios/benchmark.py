@@ -98,7 +98,7 @@ def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_see
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    loaded = {name: load_scenario(name) for name in scenarios}  # fail fast on a bad name
+    loaded = {sc.name: sc for sc in map(load_scenario, scenarios)}  # fail fast on a bad name; label by name
     plan = []
     for name, sc in loaded.items():
         names = policies or default_policies(sc)

@@ -1,0 +1,73 @@
+"""The benchmark runner and the shopgym command, end to end on tiny scenarios."""
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from scenarios.benchmark import run_benchmark
+from shopgym.cli.main import app
+
+
+@pytest.fixture
+def tiny_scenario(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(
+        'description = "tiny exact instance"\n[catalog]\nlead_time = 1\norder_cost = 4.0\n'
+        "[demand]\nbase_rate = 3.0\n[inventory]\ncapacity = 12\ninitial_stock = 4\n[env]\nhorizon = 30\nmax_order = 8\n"
+    )
+    return str(path)
+
+
+def test_benchmark_writes_results_and_resumes(tmp_path, tiny_scenario):
+    out = tmp_path / "bench"
+    res = run_benchmark([tiny_scenario], ["random", "sS", "optimal"], n_seeds=3, out=out, progress=False)
+    for name in ("results.csv", "summary.csv", "summary.md", "benchmark.png", "config.json", "tuned.json"):
+        assert (out / name).exists(), name
+    s = res.summary.set_index("policy")
+    assert list(s.index) == ["random", "sS", "optimal"]
+    assert (s["episodes"] == 3).all()
+    assert s.loc["optimal", "reference_profit"] > 0
+    # the optimum's simulated profit is close to its exact expectation (3 seeds: loose bound)
+    assert abs(s.loc["optimal", "pct_of_reference"] - 100) < 25
+    # resume: drop one finished row, re-run, and only that episode is simulated again
+    results = pd.read_csv(out / "results.csv")
+    results[~((results["policy"] == "sS") & (results["seed"] == 2))].to_csv(out / "results.csv", index=False)
+    res2 = run_benchmark([tiny_scenario], ["random", "sS", "optimal"], n_seeds=3, out=out, progress=False)
+    again = pd.read_csv(out / "results.csv")
+    assert len(again) == 9
+    pd.testing.assert_frame_equal(
+        res.results.sort_values(["policy", "seed"]).reset_index(drop=True)[["policy", "seed", "profit"]],
+        res2.results.sort_values(["policy", "seed"]).reset_index(drop=True)[["policy", "seed", "profit"]],
+    )
+
+
+def test_cli_scenarios_run_and_benchmark(tmp_path, tiny_scenario):
+    runner = CliRunner()
+    listed = runner.invoke(app, ["scenarios"])
+    assert listed.exit_code == 0 and "newsvendor" in listed.output and "supply-shock" in listed.output
+    run_out = tmp_path / "run"
+    ran = runner.invoke(app, ["run", "--scenario", tiny_scenario, "--policy", "critical_fractile",
+                              "--episodes", "2", "--out", str(run_out)])
+    assert ran.exit_code == 0, ran.output
+    traj = pd.read_csv(run_out / "trajectory.csv")
+    assert len(traj) == 2 * 30 and (traj["sold"] <= traj["demand"]).all()
+    assert (run_out / "trajectory.png").stat().st_size > 0
+    bench = runner.invoke(app, ["benchmark", "--scenarios", tiny_scenario, "--policies", "random,optimal",
+                                "--seeds", "2", "--out", str(tmp_path / "b")])
+    assert bench.exit_code == 0, bench.output
+    assert "% of exact optimum" in bench.output
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["benchmark", "--scenarios", "seasonl"], "Did you mean 'seasonal'"),
+        (["run", "--policy", "s_S"], "Unknown policy 's_S'"),
+        (["run", "--scenario", "steady", "--policy", "optimal"], "does not apply"),
+    ],
+)
+def test_cli_bad_input_is_a_clear_error_not_a_traceback(args, message):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
