@@ -1,0 +1,329 @@
+"""Our DQN: Double DQN with a dueling head, n-step returns and optional prioritized replay.
+
+The algorithm owns the loop, the exploration schedule and target updates; ``DQNPolicy`` owns the
+networks and the optimizer (the split of Stable-Baselines3's ``dqn.py``/``policies.py``). The
+body of ``learn`` follows CleanRL's single readable loop.
+
+Vector envs: Gymnasium 1.x auto-resets on the *next* step. When an episode ends at step t, the
+observation returned is its final one; at step t+1 the env ignores the action, resets, and returns
+the first observation of the next episode with reward 0. That step is not a transition, so it is
+skipped (``prev_done``), and truncated episodes bootstrap from the final observation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
+
+from agents.dqn.buffer import NStepAccumulator, ReplayBuffer
+from agents.dqn.config import DQNConfig, HyperparameterError
+from agents.dqn.evaluation import evaluate
+from agents.dqn.logger import RunLogger
+from agents.dqn.policy import DQNPolicy
+from agents.dqn.prioritized import PrioritizedReplayBuffer
+from agents.dqn.spaces import describe, short
+
+FORMAT_VERSION = 1
+
+
+def make_vec_env(env: str | gym.Env | VectorEnv, n_envs: int, env_kwargs: dict | None) -> VectorEnv:
+    """A next-step-autoreset vector env from an env id, a single env (``n_envs`` must be 1) or a vector env."""
+    if isinstance(env, VectorEnv):
+        mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        if mode != AutoresetMode.NEXT_STEP:
+            raise ValueError(f"vector env has autoreset_mode={mode}; our DQN needs AutoresetMode.NEXT_STEP.")
+        return env
+    if isinstance(env, gym.Env):
+        if n_envs != 1:
+            raise ValueError(f"pass an env id (not an env instance) to run n_envs={n_envs} copies.")
+        return SyncVectorEnv([lambda: env], autoreset_mode=AutoresetMode.NEXT_STEP)
+    kwargs = dict(env_kwargs or {})
+    return SyncVectorEnv([lambda: gym.make(env, **kwargs) for _ in range(n_envs)],
+                         autoreset_mode=AutoresetMode.NEXT_STEP)
+
+
+class DQN:
+    """Deep Q-learning on any env with a ``Box`` observation and a ``Discrete`` action.
+
+    Args:
+        env: an env id (made with ``env_kwargs``), an env, or a next-step-autoreset vector env.
+        config: hyperparameters (``DQNConfig``, or a mapping validated by ``DQNConfig.from_dict``).
+        seed: seeds the network initialisation (a ``torch.Generator``), exploration and replay
+            sampling (a numpy ``Generator``) and the envs' first reset. Same seed, same result.
+        env_kwargs: keyword arguments for ``gym.make`` when ``env`` is an id (saved with the model).
+    """
+
+    def __init__(self, env: str | gym.Env | VectorEnv, config: DQNConfig | dict | None = None, seed: int = 0,
+                 env_kwargs: dict | None = None):
+        self.config = config if isinstance(config, DQNConfig) else DQNConfig.from_dict(dict(config or {}))
+        self.seed = int(seed)
+        self.env_id = env if isinstance(env, str) else getattr(getattr(env, "spec", None), "id", None)
+        self.env_kwargs = dict(env_kwargs or {})
+        self.envs = make_vec_env(env, self.config.n_envs, env_kwargs)
+        self.observation_space = self.envs.single_observation_space
+        self.action_space = self.envs.single_action_space
+        if not isinstance(self.action_space, spaces.Discrete):
+            raise ValueError(f"our DQN needs a Discrete action space, got {self.action_space}.")
+        if not isinstance(self.observation_space, spaces.Box):
+            raise ValueError(f"our DQN needs a Box observation space, got {self.observation_space}.")
+        self.obs_dim = int(np.prod(self.observation_space.shape))
+        gen = torch.Generator().manual_seed(self.seed)
+        c = self.config
+        self.policy = DQNPolicy(self.obs_dim, int(self.action_space.n), c.net_arch, c.dueling, c.learning_rate, gen)
+        self.rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
+        if c.prioritized:
+            self.buffer: ReplayBuffer = PrioritizedReplayBuffer(c.buffer_size, (self.obs_dim,), c.per_alpha, c.per_eps)
+        else:
+            self.buffer = ReplayBuffer(c.buffer_size, (self.obs_dim,))
+        self.num_timesteps = 0  # env steps taken, summed over copies
+        self.n_updates = 0
+        self.n_episodes = 0
+        self.total_timesteps = 0  # the target of the current ``learn`` (sets the epsilon schedule)
+        self._steps_since_train = 0  # env steps since the last update round
+        self._last_target_update = 0
+        self._obs: np.ndarray | None = None  # current observations, None until the envs are reset
+
+    # ------------------------------------------------------------------ acting
+    def epsilon(self) -> float:
+        """Linear epsilon: from initial to final over ``exploration_fraction`` of the run, then flat."""
+        c = self.config
+        span = max(1.0, c.exploration_fraction * self.total_timesteps)
+        frac = min(1.0, self.num_timesteps / span)
+        return c.exploration_initial_eps + frac * (c.exploration_final_eps - c.exploration_initial_eps)
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True):
+        """Greedy action for one observation (an int) or a batch (an int64 array).
+
+        ``deterministic=False`` takes a uniformly random action with the current epsilon.
+        """
+        obs = np.asarray(obs, dtype=np.float32)
+        single = obs.shape == self.observation_space.shape
+        batch = obs.reshape(1 if single else -1, self.obs_dim)
+        actions = self.policy.greedy(batch)
+        if not deterministic:
+            explore = self.rng.random(len(actions)) < self.epsilon()
+            actions = np.where(explore, self.rng.integers(0, self.action_space.n, len(actions)), actions)
+        actions = actions + int(self.action_space.start)
+        return int(actions[0]) if single else actions
+
+    # ------------------------------------------------------------------ learning
+    def learn(self, total_timesteps: int, eval_env: gym.Env | None = None, eval_freq: int = 0,
+              eval_seeds: list[int] | None = None, log_dir: str | Path | None = None,
+              checkpoint_dir: str | Path | None = None, checkpoint_freq: int = 0, save_buffer: bool = True,
+              progress_bar: bool = False, tensorboard: bool = False) -> DQN:
+        """Train until ``num_timesteps`` reaches ``total_timesteps`` (a resumed model continues its count).
+
+        Every ``eval_freq`` steps: greedy episodes on ``eval_env`` (one per seed in ``eval_seeds``),
+        logged to ``eval.csv``. Every ``checkpoint_freq`` steps: ``save`` to ``checkpoint_dir`` (with
+        the replay buffer when ``save_buffer``). Logs go to ``log_dir`` (CSV files, appended).
+        """
+        c = self.config
+        self.total_timesteps = int(total_timesteps)
+        logger = RunLogger(log_dir, tensorboard=tensorboard) if log_dir else None
+        eval_seeds = list(eval_seeds or range(5))
+        n_envs = self.envs.num_envs
+        if self._obs is None:  # a fresh model seeds with its seed; a resumed one with seed + steps taken
+            self._obs, _ = self.envs.reset(seed=self.seed + self.num_timesteps)
+            self._prev_done = np.zeros(n_envs, dtype=bool)
+            self._ep_return = np.zeros(n_envs)
+            self._ep_len = np.zeros(n_envs, dtype=np.int64)
+            self._nstep = [NStepAccumulator(c.n_step, c.gamma) for _ in range(n_envs)]
+            self._warmup_obs: list[np.ndarray] = []
+        bar = _progress(progress_bar, self.total_timesteps, self.num_timesteps)
+        next_eval = _next_multiple(self.num_timesteps, eval_freq)
+        next_ckpt = _next_multiple(self.num_timesteps, checkpoint_freq)
+        losses: list[float] = []
+        while self.num_timesteps < self.total_timesteps:
+            obs = self._obs.reshape(n_envs, self.obs_dim)
+            actions = self._explore(obs)
+            next_obs, rewards, terms, truncs, _ = self.envs.step(actions + int(self.action_space.start))
+            flat_next = next_obs.reshape(n_envs, self.obs_dim)
+            for i in range(n_envs):
+                if self._prev_done[i]:  # the autoreset step: not a transition
+                    self._nstep[i].clear()
+                    continue
+                for tr in self._nstep[i].push(obs[i], actions[i], rewards[i], flat_next[i], terms[i], truncs[i]):
+                    self.buffer.add(*tr)
+                self._ep_return[i] += rewards[i]
+                self._ep_len[i] += 1
+                if terms[i] or truncs[i]:
+                    self.n_episodes += 1
+                    if logger:
+                        logger.log("episodes", self.num_timesteps + n_envs,
+                                   {"return": self._ep_return[i], "length": self._ep_len[i], "epsilon": self.epsilon()})
+                    self._ep_return[i], self._ep_len[i] = 0.0, 0
+            self._prev_done = np.logical_or(terms, truncs)
+            self._obs = next_obs
+            self.num_timesteps += n_envs
+            if bar:
+                bar.update(n_envs)
+            if self.num_timesteps <= c.learning_starts:
+                if c.normalize_obs:
+                    self._warmup_obs.append(flat_next.copy())
+                    if self.num_timesteps + n_envs > c.learning_starts or self.num_timesteps >= self.total_timesteps:
+                        self.policy.set_obs_scaling(np.concatenate(self._warmup_obs))
+                        self._warmup_obs = []
+                continue
+            if self.num_timesteps - self._last_target_update >= c.target_update_interval:
+                self.policy.update_target(c.tau)  # checked every env step, as in SB3
+                self._last_target_update = self.num_timesteps
+            self._steps_since_train += n_envs
+            if self._steps_since_train >= c.train_freq and len(self.buffer) > 0:
+                losses += [self._train_step() for _ in range(c.gradient_steps)]
+                self._steps_since_train = 0
+            if logger and losses and len(losses) >= 100:
+                logger.log("train", self.num_timesteps, {"loss": np.mean(losses), "epsilon": self.epsilon(),
+                                                         "n_updates": self.n_updates})
+                losses = []
+            if eval_env is not None and eval_freq and self.num_timesteps >= next_eval:
+                res = evaluate(self.predict, eval_env, eval_seeds)
+                if logger:
+                    logger.log("eval", self.num_timesteps, {"mean_return": res.mean, "std_return": res.std,
+                                                            "mean_length": float(res.lengths.mean())})
+                if bar:
+                    bar.set_postfix(eval_return=f"{res.mean:.4g}")
+                next_eval = _next_multiple(self.num_timesteps, eval_freq)
+            if checkpoint_dir and checkpoint_freq and self.num_timesteps >= next_ckpt:
+                self.save_checkpoint(checkpoint_dir, save_buffer)
+                next_ckpt = _next_multiple(self.num_timesteps, checkpoint_freq)
+        if bar:
+            bar.close()
+        if logger:
+            logger.close()
+        return self
+
+    def _explore(self, obs: np.ndarray) -> np.ndarray:
+        """Epsilon-greedy actions (0-based) for the current observations of every copy."""
+        n = len(obs)
+        random_actions = self.rng.integers(0, self.action_space.n, n)
+        if self.num_timesteps < self.config.learning_starts:
+            return random_actions
+        greedy = self.policy.greedy(obs)
+        return np.where(self.rng.random(n) < self.epsilon(), random_actions, greedy)
+
+    def _train_step(self) -> float:
+        """One gradient step on a replay minibatch; returns the loss."""
+        c = self.config
+        beta = c.per_beta0 + (1.0 - c.per_beta0) * min(1.0, self.num_timesteps / max(1, self.total_timesteps))
+        b = self.buffer.sample(c.batch_size, self.rng, beta)
+        obs, next_obs = torch.from_numpy(b.obs), torch.from_numpy(b.next_obs)
+        actions = torch.from_numpy(b.actions)
+        with torch.no_grad():
+            next_q_target = self.policy.q_target(next_obs)
+            if c.double_q:
+                next_a = self.policy.q_net(next_obs).argmax(dim=1, keepdim=True)
+                next_q = next_q_target.gather(1, next_a).squeeze(1)
+            else:
+                next_q = next_q_target.max(dim=1).values
+            target = torch.from_numpy(b.returns) + torch.from_numpy(b.discount * (1.0 - b.done)) * next_q
+        q = self.policy.q_net(obs).gather(1, actions[:, None]).squeeze(1)
+        td = q - target
+        loss = (torch.from_numpy(b.weights) * F.huber_loss(q, target, reduction="none", delta=c.huber_delta)).mean()
+        self.policy.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.policy.q_net.parameters(), c.max_grad_norm)
+        self.policy.optimizer.step()
+        self.buffer.update_priorities(b.indices, td.detach().numpy())
+        self.n_updates += 1
+        return float(loss.detach())
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path: str | Path, include_buffer: bool = False) -> Path:
+        """Write the model to directory ``path``: ``hyperparameters.json`` (config, seed, env, spaces),
+        ``model.pt`` (networks and optimizer state), ``state.json`` (counters, RNG state) and, with
+        ``include_buffer``, ``replay_buffer.npz``."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        meta = {"format": FORMAT_VERSION, "algo": "shopgym-dqn", "config": self.config.to_dict(), "seed": self.seed,
+                "env_id": self.env_id, "env_kwargs": self.env_kwargs,
+                "observation_space": describe(self.observation_space), "action_space": describe(self.action_space)}
+        (path / "hyperparameters.json").write_text(json.dumps(meta, indent=2, default=str))
+        torch.save({"q_net": self.policy.q_net.state_dict(), "q_target": self.policy.q_target.state_dict(),
+                    "optimizer": self.policy.optimizer.state_dict()}, path / "model.pt")
+        state = {"num_timesteps": self.num_timesteps, "n_updates": self.n_updates, "n_episodes": self.n_episodes,
+                 "total_timesteps": self.total_timesteps, "steps_since_train": self._steps_since_train,
+                 "last_target_update": self._last_target_update, "rng": self.rng.bit_generator.state}
+        (path / "state.json").write_text(json.dumps(state, indent=2))
+        if include_buffer:
+            self.buffer.save(path / "replay_buffer.npz")
+        return path
+
+    def save_checkpoint(self, directory: str | Path, include_buffer: bool = True) -> Path:
+        """Save to ``directory/latest`` atomically enough to survive a kill mid-write (see ``latest_checkpoint``)."""
+        directory = Path(directory)
+        tmp, latest, old = directory / "latest.tmp", directory / "latest", directory / "latest.old"
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.save(tmp, include_buffer=include_buffer)
+        if latest.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(latest, old)
+        os.replace(tmp, latest)
+        shutil.rmtree(old, ignore_errors=True)
+        return latest
+
+    @classmethod
+    def load(cls, path: str | Path, env: str | gym.Env | VectorEnv | None = None, load_buffer: bool = True) -> DQN:
+        """Rebuild a saved model. ``env`` (default: the saved env id and kwargs) must have the saved
+        observation and action spaces, else ``ValueError`` names both."""
+        path = Path(path)
+        if not (path / "hyperparameters.json").exists():
+            raise FileNotFoundError(f"{path} holds no saved DQN (hyperparameters.json is missing).")
+        meta = json.loads((path / "hyperparameters.json").read_text())
+        if meta.get("format") != FORMAT_VERSION or meta.get("algo") != "shopgym-dqn":
+            raise HyperparameterError(f"{path} is not a shopgym-dqn model of format {FORMAT_VERSION}.")
+        if env is None:
+            if not meta["env_id"]:
+                raise ValueError(f"{path} was saved without an env id; pass env= to load it.")
+            env = meta["env_id"]
+        config = DQNConfig.from_dict(meta["config"])
+        if not isinstance(env, str):
+            config.n_envs = env.num_envs if isinstance(env, VectorEnv) else 1
+        model = cls(env, config, seed=meta["seed"], env_kwargs=meta["env_kwargs"])
+        for name, space in (("observation", model.observation_space), ("action", model.action_space)):
+            if describe(space) != meta[f"{name}_space"]:
+                raise ValueError(f"{name} space mismatch: the model at {path} was trained on "
+                                 f"{short(meta[f'{name}_space'])}, the env has {short(describe(space))}.")
+        weights = torch.load(path / "model.pt", weights_only=True)
+        model.policy.q_net.load_state_dict(weights["q_net"])
+        model.policy.q_target.load_state_dict(weights["q_target"])
+        model.policy.optimizer.load_state_dict(weights["optimizer"])
+        state = json.loads((path / "state.json").read_text())
+        model.num_timesteps, model.n_updates = state["num_timesteps"], state["n_updates"]
+        model.n_episodes, model.total_timesteps = state["n_episodes"], state["total_timesteps"]
+        model._steps_since_train, model._last_target_update = state["steps_since_train"], state["last_target_update"]
+        model.rng.bit_generator.state = state["rng"]
+        if load_buffer and (path / "replay_buffer.npz").exists():
+            model.buffer.load(path / "replay_buffer.npz")
+        return model
+
+
+def latest_checkpoint(directory: str | Path) -> Path | None:
+    """The newest complete checkpoint under ``directory`` (``latest``, or ``latest.old`` if a kill
+    struck between the two renames), or ``None``."""
+    for name in ("latest", "latest.old"):
+        p = Path(directory) / name
+        if (p / "state.json").exists():
+            return p
+    return None
+
+
+def _next_multiple(step: int, every: int) -> int:
+    return (step // every + 1) * every if every else 1 << 62
+
+
+def _progress(enabled: bool, total: int, initial: int) -> Any:
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True)
