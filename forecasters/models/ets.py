@@ -74,8 +74,8 @@ def hw_filter(Y, lengths, alpha, beta, gamma, phi, m: int, multiplicative: bool)
         sse += np.where(scored[:, None], err**2, 0.0)
         count += scored
         if multiplicative:
-            new_level = alpha * y / np.maximum(s, 1e-6) + (1 - alpha) * base
-            new_s = gamma * y / np.maximum(new_level, 1e-9) + (1 - gamma) * s
+            new_level = alpha * y / np.maximum(s, 0.05) + (1 - alpha) * base
+            new_s = np.clip(gamma * y / np.maximum(new_level, 1e-9) + (1 - gamma) * s, 0.05, 20.0)
         else:
             new_level = alpha * (y - s) + (1 - alpha) * base
             new_s = gamma * (y - new_level) + (1 - gamma) * s
@@ -97,7 +97,9 @@ class HoltWinters(Forecaster):
 
     Uncertainty: normal with the one-step residual spread ``sd``, widened over the horizon as
     ``sd * sqrt(1 + (k - 1) * alpha**2)`` (the random-walk part of the level's error; seasonal and
-    trend contributions are ignored: an approximation).
+    trend contributions are ignored: an approximation). Multiplicative seasonal factors are kept in
+    [0.05, 20] and point forecasts within 3x the series' largest absolute value, guards against the
+    explosive recursions multiplicative models are prone to on erratic series.
     """
 
     name = "ets"
@@ -156,6 +158,8 @@ class HoltWinters(Forecaster):
         idx = (lengths[:, None] + k[None] - 1) % m
         s = np.take_along_axis(season, idx, axis=1)
         mean = base * s if self.seasonal == "multiplicative" else base + s
+        cap = 3 * np.array([np.max(np.abs(y)) for y in panel.y])[:, None]
+        mean = np.clip(mean, -cap, cap)  # guards against explosive recursions on erratic series
         sd = np.sqrt(sse[:, 0] / np.maximum(count, 1))
         fallback = np.array([np.std(y) if len(y) > 1 else abs(y[0]) for y in panel.y])
         sd = np.where(count > 1, sd, fallback) + 1e-9

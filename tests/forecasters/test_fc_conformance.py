@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from fc_helpers import TINY, check_model, model_name
 
 import forecasters
 from shopgym.errors import DataError
-from fc_helpers import TINY, check_model, model_name
 
 
 @pytest.mark.parametrize("key", list(TINY))
