@@ -1,0 +1,53 @@
+"""``LearnedConversion``: a fitted conversion model acting as the world's response model.
+
+It satisfies ``shopgym.world.protocols.ResponseModel``: for a batch of impressions it builds the
+same feature columns the logs carry (``shopgym.world.response.impression_features``), asks the
+model for p(click), p(cart), p(purchase) per impression and turns them into the funnel's
+conditional probabilities. Select it in a scenario with ``response_model = "learned:PATH"``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecasters.conversion.base import ConversionModel
+from shopgym.world.catalog import Catalog
+from shopgym.world.protocols import ImpressionBatch
+from shopgym.world.response import STAGES, impression_features, joint_to_funnel, nested_sample
+from shopgym.world.shoppers import ShopperPopulation
+
+
+class LearnedConversion:
+    """Response model driven by ``model`` (fitted on funnel logs with tasks ``click, cart, purchase``).
+
+    Args:
+        model: a fitted ``ConversionModel`` whose tasks are the funnel stages in order.
+        catalog: the world's catalog (item features).
+        population: the world's shoppers (shopper features).
+    """
+
+    def __init__(self, model: ConversionModel, catalog: Catalog, population: ShopperPopulation):
+        if tuple(model.tasks) != STAGES:
+            raise ValueError(f"a response model must predict the funnel {STAGES}, this one predicts {tuple(model.tasks)}.")
+        if not hasattr(model, "network_"):
+            raise ValueError("the conversion model is not fitted; call fit(logs) first.")
+        self.model, self.catalog, self.population = model, catalog, population
+
+    @classmethod
+    def from_saved(cls, path: str | Path, catalog: Catalog, population: ShopperPopulation) -> LearnedConversion:
+        """Load the model saved at ``path`` (reads the file; nothing is loaded in ``__init__``)."""
+        return cls(ConversionModel.load(path), catalog, population)
+
+    def probabilities(self, batch: ImpressionBatch) -> np.ndarray:
+        """``(n, 3)``: p(click), p(cart | click), p(purchase | cart) as the model sees them."""
+        if len(batch) == 0:
+            return np.zeros((0, 3))
+        frame = pd.DataFrame(impression_features(batch, self.catalog, self.population))
+        return joint_to_funnel(self.model.predict_proba(frame))
+
+    def sample(self, batch: ImpressionBatch, rng: np.random.Generator) -> np.ndarray:
+        """Nested bool outcomes ``(n, 3)``."""
+        return nested_sample(self.probabilities(batch), rng)
