@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from shopgym.errors import ShopgymError, did_you_mean
-
-
-class HyperparameterError(ShopgymError, ValueError):
-    """A hyperparameter file or argument is malformed: unknown key, wrong type or out-of-range value."""
+from agents.hyperparams import HyperparameterError
+from shopgym.errors import did_you_mean
 
 
 @dataclass

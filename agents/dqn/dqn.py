@@ -168,20 +168,10 @@ class DQN:
             if bar:
                 bar.update(n_envs)
             if self.num_timesteps <= c.learning_starts:
-                if c.normalize_obs:
-                    self._warmup_obs.append(flat_next.copy())
-                    if self.num_timesteps + n_envs > c.learning_starts or self.num_timesteps >= self.total_timesteps:
-                        self.policy.set_obs_scaling(np.concatenate(self._warmup_obs))
-                        self._warmup_obs = []
-                continue
-            if self.num_timesteps - self._last_target_update >= c.target_update_interval:
-                self.policy.update_target(c.tau)  # checked every env step, as in SB3
-                self._last_target_update = self.num_timesteps
-            self._steps_since_train += n_envs
-            if self._steps_since_train >= c.train_freq and len(self.buffer) > 0:
-                losses += [self._train_step() for _ in range(c.gradient_steps)]
-                self._steps_since_train = 0
-            if logger and losses and len(losses) >= 100:
+                self._warm_up(flat_next)
+            else:
+                losses += self._update()
+            if logger and len(losses) >= 100:
                 logger.log("train", self.num_timesteps, {"loss": np.mean(losses), "epsilon": self.epsilon(),
                                                          "n_updates": self.n_updates})
                 losses = []
@@ -201,6 +191,29 @@ class DQN:
         if logger:
             logger.close()
         return self
+
+    def _warm_up(self, obs: np.ndarray) -> None:
+        """Collect observations before learning starts; freeze the observation scaling from them."""
+        c = self.config
+        if not c.normalize_obs:
+            return
+        self._warmup_obs.append(obs.copy())
+        if self.num_timesteps + self.envs.num_envs > c.learning_starts:
+            self.policy.set_obs_scaling(np.concatenate(self._warmup_obs))
+            self._warmup_obs = []
+
+    def _update(self) -> list[float]:
+        """Target update (checked every env step, as in SB3) and, every ``train_freq`` steps, a round of
+        ``gradient_steps`` gradient steps; returns their losses."""
+        c = self.config
+        if self.num_timesteps - self._last_target_update >= c.target_update_interval:
+            self.policy.update_target(c.tau)
+            self._last_target_update = self.num_timesteps
+        self._steps_since_train += self.envs.num_envs
+        if self._steps_since_train < c.train_freq or len(self.buffer) == 0:
+            return []
+        self._steps_since_train = 0
+        return [self._train_step() for _ in range(c.gradient_steps)]
 
     def _explore(self, obs: np.ndarray) -> np.ndarray:
         """Epsilon-greedy actions (0-based) for the current observations of every copy."""

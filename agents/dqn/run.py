@@ -1,0 +1,63 @@
+"""A training run of our DQN in a directory: hyperparameters from the file, checkpoints, logs, resume.
+
+Layout of ``out``: ``config.yml`` and ``run.json`` (see ``agents.hyperparams.write_run_files``),
+``model/`` (the final model), ``checkpoints/latest/`` (with the replay buffer), ``logs/*.csv``.
+Re-running the same call after a kill resumes from the last checkpoint; logs are appended.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+from agents.dqn.config import DQNConfig
+from agents.dqn.dqn import DQN, latest_checkpoint
+from agents.hyperparams import check_keys, env_kwargs_for, load_hyperparams, start_run
+
+ALGO = "shopgym-dqn"
+RUN_KEYS = ("n_timesteps", "env_kwargs", "eval_freq", "checkpoint_freq", "n_eval_episodes")
+EVAL_SEED_BASE = 900_000  #: evaluation during training uses seeds 900000.. (never the benchmark's)
+
+
+def train_seed(seed: int) -> int:
+    """The env seed of a run with ``seed``: a 32-bit draw from ``SeedSequence(seed)``, so that training
+    episodes do not reuse the small seeds (0, 1, ...) that benchmarks evaluate on."""
+    return int(np.random.SeedSequence(int(seed)).generate_state(1)[0])
+
+
+def resolve(env_id: str, scenario: str | None, timesteps: int | None, seed: int,
+            hyperparams_file: str | Path | None = None) -> dict:
+    """The resolved run configuration: file section, scenario, timesteps and seed."""
+    hp = load_hyperparams(ALGO, env_id, scenario, hyperparams_file)
+    check_keys(hp, [*RUN_KEYS, *DQNConfig().to_dict()], f"the {env_id!r} section of {ALGO}.yml")
+    run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}
+    config = DQNConfig.from_dict(hp).to_dict()
+    n = int(timesteps if timesteps is not None else run.get("n_timesteps", 100_000))
+    return {"algo": ALGO, "env_id": env_id, "scenario": scenario, "seed": int(seed), "timesteps": n,
+            "env_kwargs": env_kwargs_for(env_id, scenario, run.get("env_kwargs")),
+            "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
+            "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
+            "n_eval_episodes": int(run.get("n_eval_episodes", 5)),
+            "hyperparams": config}
+
+
+def train(env_id: str, out: str | Path, timesteps: int | None = None, seed: int = 0, scenario: str | None = None,
+          hyperparams_file: str | Path | None = None, progress_bar: bool = True, command: list[str] | None = None) -> DQN:
+    """Train (or resume) our DQN into ``out`` and save the final model to ``out/model``."""
+    out = Path(out)
+    cfg = resolve(env_id, scenario, timesteps, seed, hyperparams_file)
+    start_run(out, cfg, command)
+    ckpt = latest_checkpoint(out / "checkpoints")
+    if ckpt is not None:
+        model = DQN.load(ckpt)
+    else:
+        model = DQN(env_id, cfg["hyperparams"], seed=train_seed(seed), env_kwargs=cfg["env_kwargs"])
+    eval_env = gym.make(env_id, **cfg["env_kwargs"])
+    eval_seeds = [EVAL_SEED_BASE + i for i in range(cfg["n_eval_episodes"])]
+    model.learn(cfg["timesteps"], eval_env=eval_env, eval_freq=cfg["eval_freq"], eval_seeds=eval_seeds,
+                log_dir=out / "logs", checkpoint_dir=out / "checkpoints", checkpoint_freq=cfg["checkpoint_freq"],
+                progress_bar=progress_bar, tensorboard=True)
+    model.save(out / "model")
+    return model

@@ -1,0 +1,241 @@
+"""Stable-Baselines3 glue: DQN, PPO, A2C and SAC with per-env hyperparameter files, checkpoints and resume.
+
+A run lives in a directory ``out``: ``config.yml`` and ``run.json`` (resolved configuration, command
+lines, library versions), ``model.zip`` (the final model), ``vecnormalize.pkl`` (observation
+statistics, when the section asks for ``normalize``), ``checkpoints/latest/`` (model, replay buffer
+and normalisation statistics), ``logs/progress.csv`` (appended on resume) and ``eval/evaluations.npz``.
+
+Hyperparameter sections (``agents/hyperparams/<algo>.yml``) hold the algorithm's constructor
+arguments plus ``n_timesteps``, ``policy``, ``n_envs``, ``normalize`` (``true`` or ``VecNormalize``
+arguments), ``env_kwargs``, ``eval_freq``, ``checkpoint_freq`` and ``n_eval_episodes``;
+``policy_kwargs.activation_fn`` names an activation (``relu``, ``tanh``, ...), never code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import yaml
+from stable_baselines3 import A2C, DQN, PPO, SAC
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
+from stable_baselines3.common.logger import CSVOutputFormat, Logger
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
+from torch import nn
+
+import shopgym  # noqa: F401  (registers the shopgym envs)
+from agents.dqn.run import EVAL_SEED_BASE, train_seed
+from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
+
+ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C, "sac": SAC}
+RUN_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "env_kwargs", "eval_freq", "checkpoint_freq",
+            "n_eval_episodes")
+NOT_SETTABLE = ("self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model")
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU,
+               "silu": nn.SiLU}
+
+
+def algo_class(algo: str) -> type[BaseAlgorithm]:
+    """The SB3 class of ``algo`` (``dqn``, ``ppo``, ``a2c``, ``sac``)."""
+    if algo not in ALGOS:
+        raise HyperparameterError(f"unknown SB3 algo {algo!r}; choose one of {', '.join(ALGOS)}.")
+    return ALGOS[algo]
+
+
+def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None, seed: int,
+            hyperparams_file: str | Path | None = None) -> dict[str, Any]:
+    """The resolved run configuration; unknown keys raise ``HyperparameterError`` naming the key."""
+    cls = algo_class(algo)
+    hp = load_hyperparams(algo, env_id, scenario, hyperparams_file)
+    ctor = [p for p in inspect.signature(cls.__init__).parameters if p not in NOT_SETTABLE]
+    where = f"the {env_id!r} section of {hyperparams_file or f'{algo}.yml'}"
+    check_keys(hp, [*RUN_KEYS, *ctor], where)
+    if isinstance(hp.get("normalize"), dict):
+        norm_args = [p for p in inspect.signature(VecNormalize.__init__).parameters if p not in ("self", "venv")]
+        check_keys(hp["normalize"], norm_args, f"'normalize' of {where}")
+    for key in ("policy_kwargs", "env_kwargs", "replay_buffer_kwargs"):
+        if key in hp and not isinstance(hp[key], dict):
+            raise HyperparameterError(f"{key} in {where} must be a mapping, got {hp[key]!r}.")
+    act = hp.get("policy_kwargs", {}).get("activation_fn")
+    if act is not None and act not in ACTIVATIONS:
+        raise HyperparameterError(f"policy_kwargs.activation_fn={act!r} in {where}; choose one of {', '.join(ACTIVATIONS)}.")
+    n = int(timesteps if timesteps is not None else hp.pop("n_timesteps", 100_000))
+    hp.pop("n_timesteps", None)
+    run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}
+    return {"algo": algo, "env_id": env_id, "scenario": scenario, "seed": int(seed), "timesteps": n,
+            "env_kwargs": env_kwargs_for(env_id, scenario, run.get("env_kwargs")),
+            "policy": run.get("policy", "MlpPolicy"), "n_envs": int(run.get("n_envs", 1)),
+            "normalize": run.get("normalize", False),
+            "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
+            "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
+            "n_eval_episodes": int(run.get("n_eval_episodes", 5)), "hyperparams": hp}
+
+
+def _norm_kwargs(normalize: bool | dict) -> dict | None:
+    if normalize is True:
+        return {}
+    return dict(normalize) if isinstance(normalize, dict) else None
+
+
+def make_envs(cfg: dict[str, Any], n_envs: int, seed: int) -> VecEnv:
+    """The raw (unnormalised) vector env of a run, each copy in a ``Monitor``, seeded ``seed, seed + 1, ...``.
+
+    (SB3's ``make_vec_env`` passes ``render_mode``, which ``RestockEnv`` does not take.)
+    """
+    env_id, kwargs = cfg["env_id"], dict(cfg["env_kwargs"])
+    venv = DummyVecEnv([lambda: Monitor(gym.make(env_id, **kwargs)) for _ in range(n_envs)])
+    venv.seed(seed)
+    return venv
+
+
+def build_model(cfg: dict[str, Any], venv: VecEnv, seed: int) -> BaseAlgorithm:
+    """A fresh SB3 model of the run's algo and hyperparameters on ``venv`` (CPU)."""
+    hp = dict(cfg["hyperparams"])
+    if "policy_kwargs" in hp:
+        pk = dict(hp["policy_kwargs"])
+        if "activation_fn" in pk:
+            pk["activation_fn"] = ACTIVATIONS[pk["activation_fn"]]
+        hp["policy_kwargs"] = pk
+    for key in ("train_freq",):
+        if isinstance(hp.get(key), list):
+            hp[key] = tuple(hp[key])
+    return algo_class(cfg["algo"])(cfg["policy"], venv, seed=seed, device="cpu", verbose=0, **hp)
+
+
+class AppendingCSV(CSVOutputFormat):
+    """SB3's CSV log, opened for appending: a resumed run adds rows under the existing header."""
+
+    def __init__(self, filename: str | Path):
+        path = Path(filename)
+        if path.exists() and path.stat().st_size > 0:
+            self.file = open(path, "r+")  # noqa: SIM115  (closed by Logger.close)
+            self.keys = self.file.readline().rstrip("\n").split(",")
+            self.file.seek(0, os.SEEK_END)
+        else:
+            self.file = open(path, "w+")  # noqa: SIM115
+            self.keys = []
+        self.separator, self.quotechar = ",", '"'
+
+
+def make_logger(folder: Path) -> Logger:
+    """CSV (appended) and, when installed, TensorBoard logs under ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    formats = [AppendingCSV(folder / "progress.csv")]
+    try:
+        from stable_baselines3.common.logger import TensorBoardOutputFormat
+
+        formats.append(TensorBoardOutputFormat(str(folder / "tb")))
+    except ImportError:
+        pass
+    return Logger(str(folder), formats)
+
+
+class LatestCheckpoint(BaseCallback):
+    """Every ``save_freq`` calls, save model, replay buffer and VecNormalize to ``directory/latest``.
+
+    Written to ``latest.tmp`` and renamed, so a kill mid-write leaves the previous checkpoint whole.
+    """
+
+    def __init__(self, directory: Path, save_freq: int):
+        super().__init__()
+        self.directory, self.save_freq = Path(directory), max(1, int(save_freq))
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.save_freq == 0:
+            save_checkpoint(self.model, self.directory)
+        return True
+
+
+def save_checkpoint(model: BaseAlgorithm, directory: Path) -> Path:
+    """Save ``model`` (and its replay buffer and VecNormalize) to ``directory/latest``."""
+    tmp, latest, old = directory / "latest.tmp", directory / "latest", directory / "latest.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save(tmp / "model.zip")
+    (tmp / "steps.json").write_text(json.dumps({"num_timesteps": int(model.num_timesteps)}))
+    if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None:
+        model.save_replay_buffer(tmp / "replay_buffer.pkl")
+    if isinstance(model.get_env(), VecNormalize):
+        model.get_env().save(str(tmp / "vecnormalize.pkl"))
+    if latest.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(latest, old)
+    os.replace(tmp, latest)
+    shutil.rmtree(old, ignore_errors=True)
+    return latest
+
+
+def latest_checkpoint(directory: Path) -> Path | None:
+    """``latest`` (or ``latest.old`` if a kill struck between renames) under ``directory``, or ``None``."""
+    for name in ("latest", "latest.old"):
+        if (directory / name / "steps.json").exists():
+            return directory / name
+    return None
+
+
+def _resume_eval_history(cb: EvalCallback, log_path: Path) -> None:
+    """Keep the evaluations of earlier segments: EvalCallback rewrites its file from its own lists."""
+    path = log_path / "evaluations.npz"
+    if path.exists():
+        with np.load(path) as d:
+            cb.evaluations_timesteps = list(d["timesteps"])
+            cb.evaluations_results = [list(r) for r in d["results"]]
+            cb.evaluations_length = [list(r) for r in d["ep_lengths"]]
+
+
+def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None, seed: int = 0,
+          scenario: str | None = None, hyperparams_file: str | Path | None = None, progress_bar: bool = True,
+          command: list[str] | None = None) -> BaseAlgorithm:
+    """Train (or resume) an SB3 model into ``out``; the final model is ``out/model.zip``."""
+    out = Path(out)
+    cfg = resolve(algo, env_id, scenario, timesteps, seed, hyperparams_file)
+    start_run(out, cfg, command)
+    env_seed = train_seed(seed)
+    ckpt = latest_checkpoint(out / "checkpoints")
+    cls = algo_class(algo)
+    norm = _norm_kwargs(cfg["normalize"])
+    if ckpt is not None:
+        steps_done = json.loads((ckpt / "steps.json").read_text())["num_timesteps"]
+        venv = make_envs(cfg, cfg["n_envs"], env_seed + steps_done)
+        if norm is not None:
+            venv = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)
+        model = cls.load(ckpt / "model.zip", env=venv, device="cpu")
+        if (ckpt / "replay_buffer.pkl").exists():
+            model.load_replay_buffer(ckpt / "replay_buffer.pkl")
+    else:
+        venv = make_envs(cfg, cfg["n_envs"], env_seed)
+        if norm is not None:
+            venv = VecNormalize(venv, **norm)
+        model = build_model(cfg, venv, env_seed)
+    model.set_logger(make_logger(out / "logs"))
+    eval_env = make_envs(cfg, 1, EVAL_SEED_BASE)
+    if norm is not None:
+        eval_env = VecNormalize(eval_env, training=False, norm_reward=False,
+                                **{k: v for k, v in norm.items() if k not in ("training", "norm_reward")})
+    per_call = cfg["n_envs"]
+    eval_cb = EvalCallback(eval_env, n_eval_episodes=cfg["n_eval_episodes"], eval_freq=max(1, cfg["eval_freq"] // per_call),
+                           log_path=str(out / "eval"), deterministic=True, verbose=0)
+    _resume_eval_history(eval_cb, out / "eval")
+    ckpt_cb = LatestCheckpoint(out / "checkpoints", cfg["checkpoint_freq"] // per_call)
+    remaining = cfg["timesteps"] - model.num_timesteps
+    if remaining > 0:
+        model.learn(remaining, callback=[eval_cb, ckpt_cb], reset_num_timesteps=ckpt is None, progress_bar=progress_bar)
+    model.save(out / "model.zip")
+    if isinstance(model.get_env(), VecNormalize):
+        model.get_env().save(str(out / "vecnormalize.pkl"))
+    model.logger.close()
+    return model
+
+
+def dump_config(cfg: dict[str, Any]) -> str:
+    """The resolved configuration as YAML text (for printing)."""
+    return yaml.safe_dump(cfg, sort_keys=False)

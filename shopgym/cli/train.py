@@ -1,0 +1,114 @@
+"""``shopgym train`` and ``shopgym evaluate``: train SB3 or our DQN on an env, evaluate a trained run.
+
+Registered as top-level commands by ``shopgym.cli.main``; runnable alone as
+``python -c "from shopgym.cli.train import app; app()" train ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import typer
+from scipy import stats
+
+import shopgym  # noqa: F401  (registers the shopgym envs)
+
+app = typer.Typer(help="Train and evaluate agents.", no_args_is_help=True)
+
+ALGOS = ("dqn", "ppo", "a2c", "sac", "shopgym-dqn")
+
+
+def default_out(algo: str, env_id: str, scenario: str | None, seed: int) -> Path:
+    """``runs/<algo>-<env>-<scenario>-s<seed>``: the same command always maps to the same directory."""
+    env = env_id.replace("/", "_")
+    return Path("runs") / f"{algo}-{env}-{scenario or 'default'}-s{seed}"
+
+
+@app.command()
+def train(
+    algo: str = typer.Option(..., help=f"one of {', '.join(ALGOS)}"),
+    env: str = typer.Option("shopgym/Restock-v0", help="Gymnasium env id"),
+    scenario: str = typer.Option(None, help="scenario name or file (shopgym envs; default: the env's)"),
+    timesteps: int = typer.Option(None, help="env steps to train for (default: n_timesteps of the hyperparameter file)"),
+    seed: int = typer.Option(0, help="seeds networks, exploration and training envs"),
+    out: Path = typer.Option(None, help="run directory (default runs/<algo>-<env>-<scenario>-s<seed>)"),
+    hyperparams: Path = typer.Option(None, help="hyperparameter file (default agents/hyperparams/<algo>.yml)"),
+    progress: bool = typer.Option(True, help="show a progress bar"),
+) -> None:
+    """Train an agent; re-running the same command after a kill resumes from the last checkpoint."""
+    import torch
+
+    torch.set_num_threads(1)
+    if algo not in ALGOS:
+        raise typer.BadParameter(f"--algo {algo!r}: choose one of {', '.join(ALGOS)}.")
+    out = out or default_out(algo, env, scenario, seed)
+    command = ["shopgym", *sys.argv[1:]]
+    if algo == "shopgym-dqn":
+        from agents.dqn.run import train as train_dqn
+
+        model = train_dqn(env, out, timesteps, seed, scenario, hyperparams, progress, command)
+    else:
+        from agents.sb3 import train as train_sb3
+
+        model = train_sb3(algo, env, out, timesteps, seed, scenario, hyperparams, progress, command)
+    spec = "dqn" if algo == "shopgym-dqn" else "sb3"
+    typer.echo(f"trained {algo} for {model.num_timesteps} steps -> {out} (policy spec: {spec}:{out})")
+
+
+@app.command()
+def evaluate(
+    model: Path = typer.Option(..., help="run directory written by `shopgym train`"),
+    scenario: str = typer.Option(None, help="scenario to evaluate on (default: the training scenario)"),
+    episodes: int = typer.Option(10, help="evaluation episodes, with seeds seed_base .. seed_base + episodes - 1"),
+    seed_base: int = typer.Option(0, help="first evaluation seed"),
+) -> None:
+    """Evaluate a trained run greedily: mean episode return (and profit on restock envs) with a 95% CI."""
+    import torch
+
+    from agents.hyperparams import read_run_config
+    from agents.trained import load_policy
+
+    torch.set_num_threads(1)
+    cfg = read_run_config(model)
+    if cfg is None:
+        raise typer.BadParameter(f"--model {model}: no config.yml there; pass a directory written by `shopgym train`.")
+    kwargs = {k: v for k, v in cfg["env_kwargs"].items() if k != "reward_scale"}
+    if scenario is not None:
+        kwargs["scenario"] = scenario
+    env = gym.make(cfg["env_id"], **kwargs)
+    spec = f"{'dqn' if cfg['algo'] == 'shopgym-dqn' else 'sb3'}:{model}"
+    policy = load_policy(spec, env)
+    returns, profits = [], []
+    for seed in range(seed_base, seed_base + episodes):
+        obs, _ = env.reset(seed=seed)
+        policy.reset(seed)
+        total, done, info = 0.0, False, {}
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(policy.act(obs))
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+        if "episode_kpis" in info:
+            profits.append(info["episode_kpis"]["profit"])
+    result = {"model": str(model), "env_id": cfg["env_id"], "scenario": kwargs.get("scenario"),
+              "seeds": list(range(seed_base, seed_base + episodes)), "return": _summary(returns)}
+    if profits:
+        result["profit"] = _summary(profits)
+    name = f"evaluation_{Path(str(kwargs.get('scenario') or 'default')).stem}.json"
+    (Path(model) / name).write_text(json.dumps(result, indent=2))
+    for key in ("return", "profit"):
+        if key in result:
+            s = result[key]
+            typer.echo(f"{key}: {s['mean']:.2f} +/- {s['ci95']:.2f} (95% CI, {episodes} episodes)")
+    typer.echo(f"wrote {Path(model) / name}")
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    """Mean and 95% t-interval half-width of per-episode values."""
+    v = np.asarray(values, dtype=float)
+    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+    return {"mean": float(v.mean()), "ci95": half, "values": v.tolist()}
