@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 
 #: The registered envs, one flat list (bump -vN when dynamics or rewards change).
 ENVS = [
-    dict(id="shopgym/Restock-v0", entry_point="shopgym.envs.restock:RestockEnv"),
+    dict(id="shopgym/Restock-v0", entry_point="shopgym.envs.restock:RestockEnv",
+         vector_entry_point="shopgym.envs.restock_vector:RestockVectorEnv"),
 ]
 
 for _spec in ENVS:

@@ -227,6 +227,12 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<dict>") -> Scenario
         kwargs[section] = cls(**values)
     scenario = Scenario(**kwargs)
     _validate_lists(f"{source}: demand", scenario.demand)
+    inv, cat = scenario.inventory, scenario.catalog
+    if inv.capacity and inv.initial_stock * cat.n_skus > inv.capacity:
+        raise ScenarioError(
+            f"{source}: inventory.initial_stock x catalog.n_skus = {inv.initial_stock * cat.n_skus} units exceeds "
+            f"inventory.capacity = {inv.capacity}; lower initial_stock or raise capacity."
+        )
     try:
         import numpy as np
 

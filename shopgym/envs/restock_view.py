@@ -45,6 +45,10 @@ class RestockView:
         self.field_index = {name: i for i, name in enumerate(fields)}
         n_f = len(fields)
         size = self.n_skus * n_f + len(CALENDAR_FIELDS)
+        self.block_size, self.obs_size = self.n_skus * n_f, size
+        self.forecast_days = world.max_lead_time + 1
+        elapsed = np.minimum(np.arange(world.n_calendar_days) / world.horizon, 1.0)
+        self.calendar = np.column_stack([calendar_features(world.dates), elapsed]).astype(np.float32)
         low = np.zeros(size, dtype=np.float32)
         low[self.n_skus * n_f : self.n_skus * n_f + 4] = -1.0
         high = np.full(size, np.inf, dtype=np.float32)
@@ -61,29 +65,26 @@ class RestockView:
     def observe(self) -> np.ndarray:
         """Observations of every world for the next decision, ``(n_worlds, obs_size)`` float32."""
         w = self.world
-        b, n = w.n_worlds, self.n_skus
-        day = w.day
-        lead = w.lead_time_on(day)
-        cols = [w.on_hand[..., None], w.backlog[..., None]]
+        b, n, day = w.n_worlds, self.n_skus, w.day
+        obs = np.empty((b, self.obs_size), dtype=np.float32)
+        block = obs[:, : self.block_size].reshape(b, n, len(self.sku_fields))  # a view into obs
+        i = self.field_index
+        block[..., 0] = w.on_hand
+        block[..., 1] = w.backlog
         if self.n_pipeline:
-            cols.append(w.pipeline[..., : self.n_pipeline])
-        cols.append(w.sales_history[..., -self.window :])
-        cols += [
-            w.price_on(day)[..., None],
-            np.broadcast_to(w.catalog.unit_cost, (b, n))[..., None],
-            np.broadcast_to(lead, (b, n))[..., None],
-        ]
+            block[..., 2 : 2 + self.n_pipeline] = w.pipeline[..., : self.n_pipeline]
+        s0 = i[f"sales_lag_{self.window}"]
+        block[..., s0 : s0 + self.window] = w.sales_history[..., -self.window :]
+        block[..., i["price"]] = w.price_on(day)
+        block[..., i["unit_cost"]] = w.catalog.unit_cost
+        lead = w.lead_time_on(day)
+        block[..., i["lead_time"]] = lead
         if self.with_forecast:
-            fc = w.forecast(int(lead.max()) + 1)
-            cum = np.cumsum(fc, axis=-1)
-            cols += [fc[..., :1], np.take_along_axis(cum, np.broadcast_to(lead, (b, n))[..., None], axis=-1)]
-        per_sku = np.concatenate(cols, axis=-1).reshape(b, -1)
-        date = w.dates[min(day, w.n_calendar_days - 1)]
-        cal = np.append(calendar_features(date), min(day / w.horizon, 1.0))
-        out = np.empty((b, per_sku.shape[1] + len(CALENDAR_FIELDS)), dtype=np.float32)
-        out[:, : per_sku.shape[1]] = per_sku
-        out[:, per_sku.shape[1] :] = cal
-        return out
+            fc = w.forecast(self.forecast_days)
+            block[..., i["forecast_today"]] = fc[..., 0]
+            block[..., i["forecast_lead"]] = np.cumsum(fc, axis=-1)[:, w._sku_index, lead]
+        obs[:, self.block_size :] = self.calendar[min(day, len(self.calendar) - 1)]
+        return obs
 
     def parse(self, obs: np.ndarray) -> dict[str, np.ndarray]:
         """Named arrays from one observation (or a batch): per-SKU fields shaped ``(..., n_skus)``."""
@@ -146,8 +147,7 @@ class RestockView:
     def infos(self, out: DayOutcome) -> dict[str, np.ndarray]:
         """The day's KPIs per world (see ``RestockEnv`` for units) and per-SKU flows."""
         info = {k: np.asarray(v, dtype=np.float64) for k, v in self.world.last_kpis.items()}
-        info.update(
-            ordered=out.ordered, demand=out.demand, sold=out.sold, lost=out.lost,
-            received=out.received, expired=out.expired, on_hand=out.end_stock,
-        )
+        for name, arr in (("ordered", out.ordered), ("demand", out.demand), ("sold", out.sold), ("lost", out.lost),
+                          ("received", out.received), ("expired", out.expired), ("on_hand", out.end_stock)):
+            info[name] = arr.copy()  # users keep infos: never hand out the world's own buffers
         return info

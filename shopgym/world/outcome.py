@@ -48,54 +48,51 @@ class DayOutcome:
 
 
 class KpiTracker:
-    """Running episode KPIs per world (shape ``(n_worlds,)`` each)."""
+    """Running episode KPIs per world.
+
+    Each day's flows are summed over SKUs in one reduction and added to per-world totals.
+    """
+
+    COLUMNS = ("profit", "revenue", "demand", "sold", "lost", "expired", "stockout_skus", "inventory", "cogs", "wanted")
 
     def __init__(self, n_worlds: int):
         self.n_worlds = n_worlds
-        names = ("days", "revenue", "costs", "profit", "demand", "sold", "lost", "stockout_sku_days",
-                 "sku_days", "inventory_units", "cogs", "expired")
-        self.totals = {k: np.zeros(n_worlds) for k in names}
+        self.days = 0
+        self.sku_days = 0
+        self.acc = np.zeros((n_worlds, len(self.COLUMNS)))
 
     def add(self, out: DayOutcome, unit_cost: np.ndarray) -> dict[str, np.ndarray]:
-        """Fold in one day; return that day's KPIs per world."""
-        t = self.totals
-        costs = sum(getattr(out, c) for c in DayOutcome.COST_FIELDS).sum(-1)
+        """Fold in one day; return that day's KPIs per world (each shaped ``(n_worlds,)``)."""
         want = out.demand + out.substitute_in + out.backlog_before
-        unmet = (want - out.sold) > 0
-        day = {
-            "profit": out.profit.sum(-1),
-            "revenue": out.revenue.sum(-1),
-            "costs": costs,
-            "demand": out.demand.sum(-1).astype(float),
-            "sold": out.sold.sum(-1).astype(float),
-            "lost": out.lost.sum(-1).astype(float),
-            "expired": out.expired.sum(-1).astype(float),
-            "stockout_skus": unmet.sum(-1).astype(float),
-            "inventory": out.end_stock.sum(-1).astype(float),
-            "fill_rate": _ratio(out.sold.sum(-1), want.sum(-1)),
+        day = np.stack([out.profit, out.revenue, out.demand, out.sold, out.lost, out.expired, want > out.sold,
+                        out.end_stock, out.sold * unit_cost, want], axis=1).sum(-1)
+        self.acc += day
+        self.days += 1
+        self.sku_days += out.demand.shape[-1]
+        c = dict(zip(self.COLUMNS, day.T, strict=True))
+        return {
+            "profit": c["profit"], "revenue": c["revenue"], "costs": c["revenue"] - c["profit"],
+            "demand": c["demand"], "sold": c["sold"], "lost": c["lost"], "expired": c["expired"],
+            "stockout_skus": c["stockout_skus"], "inventory": c["inventory"],
+            "fill_rate": _ratio(c["sold"], c["wanted"]),
         }
-        t["days"] += 1
-        for k in ("revenue", "costs", "profit", "demand", "sold", "lost", "expired"):
-            t[k] += day[k]
-        t["stockout_sku_days"] += day["stockout_skus"]
-        t["sku_days"] += out.demand.shape[-1]
-        t["inventory_units"] += day["inventory"]
-        t["cogs"] += (out.sold * unit_cost).sum(-1)
-        return day
 
     def summary(self) -> dict[str, np.ndarray]:
-        """Episode KPIs so far: profit (currency), fill rate (sold / (sold + lost)), stock-out days per SKU, ..."""
-        t = self.totals
-        days = np.maximum(t["days"], 1)
-        mean_inv = t["inventory_units"] / days
+        """Episode KPIs so far per world: profit, revenue, costs (currency); fill rate = sold / (sold + lost);
+        lost and expired units; stock-out days per SKU (days with unmet demand); mean inventory (units);
+        inventory turns (units sold / mean units on hand)."""
+        t = dict(zip(self.COLUMNS, self.acc.T.copy(), strict=True))
+        days = max(self.days, 1)
+        mean_inv = t["inventory"] / days
+        n_skus = self.sku_days / days if self.days else 1
         return {
-            "profit": t["profit"].copy(),
-            "revenue": t["revenue"].copy(),
-            "costs": t["costs"].copy(),
+            "profit": t["profit"],
+            "revenue": t["revenue"],
+            "costs": t["revenue"] - t["profit"],
             "fill_rate": _ratio(t["sold"], t["sold"] + t["lost"]),
-            "lost_units": t["lost"].copy(),
-            "expired_units": t["expired"].copy(),
-            "stockout_days_per_sku": t["stockout_sku_days"] / np.maximum(t["sku_days"] / days, 1),
+            "lost_units": t["lost"],
+            "expired_units": t["expired"],
+            "stockout_days_per_sku": t["stockout_skus"] / n_skus,
             "mean_inventory": mean_inv,
             "inventory_turns": _ratio(t["sold"], mean_inv),
         }

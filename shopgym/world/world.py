@@ -69,6 +69,10 @@ class World:
         self.perishable = cat.shelf_life > 0
         self.substitute = cat.substitutes()
         self.history_len = max(scenario.env.history_window, 28)
+        self._sku_index = np.arange(self.catalog.n_skus)
+        self._zeros = np.zeros((n_worlds, self.catalog.n_skus), dtype=np.int64)
+        self._zeros.flags.writeable = False
+        self._has_order_cost = bool(self.catalog.order_cost.any())
         self.day = 0
         self.reset([None] * n_worlds)
 
@@ -85,12 +89,31 @@ class World:
         self.stock[:, np.arange(n), self.arrival_bucket] = cfg.inventory.initial_stock
         self.pipeline = np.zeros((b, n, self.max_lead_time + 1), dtype=np.int64)
         self.backlog = np.zeros((b, n), dtype=np.int64)
+        # Histories live in buffers long enough for the whole episode; the window is a view (no copies).
+        h = self.history_len
         warm = self.catalog.base_rate * self.demand_model_profile_mean()
-        self.demand_history = np.broadcast_to(warm[None, :, None], (b, n, self.history_len)).astype(float)
-        self.sales_history = self.demand_history.copy()
+        self._demand_buf = np.empty((b, n, h + self.horizon))
+        self._demand_buf[..., :h] = warm[None, :, None]
+        self._sales_buf = self._demand_buf.copy()
         self.promo = self._draw_promotions()
+        cut = 1.0 - cfg.demand.promo_discount * self.promo  # (b, days, n)
+        self._price_table = self.catalog.price * cut
+        self._lead_table = np.stack([self.lead_time_on(d) for d in range(self.n_calendar_days)])
+        same = (self._lead_table == self._lead_table[:, :1]).all(1)
+        self._uniform_lead = np.where(same, self._lead_table[:, 0], -1).tolist()
+        self._ctx: DemandContext | None = None
         self.kpis = KpiTracker(b)
         self.demand_model.reset(b)
+
+    @property
+    def demand_history(self) -> np.ndarray:
+        """True daily demand of the last ``history_len`` days, ``(n_worlds, n_skus, H)``, most recent last."""
+        return self._demand_buf[..., self.day : self.day + self.history_len]
+
+    @property
+    def sales_history(self) -> np.ndarray:
+        """Units sold on each of the last ``history_len`` days, ``(n_worlds, n_skus, H)``, most recent last."""
+        return self._sales_buf[..., self.day : self.day + self.history_len]
 
     def demand_model_profile_mean(self) -> float:
         profile = getattr(self.demand_model, "profile", None)
@@ -111,9 +134,7 @@ class World:
 
     def price_on(self, day: int) -> np.ndarray:
         """Selling price per world and SKU on ``day`` (list price, cut while on promotion)."""
-        day = min(day, self.n_calendar_days - 1)
-        cut = 1.0 - self.scenario.demand.promo_discount * self.promo[:, day]
-        return self.catalog.price * cut
+        return self._price_table[:, min(day, self.n_calendar_days - 1)]
 
     def lead_time_on(self, day: int) -> np.ndarray:
         """Lead time (days) of an order placed on ``day``, per SKU."""
@@ -122,8 +143,11 @@ class World:
         return self.catalog.lead_time + shock
 
     def context(self, day: int | None = None) -> DemandContext:
-        """The demand model's view of ``day`` (default: today)."""
-        day = self.day if day is None else day
+        """The demand model's view of ``day`` (default: today; built once per day)."""
+        if day is None:
+            if self._ctx is None or self._ctx.day != self.day:
+                self._ctx = self.context(self.day)
+            return self._ctx
         return DemandContext(
             day=day,
             date=self.dates[min(day, self.n_calendar_days - 1)],
@@ -143,40 +167,53 @@ class World:
             raise RuntimeError("the episode is over (day == horizon); call reset() first.")
         cat, icfg = self.catalog, self.scenario.inventory
         b, n = self.n_worlds, cat.n_skus
-        orders = np.asarray(orders, dtype=np.int64).reshape(b, n)
-        if (orders < 0).any():
+        orders = np.asarray(orders, dtype=np.int64)
+        if orders.shape != (b, n):
+            orders = orders.reshape(b, n)
+        if orders.min() < 0:
             raise ValueError("orders must be non-negative.")
-        start_stock = self.on_hand
+        single_bucket = self.n_buckets == 1
+        stock2d = self.stock[..., 0] if single_bucket else None
+        start_stock = stock2d.copy() if single_bucket else self.stock.sum(-1)
         wanted = orders
         if icfg.capacity > 0:
             room = np.maximum(icfg.capacity - start_stock.sum(-1) - self.pipeline.sum((1, 2)), 0)
             total = orders.sum(-1)
             over = total > room  # cut every SKU's order in proportion, in exact integer arithmetic
             orders = np.where(over[:, None], orders * room[:, None] // np.maximum(total, 1)[:, None], orders)
-        lead = self.lead_time_on(self.day)
-        self.pipeline[:, np.arange(n), lead] += orders
 
-        received = self.pipeline[..., 0].copy()
-        self.pipeline[..., :-1] = self.pipeline[..., 1:]
-        self.pipeline[..., -1] = 0
-        self.stock[:, np.arange(n), self.arrival_bucket] += received
-
+        # 1-2. place orders, receive deliveries due today
+        if self.max_lead_time == 0:
+            received = orders
+        else:
+            lead = self._uniform_lead[self.day]
+            if lead >= 0:  # every SKU has the same lead time today: a plain slice, no fancy indexing
+                self.pipeline[:, :, lead] += orders
+            else:
+                self.pipeline[:, self._sku_index, self._lead_table[self.day]] += orders
+            received = self.pipeline[..., 0].copy()
+            self.pipeline[..., :-1] = self.pipeline[..., 1:]
+            self.pipeline[..., -1] = 0
+        # 3. demand and sales
         ctx = self.context()
         expected = self.demand_model.expected(ctx)
         demand = self.demand_model.sample(ctx, self.rngs["demand"])
         backlog_before = self.backlog
-        want = demand + backlog_before
-        on_hand = self.stock.sum(-1)
-        sold = np.minimum(want, on_hand)
-        inv.remove_fifo(self.stock, sold)
+        want = demand + backlog_before if icfg.backorders else demand
+        if single_bucket:
+            stock2d += received
+            sold = np.minimum(want, stock2d)
+            stock2d -= sold
+        else:
+            self.stock[:, self._sku_index, self.arrival_bucket] += received
+            sold = np.minimum(want, self.stock.sum(-1))
+            inv.remove_fifo(self.stock, sold)
         unmet = want - sold
-        sub_out = np.zeros_like(demand)
-        sub_in = np.zeros_like(demand)
+        sub_out = sub_in = self._zeros
         if icfg.backorders:
             self.backlog = unmet
-            lost = np.zeros_like(demand)
+            lost = self._zeros
         else:
-            self.backlog = np.zeros_like(demand)
             lost = unmet
             share = self.scenario.demand.substitution
             if share > 0 and n > 1:
@@ -187,41 +224,35 @@ class World:
                 inv.remove_fifo(self.stock, extra)
                 sold = sold + extra
                 lost = unmet - sub_out + (sub_in - extra)
-
-        end_on_hand = self.stock.sum(-1)
-        holding_units = end_on_hand
-        expired = inv.expire_and_age(self.stock, self.perishable)
-        end_stock = self.stock.sum(-1)
+        # 4. holding cost on the stock left tonight, then expiry
+        if single_bucket:
+            end_stock = stock2d.copy()
+            held, expired = end_stock, self._zeros
+        else:
+            held = self.stock.sum(-1)
+            expired = inv.expire_and_age(self.stock, self.perishable)
+            end_stock = held - expired
 
         price = ctx.price
         out = DayOutcome(
-            ordered=orders,
-            order_cut=wanted - orders,
-            received=received,
-            start_stock=start_stock,
-            demand=demand,
-            expected_demand=expected,
-            substitute_out=sub_out,
-            substitute_in=sub_in,
-            sold=sold,
-            lost=lost,
-            backlog_before=backlog_before,
-            backlog=self.backlog,
-            expired=expired,
-            end_stock=end_stock,
-            price=price,
+            ordered=orders, order_cut=wanted - orders, received=received, start_stock=start_stock,
+            demand=demand, expected_demand=expected, substitute_out=sub_out, substitute_in=sub_in,
+            sold=sold, lost=lost, backlog_before=backlog_before, backlog=self.backlog, expired=expired,
+            end_stock=end_stock, price=price,
             revenue=price * sold,
             purchase_cost=cat.unit_cost * orders,
-            order_cost=cat.order_cost * (orders > 0),
-            holding_cost=cat.holding_cost * holding_units,
-            lost_sale_cost=icfg.lost_sale_penalty * lost,
-            backorder_cost=icfg.backorder_penalty * self.backlog,
-            disposal_cost=icfg.disposal_cost * expired,
-            profit=np.zeros((b, n)),
+            order_cost=cat.order_cost * (orders > 0) if self._has_order_cost else self._zeros,
+            holding_cost=cat.holding_cost * held,
+            lost_sale_cost=icfg.lost_sale_penalty * lost if icfg.lost_sale_penalty else self._zeros,
+            backorder_cost=icfg.backorder_penalty * self.backlog if icfg.backorder_penalty else self._zeros,
+            disposal_cost=icfg.disposal_cost * expired if icfg.disposal_cost else self._zeros,
+            profit=self._zeros,
         )
-        out.profit = out.revenue - sum(getattr(out, c) for c in DayOutcome.COST_FIELDS)
-        self.demand_history = np.concatenate([self.demand_history[..., 1:], demand[..., None]], axis=-1)
-        self.sales_history = np.concatenate([self.sales_history[..., 1:], sold[..., None]], axis=-1)
+        out.profit = (out.revenue - out.purchase_cost - out.order_cost - out.holding_cost - out.lost_sale_cost
+                      - out.backorder_cost - out.disposal_cost)
+        col = self.history_len + self.day
+        self._demand_buf[..., col] = demand
+        self._sales_buf[..., col] = sold
         self.last_kpis = self.kpis.add(out, cat.unit_cost)
         self.day += 1
         return out
