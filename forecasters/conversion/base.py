@@ -102,12 +102,16 @@ class ConversionModel:
         self.network_ = self._build(self.encoder_.n_features)
         self.weighting_ = LossWeighting(len(self.tasks), self.weighting, self.loss_weights)
         self.history_ = []
-        self._train(self.encoder_.transform(X), labels, sample_weight, self.epochs, freeze_shared=False)
+        self._train(self.encoder_.transform(X), labels, sample_weight, self.epochs, freeze_shared=False, lr=self.lr)
         return self
 
     def fine_tune(self, X: pd.DataFrame, y=None, epochs: int | None = None, freeze_shared: bool = False,
-                  sample_weight: np.ndarray | None = None, reset_towers: bool = False) -> ConversionModel:
-        """Continue training a fitted model on new data (same encoder); optionally freeze the shared layers."""
+                  sample_weight: np.ndarray | None = None, reset_towers: bool = False, lr: float | None = None) -> ConversionModel:
+        """Continue training a fitted model on new data (same encoder).
+
+        ``freeze_shared`` keeps the shared layers fixed; ``reset_towers`` re-initialises every other
+        layer first; ``lr`` overrides the learning rate for this call (default the model's ``lr``).
+        """
         self._check_fitted()
         labels = self._labels(X, y)
         if reset_towers:  # re-initialise everything but the shared layers
@@ -118,7 +122,8 @@ class ConversionModel:
                 for name, p in self.network_.named_parameters():
                     if id(p) not in shared:
                         p.copy_(fresh[name])
-        self._train(self.encoder_.transform(X), labels, sample_weight, self.epochs if epochs is None else epochs, freeze_shared)
+        self._train(self.encoder_.transform(X), labels, sample_weight, self.epochs if epochs is None else epochs, freeze_shared,
+                    self.lr if lr is None else lr)
         return self
 
     def predict_proba(self, X: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
@@ -176,7 +181,9 @@ class ConversionModel:
             raise ValueError(f"y has {y.shape[1]} columns, tasks {len(self.tasks)}.")
         return validate_labels(pd.DataFrame(y, columns=list(self.tasks)), self.tasks, what="y")
 
-    def _train(self, x: np.ndarray, labels: np.ndarray, sample_weight, epochs: int, freeze_shared: bool) -> None:
+    def _train(self, x: np.ndarray, labels: np.ndarray, sample_weight, epochs: int, freeze_shared: bool, lr: float) -> None:
+        if lr <= 0:
+            raise ValueError(f"lr must be > 0, got {lr}.")
         n = len(x)
         w = np.ones(n, dtype=np.float32) if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
         if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all():
@@ -187,7 +194,7 @@ class ConversionModel:
         params = [p for p in net.parameters() if id(p) not in shared]
         if self.weighting == "uncertainty":
             params.append(weighting.log_vars)
-        opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=self.weight_decay)
         gen = torch.Generator().manual_seed(self.seed + len(self.history_))
         penalty = getattr(net, "penalty", None)
         epochs_iter = range(epochs)

@@ -10,12 +10,13 @@ import pandas as pd
 
 from shopgym.errors import DataError
 
-#: Columns a model never uses as features: labels are given separately, these are bookkeeping.
-IGNORED_COLUMNS = frozenset({"day", "session_id"})
+#: Columns a model never uses as features: bookkeeping, and the funnel labels (a model of one stage
+#: must not see another stage's outcome, e.g. a purchase model trained on clicked rows sees no ``cart``).
+IGNORED_COLUMNS = frozenset({"day", "session_id", "click", "cart", "purchase"})
 
 
 def is_feature_column(name: str, tasks: Sequence[str]) -> bool:
-    """Whether ``name`` is a model input: not a label, not ``true_*``, not ``*_id``, not in ``IGNORED_COLUMNS``."""
+    """Whether ``name`` is a model input: not a task label, not ``true_*``, not ``*_id``, not in ``IGNORED_COLUMNS``."""
     return name not in tasks and not name.startswith("true_") and not name.endswith("_id") and name not in IGNORED_COLUMNS
 
 

@@ -5,7 +5,8 @@ impressions may be used for training; the rest of it is the test set. The *sourc
 other category.
 
 - **scratch**: a model fitted on the target rows only.
-- **model-based**: fitted on the source, then fine-tuned (all weights) on the target rows.
+- **model-based**: fitted on the source, then fine-tuned (all weights, at ``finetune_lr_scale`` times
+  the learning rate) on the target rows.
 - **feature-based**: the source model's shared layers (the representation) are frozen; the
   task towers are re-initialised and trained on the target rows.
 - **instance-based**: one model fitted on source + target rows, each source row weighted by the
@@ -54,7 +55,7 @@ def split_target(df: pd.DataFrame, target_category, n_target: int, seed: int = 0
 
 def transfer_experiment(df: pd.DataFrame, target_category, n_target: int, model: str = "shared_bottom",
                         tasks: Sequence[str] = ("click", "cart", "purchase"), epochs: int = 3,
-                        target_epochs: int = 20, seed: int = 0, **model_kwargs) -> pd.DataFrame:
+                        target_epochs: int = 20, finetune_lr_scale: float = 0.1, seed: int = 0, **model_kwargs) -> pd.DataFrame:
     """AUC per method and task on the target's test rows, with ``gain`` vs scratch and ``negative_transfer``.
 
     ``epochs`` trains on the source; ``target_epochs`` on the (small) target set, for scratch,
@@ -64,7 +65,8 @@ def transfer_experiment(df: pd.DataFrame, target_category, n_target: int, model:
     kw = {"tasks": tasks, "seed": seed, **model_kwargs}
     models = {
         "scratch": make_model(model, epochs=target_epochs, **kw).fit(t_train),
-        "model_based": make_model(model, epochs=epochs, **kw).fit(source).fine_tune(t_train, epochs=target_epochs),
+        "model_based": make_model(model, epochs=epochs, **kw).fit(source).fine_tune(
+            t_train, epochs=target_epochs, lr=finetune_lr_scale * make_model(model, **kw).lr),
         "feature_based": make_model(model, epochs=epochs, **kw).fit(source).fine_tune(
             t_train, epochs=target_epochs, freeze_shared=True, reset_towers=True),
     }

@@ -38,6 +38,8 @@ def test_esmm_outputs_are_nested(tiny_logs):
 def test_single_task_and_custom_labels(tiny_logs):
     m = make_model("mlp", tasks=("purchase",), **FAST).fit(tiny_logs[tiny_logs.click == 1])
     assert m.predict_proba(tiny_logs).shape == (len(tiny_logs), 1)
+    used = set(m.encoder_.numeric_) | set(m.encoder_.categories_)
+    assert not used & {"click", "cart", "purchase", "true_purchase", "shopper_id", "item_id", "day", "session_id"}
     y = tiny_logs[["click", "cart"]].to_numpy()
     m2 = make_model("lr", tasks=("a", "b"), **FAST).fit(tiny_logs.drop(columns=["click", "cart", "purchase"]), y)
     assert m2.predict_proba(tiny_logs).shape == (len(tiny_logs), 2)

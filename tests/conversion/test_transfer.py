@@ -34,3 +34,18 @@ def test_split_errors(tiny_logs):
     with pytest.raises(DataError, match="embedding"):
         similarity_weights(tiny_logs.drop(columns=[c for c in tiny_logs if c.startswith("e_")]), tiny_logs)
     assert np.isfinite(similarity_weights(tiny_logs, tiny_logs)).all()
+
+
+def test_fine_tune_freezes_shared_layers(tiny_logs):
+    import torch
+
+    from forecasters.conversion import make_model
+
+    m = make_model("shared_bottom", hidden=(8,), tower_hidden=(4,), epochs=1).fit(tiny_logs)
+    before = [p.detach().clone() for p in m.network_.shared_parameters()]
+    towers = [p.detach().clone() for p in m.network_.towers.parameters()]
+    m.fine_tune(tiny_logs.iloc[:500], epochs=1, freeze_shared=True, reset_towers=True)
+    assert all(torch.equal(a, b) for a, b in zip(before, m.network_.shared_parameters(), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(towers, m.network_.towers.parameters(), strict=True))
+    with pytest.raises(ValueError, match="lr"):
+        m.fine_tune(tiny_logs.iloc[:500], epochs=1, lr=0.0)
