@@ -65,10 +65,10 @@ def backtest(model: Forecaster, df: pd.DataFrame, h: int, n_windows: int = 3, st
     return pd.concat(out, ignore_index=True)
 
 
-def evaluate(forecasts: pd.DataFrame, df: pd.DataFrame, season_length: int | None = None) -> dict:
-    """Metrics of backtest ``forecasts`` (see ``metrics.score``), scaled by each series' seasonal-naive
-    in-sample MAE on ``df`` before the first origin."""
+def evaluate(forecasts: pd.DataFrame, df: pd.DataFrame, season_length: int | None = None, point: str = "mean") -> dict:
+    """Metrics of backtest ``forecasts`` (see ``metrics.score``; ``point`` = ``"mean"`` or ``"q0.5"``),
+    scaled by each series' seasonal-naive in-sample MAE on ``df`` before the first origin."""
     df = validate_frame(df)
     m = season_length or season_for(infer_freq(df))
     scale = insample_scale(df[df[DS] <= forecasts["cutoff"].min()], m)
-    return score(forecasts, scale)
+    return score(forecasts, scale, point=point)

@@ -61,19 +61,22 @@ def insample_scale(df: pd.DataFrame, season_length: int) -> pd.Series:
     return df.groupby(ID, sort=False)[Y].apply(lambda s: one(s.to_numpy(float)))
 
 
-def score(fc: pd.DataFrame, scale: pd.Series) -> dict:
+def score(fc: pd.DataFrame, scale: pd.Series, point: str = "mean") -> dict:
     """All metrics for forecasts ``fc`` (columns ``unique_id, y, mean, q0.1, q0.5, q0.9``).
 
-    MASE and pinball are averaged over points after dividing by the series' ``scale``; pinball is
-    the mean over the levels 0.1, 0.5 and 0.9.
+    ``point`` names the column used as the point forecast by MAE, RMSE, MASE and sMAPE (``"mean"``,
+    or ``"q0.5"``: the median, the point forecast that minimises absolute error). MASE and pinball
+    are averaged over points after dividing by the series' ``scale``; pinball is the mean over the
+    levels 0.1, 0.5 and 0.9.
     """
     s = fc[ID].map(scale).to_numpy(float)
     y = fc[Y].to_numpy(float)
+    f = fc[point]
     return {
-        "MAE": mae(y, fc["mean"]),
-        "RMSE": rmse(y, fc["mean"]),
-        "MASE": mase(y, fc["mean"], s),
-        "sMAPE": smape(y, fc["mean"]),
+        "MAE": mae(y, f),
+        "RMSE": rmse(y, f),
+        "MASE": mase(y, f, s),
+        "sMAPE": smape(y, f),
         "pinball": float(np.mean([pinball(y, fc[qcol(q)], q, s) for q in QUANTILES])),
         "coverage80": coverage(y, fc[qcol(0.1)], fc[qcol(0.9)]),
     }

@@ -145,7 +145,19 @@ class NeuralForecaster(Forecaster):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             self.net_ = self._build_net(*self.dims_)
-            self.log_ = self._train(data, train_idx, val_idx, rng=np.random.default_rng(self.seed))
+            if getattr(self, "_no_training", False):
+                self.log_ = []
+            else:
+                self.log_ = self._train(data, train_idx, val_idx, rng=np.random.default_rng(self.seed))
+
+    def initialize(self, df: pd.DataFrame) -> NeuralForecaster:
+        """Like ``fit`` (preprocessing, dimensions, history) but leave the network at its random
+        initialisation: the starting point of meta-learning (``forecasters.meta.Reptile``)."""
+        self._no_training = True
+        try:
+            return self.fit(df)
+        finally:
+            del self._no_training
 
     def fine_tune(self, df: pd.DataFrame, epochs: int = 5, lr: float | None = None, seed: int | None = None) -> NeuralForecaster:
         """Continue training the fitted network on the windows of ``df`` (may hold new series).

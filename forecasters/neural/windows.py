@@ -7,8 +7,10 @@ season_length)`` missing steps so that every context and seasonal lag index is i
 A window with target start ``t`` (index into the observed part) yields:
   * context ``x``: ``(input_size, 2 + 4 + k)`` = scaled ``y``, observed mask, 4 calendar features,
     ``k`` exogenous values of the context steps;
-  * future features ``f``: ``(h, 4 + k + 2)`` = calendar, exogenous values of the target steps, and
-    the scaled value one season before each target step with its availability mask;
+  * future features ``f``: ``(h, 4 + k + 2 * len(lags))`` = calendar, exogenous values of the target
+    steps, and the scaled values ``m - 1``, ``m`` and ``m + 1`` steps before each target step (``m`` =
+    season length; the neighbours catch holidays that move by a step from year to year), each with
+    its availability mask;
   * target: ``y[t : t + h] / scale``;
   * ``scale`` = mean absolute value of the observed context (1 if that is 0): per-window scaling,
     so one network serves series of any level, including series it never saw.
@@ -29,7 +31,8 @@ class WindowData:
 
     def __init__(self, panel: Panel, input_size: int, h: int, season_length: int, future_exog: np.ndarray | None = None):
         self.L, self.h, self.m = input_size, h, season_length
-        self.P = max(input_size, season_length)
+        self.lags = (season_length - 1, season_length, season_length + 1) if season_length > 2 else (season_length,)
+        self.P = max(input_size, max(self.lags))
         k = len(panel.exog_names)
         self.lengths = np.array([len(y) for y in panel.y], dtype=np.int64)
         seg = self.P + self.lengths + h
@@ -58,7 +61,7 @@ class WindowData:
 
     @property
     def n_future_features(self) -> int:
-        return 4 + self.exog.shape[1] + 2
+        return 4 + self.exog.shape[1] + 2 * len(self.lags)
 
     def windows(self, min_context: int, val_h: int = 0):
         """All training windows ``(series, t)`` whose target lies inside the observed data.
@@ -91,10 +94,9 @@ class WindowData:
         scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
         s = scale[:, None]
         x = np.concatenate([(yc / s)[..., None], mask[..., None], self.cal[ctx], self.exog[ctx]], axis=-1)
-        lag = self.y[fut - self.m]
+        lag = np.stack([self.y[fut - m] for m in self.lags], axis=-1)
         lag_ok = np.isfinite(lag)
-        f = np.concatenate([self.cal[fut], self.exog[fut], np.where(lag_ok, lag, 0.0)[..., None] / s[..., None],
-                            lag_ok[..., None]], axis=-1)
+        f = np.concatenate([self.cal[fut], self.exog[fut], np.where(lag_ok, lag, 0.0) / s[..., None], lag_ok], axis=-1)
         return {
             "x": torch.from_numpy(x.astype(np.float32)),
             "f": torch.from_numpy(f.astype(np.float32)),
