@@ -97,7 +97,7 @@ def library_versions() -> dict[str, str]:
 
 def write_run_files(out: str | Path, config: dict[str, Any], command: list[str] | None = None) -> None:
     """Write ``config.yml`` (the resolved run configuration, seed included) and ``run.json``
-    (command line and library versions) into directory ``out``.
+    (the command that reproduces the run, the process's ``sys.argv`` and library versions) into ``out``.
 
     A resumed run appends its command line to ``run.json`` instead of replacing it.
     """
@@ -106,8 +106,8 @@ def write_run_files(out: str | Path, config: dict[str, Any], command: list[str] 
     (out / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     runs_path = out / "run.json"
     runs = json.loads(runs_path.read_text())["runs"] if runs_path.exists() else []
-    runs.append({"command": list(command if command is not None else sys.argv), "seed": config.get("seed"),
-                 "versions": library_versions()})
+    runs.append({"command": list(command if command is not None else sys.argv), "argv": list(sys.argv),
+                 "seed": config.get("seed"), "versions": library_versions()})
     runs_path.write_text(json.dumps({"runs": runs}, indent=2))
 
 

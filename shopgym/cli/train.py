@@ -7,7 +7,6 @@ Registered as top-level commands by ``shopgym.cli.main``; runnable alone as
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -46,7 +45,11 @@ def train(
     if algo not in ALGOS:
         raise typer.BadParameter(f"--algo {algo!r}: choose one of {', '.join(ALGOS)}.")
     out = out or default_out(algo, env, scenario, seed)
-    command = ["shopgym", *sys.argv[1:]]
+    # the canonical command that reproduces (or resumes) this run; run.json also keeps sys.argv
+    command = ["shopgym", "train", "--algo", algo, "--env", env, "--seed", str(seed), "--out", str(out)]
+    for flag, value in (("--scenario", scenario), ("--timesteps", timesteps), ("--hyperparams", hyperparams)):
+        if value is not None:
+            command += [flag, str(value)]
     if algo == "shopgym-dqn":
         from agents.dqn.run import train as train_dqn
 

@@ -1,0 +1,38 @@
+"""``shopgym train`` / ``shopgym evaluate`` (the typer app in shopgym.cli.train): run files, resume, evaluation."""
+
+import json
+
+import yaml
+from typer.testing import CliRunner
+
+from shopgym.cli.train import app
+from tests.agents.conftest import RESTOCK, SHORT, TINY_DQN
+
+runner = CliRunner()
+
+
+def test_train_resume_and_evaluate_our_dqn(tmp_path, write_hp):
+    hp = write_hp({RESTOCK: {**TINY_DQN, "env_kwargs": SHORT, "checkpoint_freq": 100, "eval_freq": 100,
+                             "n_eval_episodes": 1}})
+    out = tmp_path / "run"
+    args = ["train", "--algo", "shopgym-dqn", "--scenario", "quickstart", "--seed", "3", "--out", str(out),
+            "--hyperparams", str(hp), "--no-progress"]
+    first = runner.invoke(app, [*args, "--timesteps", "200"])
+    assert first.exit_code == 0, first.output
+    cfg = yaml.safe_load((out / "config.yml").read_text())
+    assert cfg["seed"] == 3 and cfg["hyperparams"]["net_arch"] == [16] and cfg["env_kwargs"]["scenario"] == "quickstart"
+    run = json.loads((out / "run.json").read_text())["runs"][0]
+    assert "--timesteps" in run["command"] and run["versions"]["torch"] and run["versions"]["gymnasium"]
+    second = runner.invoke(app, [*args, "--timesteps", "400"])
+    assert second.exit_code == 0, second.output
+    assert "400 steps" in second.output
+    assert len(json.loads((out / "run.json").read_text())["runs"]) == 2
+    ev = runner.invoke(app, ["evaluate", "--model", str(out), "--episodes", "2"])
+    assert ev.exit_code == 0, ev.output
+    result = json.loads((out / "evaluation_quickstart.json").read_text())
+    assert result["seeds"] == [0, 1] and len(result["profit"]["values"]) == 2
+
+
+def test_unknown_algo_is_refused(tmp_path):
+    res = runner.invoke(app, ["train", "--algo", "dqnn", "--out", str(tmp_path / "x")])
+    assert res.exit_code != 0 and "dqnn" in res.output

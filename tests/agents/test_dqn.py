@@ -1,0 +1,90 @@
+"""Our DQN: tiny trainings, determinism, next-step autoreset, save/load, resume, config errors."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import shopgym  # noqa: F401
+from agents.dqn import DQN, DQNConfig, HyperparameterError, latest_checkpoint
+from tests.agents.conftest import RESTOCK, SHORT, TINY_DQN
+
+
+def weights(model):
+    return torch.cat([p.detach().flatten() for p in model.policy.q_net.parameters()])
+
+
+@pytest.mark.parametrize("env_id, kwargs, extra", [
+    ("CartPole-v1", {}, {}),
+    (RESTOCK, {**SHORT, "reward_scale": 0.1}, {"n_step": 3, "prioritized": True, "n_envs": 2}),
+])
+def test_tiny_training_runs(env_id, kwargs, extra):
+    model = DQN(env_id, {**TINY_DQN, **extra}, seed=0, env_kwargs=kwargs)
+    model.learn(300)
+    assert model.num_timesteps == 300 and model.n_updates > 0 and model.n_episodes >= 0
+    env = gym.make(env_id, **kwargs)
+    obs, _ = env.reset(seed=0)
+    assert env.action_space.contains(model.predict(obs))
+
+
+def test_same_seed_same_result_different_seed_differs():
+    a, b, c = (DQN("CartPole-v1", TINY_DQN, seed=s).learn(250) for s in (3, 3, 4))
+    assert torch.equal(weights(a), weights(b))
+    assert not torch.equal(weights(a), weights(c))
+
+
+def test_autoreset_step_is_not_stored():
+    """Episodes of 5 steps: every 6th vector step is the autoreset step, which is no transition."""
+    env = gym.make("CartPole-v1", max_episode_steps=5)
+    model = DQN(env, {**TINY_DQN, "learning_starts": 1000}, seed=0)
+    model.learn(60)
+    assert len(model.buffer) == 50 and model.n_episodes == 10
+    # within an episode next_obs of one transition is obs of the next; never across a reset
+    obs, nxt = model.buffer.obs[:50], model.buffer.next_obs[:50]
+    for i in range(49):
+        if (i + 1) % 5:
+            np.testing.assert_array_equal(nxt[i], obs[i + 1])
+        else:
+            assert not np.array_equal(nxt[i], obs[i + 1])
+
+
+def test_save_then_load_gives_identical_actions(tmp_path):
+    model = DQN("CartPole-v1", TINY_DQN, seed=1).learn(200)
+    model.save(tmp_path / "m")
+    loaded = DQN.load(tmp_path / "m")
+    obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    np.testing.assert_array_equal(model.predict(obs), loaded.predict(obs))
+    assert loaded.num_timesteps == 200 and loaded.config == model.config
+
+
+def test_load_checks_spaces(tmp_path):
+    DQN("CartPole-v1", TINY_DQN, seed=1).save(tmp_path / "m")
+    with pytest.raises(ValueError, match="observation space mismatch"):
+        DQN.load(tmp_path / "m", env=gym.make("Acrobot-v1"))
+
+
+def test_resume_continues_step_counter_and_buffer(tmp_path):
+    model = DQN("CartPole-v1", TINY_DQN, seed=2)
+    model.learn(300, checkpoint_dir=tmp_path / "ckpt", checkpoint_freq=100, log_dir=tmp_path / "logs")
+    ckpt = latest_checkpoint(tmp_path / "ckpt")
+    resumed = DQN.load(ckpt)
+    assert resumed.num_timesteps == 300 and len(resumed.buffer) == len(model.buffer)
+    rows_before = len((tmp_path / "logs" / "episodes.csv").read_text().splitlines())
+    resumed.learn(500, log_dir=tmp_path / "logs")
+    assert resumed.num_timesteps == 500 and resumed.n_updates > model.n_updates
+    lines = (tmp_path / "logs" / "episodes.csv").read_text().splitlines()
+    assert len(lines) > rows_before and lines[0].startswith("step,") and sum(ln.startswith("step,") for ln in lines) == 1
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(HyperparameterError, match="'lerning_rate'.*Did you mean 'learning_rate'"):
+        DQNConfig.from_dict({"lerning_rate": 1e-3})
+    with pytest.raises(HyperparameterError, match="batch_size"):
+        DQNConfig.from_dict({"batch_size": "64"})
+    with pytest.raises(HyperparameterError, match="gamma"):
+        DQNConfig(gamma=1.5)
+
+
+def test_rejects_non_discrete_actions():
+    with pytest.raises(ValueError, match="Discrete action"):
+        DQN(RESTOCK, TINY_DQN, env_kwargs={**SHORT, "continuous": True})

@@ -1,0 +1,105 @@
+"""SB3 glue: tiny trainings of every algorithm on every shopgym env it supports, loading, resume, bad files."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from agents import sb3
+from agents.hyperparams import HyperparameterError, load_hyperparams
+from agents.trained import load_policy
+from tests.agents.conftest import RESTOCK, SHORT, TINY_SB3
+
+#: (algo, env id, scenario): SAC runs on the continuous restock variant (its section sets continuous=True).
+CASES = [("dqn", RESTOCK, "quickstart"), ("ppo", RESTOCK, "quickstart"), ("ppo", RESTOCK, "seasonal"),
+         ("a2c", RESTOCK, "quickstart"), ("sac", RESTOCK, "quickstart")]
+
+
+def run_kwargs(tmp_path, write_hp, algo, env_id=RESTOCK, **extra):
+    section = {**TINY_SB3[algo], "eval_freq": 10_000, "n_eval_episodes": 1, **extra}
+    return dict(hyperparams_file=write_hp({env_id: section}, f"{algo}.yml"), progress_bar=False, command=["test"])
+
+
+@pytest.mark.parametrize("algo, env_id, scenario", CASES)
+def test_tiny_training_and_policy(tmp_path, write_hp, algo, env_id, scenario):
+    out = tmp_path / "run"
+    model = sb3.train(algo, env_id, out, timesteps=256, seed=0, scenario=scenario,
+                      **run_kwargs(tmp_path, write_hp, algo))
+    assert model.num_timesteps >= 256 and (out / "model.zip").exists() and (out / "config.yml").exists()
+    env = gym.make(env_id, scenario=scenario, **SHORT)  # the discrete variant, even for SAC
+    policy = load_policy(f"sb3:{out}", env)
+    obs, _ = env.reset(seed=0)
+    for _ in range(3):
+        action = policy.act(obs)
+        assert env.action_space.contains(action)
+        obs, *_ = env.step(action)
+
+
+def test_save_then_load_gives_identical_actions(tmp_path, write_hp):
+    out = tmp_path / "run"
+    model = sb3.train("ppo", RESTOCK, out, timesteps=256, seed=0, **run_kwargs(tmp_path, write_hp, "ppo"))
+    env = gym.make(RESTOCK, **SHORT)
+    policy = load_policy(f"sb3:{out}", env)
+    venv = model.get_env()
+    obs, _ = env.reset(seed=5)
+    for _ in range(20):
+        expected = model.predict(venv.normalize_obs(obs[None]), deterministic=True)[0][0]
+        action = policy.act(obs)
+        assert action == expected
+        obs, *_ = env.step(action)
+
+
+def test_resume_continues_step_counter_and_appends_logs(tmp_path, write_hp):
+    out = tmp_path / "run"
+    kw = run_kwargs(tmp_path, write_hp, "dqn", checkpoint_freq=100, eval_freq=100)
+    first = sb3.train("dqn", RESTOCK, out, timesteps=300, seed=0, **kw)
+    assert first.num_timesteps == 300 and (out / "checkpoints" / "latest" / "replay_buffer.pkl").exists()
+    rows = (out / "logs" / "progress.csv").read_text().splitlines()
+    evals = np.load(out / "eval" / "evaluations.npz")["timesteps"].tolist()
+    second = sb3.train("dqn", RESTOCK, out, timesteps=600, seed=0, **kw)
+    assert second.num_timesteps == 600
+    rows2 = (out / "logs" / "progress.csv").read_text().splitlines()
+    assert len(rows2) > len(rows) and rows2[0].split(",")[:1] == rows[0].split(",")[:1]
+    evals2 = np.load(out / "eval" / "evaluations.npz")["timesteps"].tolist()
+    assert evals2[: len(evals)] == evals and len(evals2) > len(evals)
+
+
+def test_run_directory_of_another_config_is_refused(tmp_path, write_hp):
+    out = tmp_path / "run"
+    sb3.train("a2c", RESTOCK, out, timesteps=64, seed=0, **run_kwargs(tmp_path, write_hp, "a2c"))
+    with pytest.raises(HyperparameterError, match="seed"):
+        sb3.train("a2c", RESTOCK, out, timesteps=64, seed=1, **run_kwargs(tmp_path, write_hp, "a2c"))
+
+
+@pytest.mark.parametrize("section, match", [
+    ({"learnin_rate": 0.001}, r"unknown hyperparameter 'learnin_rate'.*Did you mean 'learning_rate'"),
+    ({"normalize": {"norm_obbs": True}}, "'norm_obbs'"),
+    ({"policy_kwargs": {"activation_fn": "nn.ReLU"}}, "activation_fn"),
+    ({"policy_kwargs": "dict(net_arch=[16])"}, "policy_kwargs .*must be a mapping"),
+])
+def test_bad_hyperparameter_file_gets_a_clear_error(write_hp, section, match):
+    path = write_hp({RESTOCK: section})
+    with pytest.raises(HyperparameterError, match=match):
+        sb3.resolve("ppo", RESTOCK, None, 100, 0, path)
+
+
+def test_missing_env_section_and_bad_yaml(write_hp, tmp_path):
+    with pytest.raises(HyperparameterError, match="no section for env 'shopgym/Restock-v1'.*Did you mean"):
+        load_hyperparams("ppo", "shopgym/Restock-v1", path=write_hp({RESTOCK: {}}))
+    bad = tmp_path / "bad.yml"
+    bad.write_text("shopgym/Restock-v0: [unclosed")
+    with pytest.raises(HyperparameterError, match="not valid YAML"):
+        load_hyperparams("ppo", RESTOCK, path=bad)
+
+
+def test_scenario_section_overrides(write_hp):
+    path = write_hp({RESTOCK: {"gamma": 0.9, "env_kwargs": {"reward_scale": 0.1}},
+                     f"{RESTOCK}@seasonal": {"gamma": 0.95, "env_kwargs": {"horizon": 30}}})
+    assert load_hyperparams("ppo", RESTOCK, "seasonal", path) == {"gamma": 0.95, "env_kwargs": {"reward_scale": 0.1, "horizon": 30}}
+    assert load_hyperparams("ppo", RESTOCK, "steady", path)["gamma"] == 0.9
+
+
+def test_shipped_files_resolve():
+    for algo in ("dqn", "ppo", "a2c", "sac"):
+        cfg = sb3.resolve(algo, RESTOCK, "quickstart", None, 0)
+        assert cfg["timesteps"] > 0
+    assert sb3.resolve("ppo", "CartPole-v1", None, None, 0)["n_envs"] == 8
