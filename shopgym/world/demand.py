@@ -10,6 +10,7 @@ from shopgym.config import DemandConfig
 from shopgym.world.calendar import day_dates, day_of_week, day_of_year
 from shopgym.world.catalog import Catalog
 from shopgym.world.protocols import DemandContext
+from shopgym.world.sampling import nbinom_ppf, poisson_ppf
 
 
 def seasonal_profile(cfg: DemandConfig, start_date: str, n_days: int) -> np.ndarray:
@@ -28,6 +29,14 @@ def seasonal_profile(cfg: DemandConfig, start_date: str, n_days: int) -> np.ndar
         offset = (doy - int(start)) % 366
         profile = np.where(offset < int(duration), profile * (1.0 + float(uplift)), profile)
     return profile
+
+
+#: Worlds with at most this many SKUs draw demand by exact inverse CDF from uniforms that each
+#: world's generator draws ``BLOCK_DAYS`` days ahead (one vectorised transform for the whole batch);
+#: larger worlds call the generator's Poisson/gamma samplers once per world and day. Both are exact;
+#: the choice depends only on the catalog, so single and batched worlds always match.
+INVERSE_CDF_MAX_SKUS = 64
+BLOCK_DAYS = 32
 
 
 class GroundTruthDemand:
@@ -50,9 +59,12 @@ class GroundTruthDemand:
         self.list_price = catalog.price.astype(float)
         self.profile = seasonal_profile(cfg, start_date, n_days)
         self.dispersion = float(cfg.dispersion)
+        self.reset(1)
 
     def reset(self, n_worlds: int) -> None:
-        """Ground truth keeps no per-episode state."""
+        """Forget the uniforms drawn ahead for the last episode."""
+        self._uniforms: np.ndarray | None = None
+        self._next = BLOCK_DAYS
 
     def _price_effect(self, price: np.ndarray) -> np.ndarray:
         return (price / self.list_price) ** self.cfg.elasticity
@@ -66,7 +78,16 @@ class GroundTruthDemand:
         return (self.base_rate * self._price_effect(ctx.price))[..., None] * self.profile[days]
 
     def sample(self, ctx: DemandContext, rngs: Sequence[np.random.Generator]) -> np.ndarray:
+        """Draw today's demand; see ``INVERSE_CDF_MAX_SKUS`` for how."""
         mean = self.expected(ctx)
+        if self.n_skus <= INVERSE_CDF_MAX_SKUS:
+            if self._uniforms is None or self._next >= BLOCK_DAYS:
+                self._uniforms = np.stack([rng.random((BLOCK_DAYS, self.n_skus)) for rng in rngs])
+                self._next = 0
+            u = self._uniforms[:, self._next]
+            self._next += 1
+            k = self.dispersion
+            return nbinom_ppf(u, mean, k) if k > 0 else poisson_ppf(u, mean)
         out = np.empty(mean.shape, dtype=np.int64)
         k = self.dispersion
         for w, rng in enumerate(rngs):  # one call per world (not per SKU): keeps worlds independent

@@ -1,0 +1,182 @@
+"""Throughput of shopgym's envs next to Gymnasium's CartPole, measured in one run on one machine.
+
+    python benchmarks/throughput.py            # writes docs/performance.md
+    python benchmarks/throughput.py --quick    # fewer repeats, no SB3 section (a smoke run)
+
+Every figure is the median over repeats of a timed loop; ratios compare figures from this run only
+(the machines are shared and noisy, so absolute numbers move between runs, ratios much less).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import shopgym  # noqa: E402,F401
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(fn, steps: int, repeats: int) -> float:
+    """Median steps per second of ``fn(steps)`` over ``repeats`` runs (after one warm-up run)."""
+    fn(max(steps // 10, 1))
+    rates = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn(steps)
+        rates.append(steps / (time.perf_counter() - t))
+    return statistics.median(rates)
+
+
+def single_env_loop(env, action):
+    env.reset(seed=0)
+
+    def run(n):
+        for _ in range(n):
+            _, _, term, trunc, _ = env.step(action)
+            if term or trunc:
+                env.reset()
+    return run
+
+
+def vector_env_loop(venv, actions):
+    venv.reset(seed=0)
+
+    def run(n):
+        for _ in range(n):
+            venv.step(actions)
+    return run
+
+
+def learned_lstm_world(n_skus: int):
+    """A world of ``n_skus`` SKUs whose demand is drawn from an LSTM fitted (briefly) on synthetic daily data."""
+    import pandas as pd
+    import torch
+
+    import forecasters
+    from forecasters.learned_demand import LearnedDemand
+    from shopgym.config import load_scenario
+    from shopgym.world.world import World
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    n_series, n_days = 50, 200
+    ds = pd.date_range("2023-01-02", periods=n_days, freq="D")
+    weekly = 1 + 0.3 * np.sin(2 * np.pi * np.arange(n_days) / 7)
+    df = pd.DataFrame({
+        "unique_id": np.repeat([f"s{i}" for i in range(n_series)], n_days),
+        "ds": np.tile(ds, n_series),
+        "y": rng.poisson(np.outer(rng.uniform(2, 20, n_series), weekly)).ravel().astype(float),
+    })
+    model = forecasters.make("lstm", h=4, epochs=1, windows_per_epoch=512, progress=False).fit(df)
+    scenario = load_scenario("steady", n_skus=n_skus, lead_time=2, lead_time_spread=0)
+    demand = LearnedDemand(model, n_skus=n_skus, start_date=scenario.env.start_date, horizon=3)
+    world = World(scenario, demand_model=demand)
+    world.reset([0])
+    orders = np.full((1, n_skus), 5)
+
+    def run(n):
+        for _ in range(n):
+            if world.day >= world.horizon:
+                world.reset([0])
+            world.step(orders)
+    return run
+
+
+def sb3_fps(env_id: str, steps: int, **kwargs) -> float:
+    """Stable-Baselines3 PPO training frames per second on one env (CPU, default MLP policy)."""
+    import torch
+    from stable_baselines3 import PPO
+
+    torch.set_num_threads(1)
+    model = PPO("MlpPolicy", gym.make(env_id, **kwargs), n_steps=512, batch_size=64, n_epochs=4, seed=0, device="cpu")
+    t = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    return steps / (time.perf_counter() - t)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and steps, skip the SB3 section")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
+    args = parser.parse_args()
+    reps, steps = (2, 1000) if args.quick else (5, 5000)
+    command = "python benchmarks/throughput.py" + (" --quick" if args.quick else "")
+    n_vec, n_skus = 64, 1000
+    rows: dict[str, tuple[float, str]] = {}
+
+    def record(name, value, unit):
+        rows[name] = (value, unit)
+        print(f"{name:<48} {value:>14,.0f} {unit}", flush=True)
+
+    record("CartPole-v1, gymnasium.make", timed(single_env_loop(gym.make("CartPole-v1"), 0), steps, reps), "steps/s")
+    cp_vec = gym.make_vec("CartPole-v1", num_envs=n_vec, vectorization_mode="vector_entry_point")
+    record(f"CartPole-v1, native vector env x{n_vec}",
+           n_vec * timed(vector_env_loop(cp_vec, np.zeros(n_vec, dtype=int)), steps // 5, reps), "env-steps/s")
+    record("Restock-v0, 1 SKU, gymnasium.make",
+           timed(single_env_loop(gym.make("shopgym/Restock-v0"), 4), steps, reps), "steps/s")
+    big = gym.make("shopgym/Restock-v0", scenario="steady", n_skus=n_skus)
+    record(f"Restock-v0, {n_skus} SKUs, gymnasium.make",
+           n_skus * timed(single_env_loop(big, np.full(n_skus, 5)), steps // 10, reps), "SKU-steps/s")
+    vec = gym.make_vec("shopgym/Restock-v0", num_envs=n_vec, vectorization_mode="vector_entry_point")
+    record(f"Restock-v0, native vector env x{n_vec}",
+           n_vec * timed(vector_env_loop(vec, np.full(n_vec, 4)), steps // 5, reps), "env-steps/s")
+    sync = gym.make_vec("shopgym/Restock-v0", num_envs=n_vec, vectorization_mode="sync")
+    record(f"Restock-v0, SyncVectorEnv x{n_vec}",
+           n_vec * timed(vector_env_loop(sync, np.full(n_vec, 4)), max(steps // 50, 20), reps), "env-steps/s")
+    try:
+        record(f"World with learned LSTM demand, {n_skus} SKUs",
+               timed(learned_lstm_world(n_skus), max(steps // 25, 40), reps), "days/s")
+    except ImportError as exc:  # forecasters not installed
+        print(f"skipping the LSTM world: {exc}")
+    if not args.quick:
+        fps_steps = 4096
+        record("SB3 PPO training, CartPole-v1", sb3_fps("CartPole-v1", fps_steps), "FPS")
+        record("SB3 PPO training, Restock-v0", sb3_fps("shopgym/Restock-v0", fps_steps), "FPS")
+
+    v = {k: val for k, (val, _) in rows.items()}
+    targets = [
+        ("Restock 1 SKU / CartPole", v["Restock-v0, 1 SKU, gymnasium.make"] / v["CartPole-v1, gymnasium.make"], ">= 0.5"),
+        (f"Restock {n_skus} SKUs, SKU-steps/s", v[f"Restock-v0, {n_skus} SKUs, gymnasium.make"], ">= 1,000,000"),
+        ("native vector / SyncVectorEnv (Restock x64)",
+         v[f"Restock-v0, native vector env x{n_vec}"] / v[f"Restock-v0, SyncVectorEnv x{n_vec}"], ">= 5"),
+        ("native vector Restock / native vector CartPole (x64)",
+         v[f"Restock-v0, native vector env x{n_vec}"] / v[f"CartPole-v1, native vector env x{n_vec}"], ">= 0.5"),
+    ]
+    if f"World with learned LSTM demand, {n_skus} SKUs" in v:
+        targets.append(("LSTM world, days/s", v[f"World with learned LSTM demand, {n_skus} SKUs"], ">= 200"))
+    if "SB3 PPO training, Restock-v0" in v:
+        targets.append(("SB3 PPO FPS Restock / CartPole",
+                        v["SB3 PPO training, Restock-v0"] / v["SB3 PPO training, CartPole-v1"], ">= 0.9"))
+    print()
+    for name, value, target in targets:
+        print(f"{name:<52} {value:>12,.2f}   target {target}")
+
+    lines = [
+        "# Performance", "",
+        f"Produced by `{command}` (medians over {reps} repeats; every ratio from this one run).",
+        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, gymnasium {gym.__version__}.", "",
+        "| what | throughput | unit |", "|---|---:|---|",
+        *[f"| {k} | {val:,.0f} | {unit} |" for k, (val, unit) in rows.items()], "",
+        "| target | measured | wanted |", "|---|---:|---|",
+        *[f"| {name} | {value:,.2f} | {target} |" for name, value, target in targets], "",
+    ]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    notes = Path(args.out).with_name("performance_notes.md")
+    if notes.exists():
+        lines += [notes.read_text()]
+    Path(args.out).write_text("\n".join(lines))
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
