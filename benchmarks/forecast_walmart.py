@@ -250,7 +250,7 @@ def main(argv=None) -> None:
     p.add_argument("--part", choices=list(PARTS), required=True)
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "walmart" / "train.csv.zip"))
     p.add_argument("--n-series", type=int, default=300)
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--meta-iters", type=int, default=300)
     p.add_argument("--adapt-steps", type=int, default=10)

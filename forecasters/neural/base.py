@@ -46,8 +46,8 @@ class NeuralForecaster(Forecaster):
         progress: show tqdm progress bars.
     """
 
-    def __init__(self, h: int = 14, input_size: int | None = None, hidden: int = 32, epochs: int = 30,
-                 windows_per_epoch: int = 8192, batch_size: int = 256, lr: float = 2e-3, patience: int = 5,
+    def __init__(self, h: int = 14, input_size: int | None = None, hidden: int = 32, epochs: int = 20,
+                 windows_per_epoch: int = 4096, batch_size: int = 256, lr: float = 2e-3, patience: int = 4,
                  min_context: int | None = None, update_epochs: int = 3, progress: bool = True, **kwargs):
         super().__init__(**kwargs)
         for name, v in [("h", h), ("hidden", hidden), ("epochs", epochs), ("windows_per_epoch", windows_per_epoch),

@@ -11,8 +11,10 @@ class QuantileHead(nn.Module):
     """Maps an encoder embedding and per-step future features to ``n_q`` ordered quantiles per step.
 
     Per step ``k`` the input is ``[embedding, f_k, one_hot(k)]``; an MLP outputs the lowest quantile
-    and ``n_q - 1`` softplus increments, so quantiles never cross (outputs are in the window's
-    scaled units, where the context's mean absolute value is 1).
+    and ``n_q - 1`` softplus increments, so quantiles never cross. The last future feature is the
+    baseline (the scaled seasonal-naive value, see ``windows``): outputs are the baseline plus the
+    MLP's correction, in the window's scaled units (context mean absolute value = 1), so an
+    untrained network starts near the seasonal naive forecast.
 
     Args:
         embed_dim: size of the encoder's embedding.
@@ -32,8 +34,10 @@ class QuantileHead(nn.Module):
         pos = torch.eye(self.h, dtype=emb.dtype, device=emb.device).expand(b, -1, -1)
         z = torch.cat([emb[:, None, :].expand(-1, self.h, -1), f, pos], dim=-1)
         out = self.mlp(z)
-        low = out[..., :1] + 1.0  # targets are scaled to mean |y| = 1 over the context: start there
-        return torch.cat([low, low + torch.cumsum(F.softplus(out[..., 1:]), -1)], dim=-1)
+        inc = F.softplus(out[..., 1:] - 2.0)  # small initial spread
+        q = torch.cat([torch.zeros_like(out[..., :1]), torch.cumsum(inc, -1)], dim=-1)
+        centre = q[..., q.shape[-1] // 2 : q.shape[-1] // 2 + 1]
+        return f[..., -1:] + out[..., :1] + q - centre  # the median starts at the baseline
 
 
 def pinball_loss(pred: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:

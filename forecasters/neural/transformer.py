@@ -40,7 +40,7 @@ class TransformerForecaster(NeuralForecaster):
 
     name = "transformer"
 
-    def __init__(self, layers: int = 2, heads: int = 4, **kwargs):
+    def __init__(self, layers: int = 1, heads: int = 4, **kwargs):
         super().__init__(**kwargs)
         if self.hidden % heads:
             raise ValueError(f"heads ({heads}) must divide hidden ({self.hidden}).")

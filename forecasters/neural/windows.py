@@ -10,7 +10,9 @@ A window with target start ``t`` (index into the observed part) yields:
   * future features ``f``: ``(h, 4 + k + 2 * len(lags))`` = calendar, exogenous values of the target
     steps, and the scaled values ``m - 1``, ``m`` and ``m + 1`` steps before each target step (``m`` =
     season length; the neighbours catch holidays that move by a step from year to year), each with
-    its availability mask;
+    its availability mask; and last, the **baseline**: the scaled seasonal-naive value of the step
+    (one season earlier; the last observed context value where that is unknown). The networks
+    predict quantiles as this baseline plus a learned correction;
   * target: ``y[t : t + h] / scale``;
   * ``scale`` = mean absolute value of the observed context (1 if that is 0): per-window scaling,
     so one network serves series of any level, including series it never saw.
@@ -61,7 +63,7 @@ class WindowData:
 
     @property
     def n_future_features(self) -> int:
-        return 4 + self.exog.shape[1] + 2 * len(self.lags)
+        return 4 + self.exog.shape[1] + 2 * len(self.lags) + 1
 
     def windows(self, min_context: int, val_h: int = 0):
         """All training windows ``(series, t)`` whose target lies inside the observed data.
@@ -96,7 +98,12 @@ class WindowData:
         x = np.concatenate([(yc / s)[..., None], mask[..., None], self.cal[ctx], self.exog[ctx]], axis=-1)
         lag = np.stack([self.y[fut - m] for m in self.lags], axis=-1)
         lag_ok = np.isfinite(lag)
-        f = np.concatenate([self.cal[fut], self.exog[fut], np.where(lag_ok, lag, 0.0) / s[..., None], lag_ok], axis=-1)
+        lag = np.where(lag_ok, lag, 0.0) / s[..., None]
+        last_idx = np.where(mask, np.arange(self.L)[None], -1).max(1)
+        last = np.where(last_idx >= 0, yc[np.arange(len(yc)), np.maximum(last_idx, 0)], 0.0) / scale
+        mid = self.lags.index(self.m)
+        base = np.where(lag_ok[..., mid], lag[..., mid], last[:, None])
+        f = np.concatenate([self.cal[fut], self.exog[fut], lag, lag_ok, base[..., None]], axis=-1)
         return {
             "x": torch.from_numpy(x.astype(np.float32)),
             "f": torch.from_numpy(f.astype(np.float32)),

@@ -13,6 +13,13 @@ import typer
 
 app = typer.Typer(help="Demand forecasters: backtests on real or simulated sales.", no_args_is_help=True)
 
+
+
+@app.callback()
+def forecast() -> None:
+    """Demand forecasters: backtests on real or simulated sales."""
+
+
 DEFAULT_MODELS = "seasonal_naive,ets,cnn,lstm,transformer,ensemble"
 
 
@@ -42,7 +49,7 @@ def backtest(
     h: int = typer.Option(13, "--h", min=1, help="Forecast horizon (steps of the data's frequency)."),
     n_windows: int = typer.Option(3, "--n-windows", min=1, help="Rolling origins, h steps apart."),
     max_series: int = typer.Option(200, "--max-series", min=0, help="Random subset of series (0 = all)."),
-    epochs: int = typer.Option(30, "--epochs", min=1, help="Max epochs of the neural models."),
+    epochs: int = typer.Option(20, "--epochs", min=1, help="Max epochs of the neural models."),
     point: str = typer.Option("q0.5", "--point", help="Point forecast scored by MASE/sMAPE: q0.5 (median) or mean."),
     seed: int = typer.Option(0, "--seed", help="Seed of the series subset and of the models."),
 ) -> None:
