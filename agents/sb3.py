@@ -29,7 +29,7 @@ from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 from stable_baselines3.common.logger import CSVOutputFormat, Logger
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
 from torch import nn
 
 import shopgym  # noqa: F401  (registers the shopgym envs)
@@ -80,6 +80,65 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
             "n_eval_episodes": int(run.get("n_eval_episodes", 5)), "hyperparams": hp}
 
 
+class NativeVecEnv(VecEnv):
+    """An SB3 ``VecEnv`` over a Gymnasium 1.x vector env whose sub-envs end together (``RestockVectorEnv``).
+
+    Gymnasium resets on the *next* step; SB3 expects the reset observation at once and the final one
+    in ``infos[i]["terminal_observation"]``. So when the episodes end, this adapter takes the
+    autoreset step itself (its action is ignored by the env) and returns the new episodes' first
+    observations. Sub-envs that end at different steps raise ``RuntimeError``: use ``DummyVecEnv``.
+    """
+
+    def __init__(self, venv):
+        self.venv = venv
+        self.render_mode = None
+        super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
+        self._actions = None
+
+    def reset(self):
+        seeds = None if self._seeds[0] is None else [int(s) for s in self._seeds]
+        obs, _ = self.venv.reset(seed=seeds)
+        self._reset_seeds()
+        return obs
+
+    def step_async(self, actions) -> None:
+        self._actions = actions
+
+    def step_wait(self):
+        obs, rewards, terms, truncs, _ = self.venv.step(self._actions)
+        dones = np.logical_or(terms, truncs)
+        infos: list[dict] = [{} for _ in range(self.num_envs)]
+        if dones.any():
+            if not dones.all():
+                raise RuntimeError("NativeVecEnv needs sub-envs that end together; use DummyVecEnv for this env.")
+            for i in range(self.num_envs):
+                infos[i]["terminal_observation"] = obs[i]
+                infos[i]["TimeLimit.truncated"] = bool(truncs[i] and not terms[i])
+            obs, *_ = self.venv.step(self._actions)  # the autoreset step
+        return obs, rewards.astype(np.float32), dones, infos
+
+    def close(self) -> None:
+        self.venv.close()
+
+    def get_attr(self, attr_name, indices=None):
+        if attr_name == "render_mode":
+            return [None] * self.num_envs
+        return [getattr(self.venv, attr_name)] * len(self._get_indices(indices))
+
+    def set_attr(self, attr_name, value, indices=None) -> None:
+        setattr(self.venv, attr_name, value)
+
+    def env_method(self, method_name, *args, indices=None, **kwargs):
+        raise NotImplementedError("NativeVecEnv does not forward methods to sub-envs.")
+
+    def env_is_wrapped(self, wrapper_class, indices=None):
+        return [False] * len(self._get_indices(indices))
+
+
+def _has_native_vector(env_id: str) -> bool:
+    return gym.spec(env_id).vector_entry_point is not None
+
+
 def _norm_kwargs(normalize: bool | dict) -> dict | None:
     if normalize is True:
         return {}
@@ -87,11 +146,18 @@ def _norm_kwargs(normalize: bool | dict) -> dict | None:
 
 
 def make_envs(cfg: dict[str, Any], n_envs: int, seed: int) -> VecEnv:
-    """The raw (unnormalised) vector env of a run, each copy in a ``Monitor``, seeded ``seed, seed + 1, ...``.
+    """The raw (unnormalised) vector env of a run, seeded ``seed, seed + 1, ...``, with episode statistics.
 
-    (SB3's ``make_vec_env`` passes ``render_mode``, which ``RestockEnv`` does not take.)
+    Envs with a native vector version (one batched world for all copies) use it through
+    ``NativeVecEnv``; others run copies in a ``DummyVecEnv``. (SB3's ``make_vec_env`` passes
+    ``render_mode``, which ``RestockEnv`` does not take.)
     """
     env_id, kwargs = cfg["env_id"], dict(cfg["env_kwargs"])
+    if _has_native_vector(env_id):
+        native = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point", **kwargs)
+        venv = VecMonitor(NativeVecEnv(native))
+        venv.seed(seed)
+        return venv
     venv = DummyVecEnv([lambda: Monitor(gym.make(env_id, **kwargs)) for _ in range(n_envs)])
     venv.seed(seed)
     return venv

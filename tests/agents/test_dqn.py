@@ -88,3 +88,11 @@ def test_config_errors_name_the_key():
 def test_rejects_non_discrete_actions():
     with pytest.raises(ValueError, match="Discrete action"):
         DQN(RESTOCK, TINY_DQN, env_kwargs={**SHORT, "continuous": True})
+
+
+def test_native_vector_env_autoreset_step_is_not_stored():
+    """Restock's native vector env: 2 worlds, 5-day episodes, so every 6th vector step is an autoreset step."""
+    model = DQN(RESTOCK, {**TINY_DQN, "learning_starts": 1000, "n_envs": 2}, seed=0, env_kwargs={"horizon": 5})
+    assert type(model.envs.unwrapped).__name__ == "RestockVectorEnv"
+    model.learn(60)
+    assert len(model.buffer) == 50 and model.n_episodes == 10

@@ -103,3 +103,14 @@ def test_shipped_files_resolve():
         cfg = sb3.resolve(algo, RESTOCK, "quickstart", None, 0)
         assert cfg["timesteps"] > 0
     assert sb3.resolve("ppo", "CartPole-v1", None, None, 0)["n_envs"] == 8
+
+
+def test_native_vec_env_adapter_returns_reset_obs_and_terminal_obs():
+    cfg = sb3.resolve("ppo", RESTOCK, "quickstart", 10, 0)
+    cfg["env_kwargs"]["horizon"] = 3
+    venv = sb3.make_envs(cfg, 2, seed=7)
+    obs = venv.reset()
+    for _ in range(3):
+        obs, rewards, dones, infos = venv.step(np.array([4, 4]))
+    assert dones.all() and "terminal_observation" in infos[0] and infos[0]["episode"]["l"] == 3
+    assert obs[0, -1] == 0.0 and infos[0]["terminal_observation"][-1] == 1.0  # 'elapsed' restarts at 0
