@@ -98,8 +98,7 @@ class ConversionModel:
         """Fit on a log frame ``X`` (labels taken from its ``tasks`` columns unless ``y`` is given)."""
         labels = self._labels(X, y)
         self.encoder_ = TabularEncoder(self.tasks, self.categorical).fit(X)
-        torch.manual_seed(self.seed)
-        self.network_ = self._build(self.encoder_.n_features)
+        self.network_ = self._seeded_build(self.seed)
         self.weighting_ = LossWeighting(len(self.tasks), self.weighting, self.loss_weights)
         self.history_ = []
         self._train(self.encoder_.transform(X), labels, sample_weight, self.epochs, freeze_shared=False, lr=self.lr)
@@ -115,8 +114,7 @@ class ConversionModel:
         self._check_fitted()
         labels = self._labels(X, y)
         if reset_towers:  # re-initialise everything but the shared layers
-            torch.manual_seed(self.seed + 1)
-            fresh = dict(self._build(self.encoder_.n_features).named_parameters())
+            fresh = dict(self._seeded_build(self.seed + 1).named_parameters())
             shared = {id(p) for p in getattr(self.network_, "shared_parameters", lambda: [])()}
             with torch.no_grad():
                 for name, p in self.network_.named_parameters():
@@ -167,6 +165,12 @@ class ConversionModel:
         return model
 
     # ------------------------------------------------------------------ internals
+    def _seeded_build(self, seed: int) -> nn.Module:
+        """The network with weights initialised from ``seed``, leaving torch's global RNG as it was."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self._build(self.encoder_.n_features)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
             raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit(X) first.")

@@ -115,3 +115,13 @@ def test_string_categories_are_one_hot(tiny_logs):
     assert "colour" in m.encoder_.categories_
     df.loc[df.index[0], "colour"] = "green"  # unseen value -> all-zero one-hot, no error
     assert np.isfinite(m.predict_proba(df)).all()
+
+
+def test_fit_leaves_torch_global_rng_alone(tiny_logs):
+    import torch
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    make_model("mmoe", **FAST).fit(tiny_logs)
+    assert torch.equal(torch.rand(3), expected)
