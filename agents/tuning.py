@@ -21,7 +21,7 @@ TRAIN_SEED_BASE = 1_000_000
 #: Parameter grids per heuristic: name -> {parameter: candidate values}.
 GRIDS: dict[str, dict[str, np.ndarray]] = {
     "base_stock": {"z": np.linspace(-1.0, 4.0, 41)},
-    "sS": {"z": np.linspace(-1.0, 3.0, 17), "cover": np.linspace(0.0, 21.0, 29)},
+    "sS": {"z": np.linspace(-1.0, 3.0, 17), "cover": np.linspace(0.0, 35.0, 36)},
 }
 CLASSES: dict[str, type[RestockHeuristic]] = {"base_stock": BaseStockPolicy, "sS": SSPolicy}
 

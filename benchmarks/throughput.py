@@ -76,7 +76,7 @@ def learned_lstm_world(n_skus: int):
         "ds": np.tile(ds, n_series),
         "y": rng.poisson(np.outer(rng.uniform(2, 20, n_series), weekly)).ravel().astype(float),
     })
-    model = forecasters.make("lstm", h=4, epochs=1, windows_per_epoch=512, progress=False).fit(df)
+    model = forecasters.make("lstm", h=4, epochs=4, windows_per_epoch=2048, progress=False).fit(df)
     scenario = load_scenario("steady", n_skus=n_skus, lead_time=2, lead_time_spread=0)
     demand = LearnedDemand(model, n_skus=n_skus, start_date=scenario.env.start_date, horizon=3)
     world = World(scenario, demand_model=demand)

@@ -77,7 +77,7 @@ def run(
 
 @app.command()
 def benchmark(
-    scenarios: str = typer.Option("quickstart", "--scenarios", "--scenario", help="Comma-separated scenario names or paths."),
+    scenarios: str = typer.Option("quickstart,newsvendor", "--scenarios", "--scenario", help="Comma-separated scenario names or paths."),
     policies: str = typer.Option("", help="Comma-separated policies (default: every applicable built-in heuristic and exact optimum)."),
     seeds: int = typer.Option(10, min=2, help="Evaluation seeds per scenario and policy."),
     out: Path = typer.Option(None, help="Output folder (default runs/benchmark-TIMESTAMP); re-use one to resume."),
