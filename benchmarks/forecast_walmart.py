@@ -103,6 +103,8 @@ def part_accuracy(args) -> str:
         "error); `ratio` = MASE / seasonal naive's MASE; pinball = mean scaled pinball loss over q0.1, q0.5, q0.9; "
         "coverage80 = share of actuals inside [q0.1, q0.9] (nominal 0.8); MASE_mean = MASE of the `mean` column; "
         "seconds = wall time of the backtest (ensembles: sum of their members).",
+        "<details><summary>Series used (store_dept)</summary>\n\n"
+        + ", ".join(sorted(df["unique_id"].unique(), key=lambda u: tuple(map(int, u.split("_"))))) + "\n</details>",
     ])
 
 

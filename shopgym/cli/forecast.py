@@ -56,14 +56,16 @@ def backtest(
     """Rolling-origin backtest of each model; prints MASE, sMAPE, pinball, coverage and the ratio to seasonal naive."""
     import torch
 
-    import forecasters
+    from forecasters.backtest import backtest as run_backtest
+    from forecasters.backtest import evaluate
     from forecasters.benchmarking import combine_forecasts
+    from forecasters.registry import available, make
 
     torch.set_num_threads(1)
     names = [m.strip() for m in models.split(",") if m.strip()]
-    unknown = [m for m in names if m not in forecasters.available()]
+    unknown = [m for m in names if m not in available()]
     if unknown:
-        raise typer.BadParameter(f"unknown model(s) {unknown}; known: {', '.join(forecasters.available())}.")
+        raise typer.BadParameter(f"unknown model(s) {unknown}; known: {', '.join(available())}.")
     df = _load(data, max_series or None, seed)
     typer.echo(f"{df['unique_id'].nunique()} series, {df['ds'].nunique()} dates; h={h}, {n_windows} windows")
     neural = {"cnn", "lstm", "transformer"}
@@ -80,9 +82,9 @@ def backtest(
             params = {"seed": seed}
             if name in neural:
                 params.update(h=h, epochs=epochs)
-            fc = forecasters.backtest(forecasters.make(name, **params), df, h, n_windows, progress=True)
+            fc = run_backtest(make(name, **params), df, h, n_windows, progress=True)
         forecasts[name] = fc
-        rows.append({"model": name, **forecasters.evaluate(fc, df, point=point), "seconds": time.time() - t0})
+        rows.append({"model": name, **evaluate(fc, df, point=point), "seconds": time.time() - t0})
     base = next((r["MASE"] for r in rows if r["model"] == "seasonal_naive"), None)
     typer.echo(f"\n{'model':<16}{'MASE':>8}{'sMAPE':>8}{'pinball':>9}{'cover80':>9}{'vs snaive':>10}{'sec':>8}")
     for r in rows:

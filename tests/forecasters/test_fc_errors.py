@@ -5,13 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import forecasters
+from forecasters.base import Forecaster
+from forecasters.registry import make
 from shopgym.errors import DataError
 
 
 @pytest.fixture
 def model():
-    return forecasters.make("seasonal_naive")
+    return make("seasonal_naive")
 
 
 def test_missing_y(model, daily):
@@ -55,14 +56,14 @@ def test_predict_before_fit(model):
 
 def test_unknown_model_suggests():
     with pytest.raises(KeyError, match="Did you mean 'lstm'"):
-        forecasters.make("lstmm")
+        make("lstmm")
 
 
 @pytest.mark.parametrize("name,kw", [("cnn", {"h": 0}), ("moving_average", {"window": 0}), ("ets", {"seasonal": "x"}),
                                      ("transformer", {"hidden": 10, "heads": 4}), ("ensemble", {"how": "max"})])
 def test_constructor_validates(name, kw):
     with pytest.raises(ValueError):
-        forecasters.make(name, **kw)
+        make(name, **kw)
 
 
 def test_update_rejects_old_rows(model, daily):
@@ -73,7 +74,7 @@ def test_update_rejects_old_rows(model, daily):
 
 def test_neural_too_short(daily):
     with pytest.raises(DataError, match="no training windows"):
-        forecasters.make("lstm", h=7, input_size=80, epochs=1, progress=False).fit(daily)
+        make("lstm", h=7, input_size=80, epochs=1, progress=False).fit(daily)
 
 
 def test_load_rejects_foreign_file(tmp_path):
@@ -82,4 +83,4 @@ def test_load_rejects_foreign_file(tmp_path):
 
     p.write_bytes(pickle.dumps({"a": 1}))
     with pytest.raises(DataError, match="not a forecaster"):
-        forecasters.load(p)
+        Forecaster.load(p)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from fc_helpers import WEEKLY, make_daily
 
-import forecasters
 from forecasters.learned_demand import LearnedDemand
+from forecasters.registry import make
 from shopgym.config import load_scenario
 from shopgym.errors import ScenarioError
 from shopgym.world.protocols import DemandModel
@@ -21,7 +21,7 @@ DAYS = 56
 def saved(tmp_path_factory):
     """An ETS forecaster fitted on three weekly-cycled daily series, saved to disk."""
     df = make_daily(n_series=3, n_days=140)
-    model = forecasters.make("ets").fit(df)
+    model = make("ets").fit(df)
     path = model.save(tmp_path_factory.mktemp("fc") / "ets.pkl")
     return model, path
 
@@ -86,7 +86,7 @@ def test_forecast_consumes_no_randomness(saved):
 def test_weekly_forecaster_is_refused(tmp_path):
     d = pd.date_range("2023-01-06", periods=60, freq="7D")
     df = pd.DataFrame({"unique_id": "a", "ds": d, "y": np.arange(60.0)})
-    path = forecasters.make("seasonal_naive").fit(df).save(tmp_path / "w.pkl")
+    path = make("seasonal_naive").fit(df).save(tmp_path / "w.pkl")
     with pytest.raises(ScenarioError, match="daily"):
         World(load_scenario("steady", demand_model=f"learned:{path}", n_skus=2, horizon=5))
 
@@ -115,7 +115,7 @@ def test_restock_env_through_a_scenario_file(saved, tmp_path):
 
 def test_neural_forecaster_drives_the_world(tmp_path):
     df = make_daily(n_series=2, n_days=70)
-    model = forecasters.make("cnn", h=7, hidden=8, epochs=2, progress=False, exog=("promo",))
+    model = make("cnn", h=7, hidden=8, epochs=2, progress=False, exog=("promo",))
     model.fit(df.assign(promo=0.0))
     path = model.save(tmp_path / "cnn.pkl")
     sc = load_scenario("steady", demand_model=f"learned:{path}", n_skus=4, horizon=10, promo_prob=0.2)

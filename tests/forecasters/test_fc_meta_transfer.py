@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 from fc_helpers import make_daily
 
-import forecasters
+from forecasters.backtest import backtest
 from forecasters.meta import Reptile, adapt_predict
+from forecasters.registry import make
 from forecasters.transfer import transfer_experiment
 
 
 @pytest.fixture(scope="module")
 def template():
-    return forecasters.make("cnn", h=4, input_size=8, min_context=4, hidden=8, epochs=2, progress=False)
+    return make("cnn", h=4, input_size=8, min_context=4, hidden=8, epochs=2, progress=False)
 
 
 def test_reptile_adapts_new_series(template):
@@ -33,7 +34,7 @@ def test_reptile_adapts_new_series(template):
 
 def test_reptile_validates(template):
     with pytest.raises(ValueError):
-        Reptile(forecasters.make("ets"))
+        Reptile(make("ets"))
     with pytest.raises(ValueError):
         Reptile(template, meta_lr=2.0)
 
@@ -68,11 +69,11 @@ def test_update_continues_training(template):
 def test_ensemble_median_and_combine(daily):
     from forecasters.benchmarking import combine_forecasts
 
-    fa = forecasters.backtest(forecasters.make("seasonal_naive"), daily, 7, 2)
-    fb = forecasters.backtest(forecasters.make("ets"), daily, 7, 2)
+    fa = backtest(make("seasonal_naive"), daily, 7, 2)
+    fb = backtest(make("ets"), daily, 7, 2)
     comb = combine_forecasts([fa, fb])
-    ens = forecasters.backtest(forecasters.make("ensemble", members=["seasonal_naive", "ets"]), daily, 7, 2)
+    ens = backtest(make("ensemble", members=["seasonal_naive", "ets"]), daily, 7, 2)
     np.testing.assert_allclose(comb["mean"], ens["mean"])
     np.testing.assert_allclose(comb["q0.9"], ens["q0.9"])
-    med = forecasters.make("ensemble", members=["seasonal_naive", "ets", "moving_average"], how="median").fit(daily)
+    med = make("ensemble", members=["seasonal_naive", "ets", "moving_average"], how="median").fit(daily)
     assert len(med.predict(3)) == 9

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import forecasters
 from forecasters import metrics
-from forecasters.backtest import cutoffs
+from forecasters.backtest import backtest, cutoffs, evaluate
+from forecasters.registry import make
 
 
 def test_point_metrics():
@@ -39,9 +39,9 @@ def test_cutoffs_tile_the_holdout(daily):
 
 @pytest.mark.parametrize("mode", ["refit", "update", "frozen"])
 def test_backtest_modes(daily, mode):
-    fc = forecasters.backtest(forecasters.make("ets"), daily, h=7, n_windows=2, mode=mode)
+    fc = backtest(make("ets"), daily, h=7, n_windows=2, mode=mode)
     assert len(fc) == 2 * 7 * 3 and fc["cutoff"].nunique() == 2
-    scores = forecasters.evaluate(fc, daily)
+    scores = evaluate(fc, daily)
     assert set(scores) == {"MAE", "RMSE", "MASE", "sMAPE", "pinball", "coverage80"}
     assert 0 < scores["MASE"] < 2
 
@@ -49,5 +49,5 @@ def test_backtest_modes(daily, mode):
 def test_seasonal_naive_has_mase_near_one_on_a_pure_cycle():
     d = pd.date_range("2024-01-01", periods=70)
     df = pd.DataFrame({"unique_id": "a", "ds": d, "y": 10.0 + d.day_of_week})
-    fc = forecasters.backtest(forecasters.make("seasonal_naive"), df, h=7, n_windows=2)
-    assert forecasters.evaluate(fc, df)["MAE"] == 0.0
+    fc = backtest(make("seasonal_naive"), df, h=7, n_windows=2)
+    assert evaluate(fc, df)["MAE"] == 0.0
