@@ -1,10 +1,13 @@
-"""Meta-learning for cold start: Reptile (first-order MAML) over series-as-tasks.
+"""Meta-learning for cold start: Reptile and first-order MAML over series-as-tasks.
 
 Reptile (Nichol, Achiam & Schulman, 2018) learns an initialisation of a global neural forecaster's
 weights from which a few gradient steps on a *new* series' short history give a good model of that
 series. Each meta-iteration samples ``meta_batch`` series (tasks); for each it copies the weights,
 runs ``inner_steps`` SGD steps on that series' windows, and then moves the shared weights a step
 ``meta_lr`` (annealed linearly to 0) towards the average of the adapted weights.
+
+``FOMAML`` (first-order MAML) instead trains on episodes shaped like the cold-start situation:
+adapt on a short stretch of a series, then score the forecast of the steps right after it.
 
 ``adapt_predict`` adapts a copy of the network to every new series separately (``adapt_steps``
 steps on the windows of its own history) and forecasts it. With ``adapt_steps = 0`` it is the
@@ -151,3 +154,89 @@ def adapt_predict(model: NeuralForecaster, df: pd.DataFrame, h: int, steps: int,
     for q in (0.1, 0.5, 0.9):
         out[f"q{q:g}"] = dist.quantile(q).ravel()
     return pd.DataFrame(out)
+
+
+class FOMAML:
+    """First-order MAML for cold start, trained on episodes that look like the test situation.
+
+    An episode is a random stretch of ``support + h`` steps of one training series, cut off from
+    the rest of its history: the network takes ``inner_steps`` SGD steps on the support windows
+    (inside the first ``support`` steps), then its loss on the query (the next ``h`` steps given
+    the ``support`` steps as context) is differentiated at the adapted weights, and that gradient
+    (first-order approximation: adaptation steps are not differentiated through) updates the
+    shared initialisation with Adam.
+
+    Args:
+        model: template ``NeuralForecaster`` (``input_size >= support`` is typical).
+        support: steps of history a new series has (e.g. 8 weeks).
+        n_episodes: episodes sampled once from the training series.
+        meta_iters, meta_batch: outer iterations and episodes per iteration.
+        inner_steps, inner_lr: SGD adaptation on the support windows (also the defaults of ``adapt_predict``).
+        meta_lr: Adam learning rate of the outer loop.
+    """
+
+    def __init__(self, model: NeuralForecaster, support: int = 8, n_episodes: int = 4000, meta_iters: int = 300,
+                 meta_batch: int = 8, inner_steps: int = 5, inner_lr: float = 0.02, meta_lr: float = 1e-3,
+                 seed: int = 0, progress: bool = True):
+        if not isinstance(model, NeuralForecaster):
+            raise ValueError(f"FOMAML meta-trains a neural forecaster, got {type(model).__name__}.")
+        if support <= model.h:
+            raise ValueError(f"support ({support}) must exceed the model's h ({model.h}) to hold a training window.")
+        self.model, self.support, self.n_episodes, self.meta_iters = model, support, n_episodes, meta_iters
+        self.meta_batch, self.inner_steps, self.inner_lr, self.meta_lr = meta_batch, inner_steps, inner_lr, meta_lr
+        self.seed, self.progress = seed, progress
+
+    def _episodes(self, model: NeuralForecaster, rng) -> WindowData:
+        panel = model._panel(model.history_)
+        span = self.support + model.h
+        ids, ys, starts, ex = [], [], [], []
+        long = [i for i in range(panel.n) if len(panel.y[i]) >= span]
+        if not long:
+            raise ValueError(f"no training series has {span} steps for an episode.")
+        for _ in range(self.n_episodes):
+            i = long[rng.integers(len(long))]
+            o = int(rng.integers(len(panel.y[i]) - span + 1))
+            ids.append(f"{panel.ids[i]}@{o}")
+            ys.append(panel.y[i][o : o + span])
+            starts.append(panel.start[i] + o * panel.freq)
+            ex.append(panel.exog[i][o : o + span])
+        from forecasters.panel import Panel
+
+        return WindowData(Panel(ids, ys, starts, panel.freq, ex, panel.exog_names), model.L_, model.h, model.season_length_)
+
+    def fit(self, df: pd.DataFrame) -> FOMAML:
+        """Meta-train on episodes cut from the series of ``df``; sets ``model_``."""
+        model = self.model.clone(seed=self.seed, progress=False).initialize(df)
+        rng = np.random.default_rng(self.seed)
+        data = self._episodes(model, rng)
+        min_ctx = max(1, min(model._min_ctx(), self.support - model.h))
+        sup_t = np.arange(min_ctx, self.support - model.h + 1)
+        levels = torch.tensor(GRID, dtype=torch.float32)
+        net = model.net_
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            meta_opt = torch.optim.Adam(net.parameters(), lr=self.meta_lr)
+            for _ in tqdm(range(self.meta_iters), desc="fomaml", disable=not self.progress, leave=False):
+                start = {k: v.clone() for k, v in net.state_dict().items()}
+                grads = [torch.zeros_like(p) for p in net.parameters()]
+                for e in rng.choice(self.n_episodes, size=self.meta_batch, replace=False):
+                    net.load_state_dict(start)
+                    _inner(net, data, np.full(len(sup_t), e), sup_t, self.inner_steps, self.inner_lr, len(sup_t), rng, levels)
+                    q = data.batch(np.array([e]), np.array([self.support]))
+                    net.zero_grad()
+                    pinball_loss(net(q["x"], q["f"]), q["target"], levels).backward()
+                    for g, p in zip(grads, net.parameters(), strict=True):
+                        g += p.grad / self.meta_batch
+                net.load_state_dict(start)
+                meta_opt.zero_grad()
+                for g, p in zip(grads, net.parameters(), strict=True):
+                    p.grad = g
+                meta_opt.step()
+        net.eval()
+        self.model_ = model
+        return self
+
+    def adapt_predict(self, df: pd.DataFrame, h: int, steps: int | None = None) -> pd.DataFrame:
+        """Adapt to each series of ``df`` (``inner_steps`` SGD steps by default) and forecast ``h`` steps."""
+        return adapt_predict(self.model_, df, h, self.inner_steps if steps is None else steps, self.inner_lr,
+                             batch=32, seed=self.seed)
