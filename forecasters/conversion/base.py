@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from forecasters.conversion.cross import Crossed, CrossNet
 from forecasters.conversion.data import validate_labels
 from forecasters.conversion.features import DEFAULT_CATEGORICAL, TabularEncoder
 from forecasters.conversion.weighting import LossWeighting
@@ -43,6 +44,7 @@ class ConversionModel:
         loss_weights: fixed per-task loss weights (default all 1).
         weighting: ``"fixed"`` or ``"uncertainty"`` (learned task weights).
         categorical: columns one-hot encoded even if numeric.
+        cross_layers: DCN-v2 feature-crossing layers in front of the network (0 = none; see ``cross.py``).
         seed: seeds weight init and batch order; same seed and data give the same model.
         progress: show a progress bar per epoch.
     """
@@ -52,7 +54,7 @@ class ConversionModel:
     extra_params: ClassVar[tuple[str, ...]] = ()
     base_params: ClassVar[tuple[str, ...]] = (
         "tasks", "hidden", "tower_hidden", "epochs", "batch_size", "lr", "weight_decay",
-        "loss_weights", "weighting", "categorical", "seed", "progress",
+        "loss_weights", "weighting", "categorical", "cross_layers", "seed", "progress",
     )
 
     def __init__(
@@ -67,6 +69,7 @@ class ConversionModel:
         loss_weights: Sequence[float] | None = None,
         weighting: str = "fixed",
         categorical: Sequence[str] = DEFAULT_CATEGORICAL,
+        cross_layers: int = 0,
         seed: int = 0,
         progress: bool = False,
     ):
@@ -79,11 +82,14 @@ class ConversionModel:
             raise ValueError(f"hidden and tower_hidden must be positive integers, got {hidden!r}, {tower_hidden!r}.")
         if lr <= 0 or weight_decay < 0:
             raise ValueError(f"lr must be > 0 and weight_decay >= 0, got {lr}, {weight_decay}.")
+        if not isinstance(cross_layers, (int, np.integer)) or cross_layers < 0:
+            raise ValueError(f"cross_layers must be an integer >= 0, got {cross_layers!r}.")
         LossWeighting(len(tasks), weighting, loss_weights)  # validates mode and weights
         self.tasks, self.hidden, self.tower_hidden = tuple(tasks), tuple(hidden), tuple(tower_hidden)
         self.epochs, self.batch_size, self.lr, self.weight_decay = int(epochs), int(batch_size), float(lr), float(weight_decay)
         self.loss_weights = None if loss_weights is None else tuple(float(w) for w in loss_weights)
         self.weighting, self.categorical, self.seed, self.progress = weighting, tuple(categorical), int(seed), bool(progress)
+        self.cross_layers = int(cross_layers)
 
     # ------------------------------------------------------------------ to override
     def _build(self, n_inputs: int) -> nn.Module:
@@ -157,7 +163,7 @@ class ConversionModel:
             raise ValueError(f"{path} holds a {blob['model']!r} model, not a {cls.name!r}.")
         model = klass(**blob["params"])
         model.encoder_ = TabularEncoder.from_state(blob["encoder"])
-        model.network_ = model._build(model.encoder_.n_features)
+        model.network_ = model._seeded_build(0)
         model.network_.load_state_dict(blob["state_dict"])
         model.weighting_ = LossWeighting(len(model.tasks), model.weighting, model.loss_weights)
         model.weighting_.load_state_dict(blob["weighting"])
@@ -167,9 +173,11 @@ class ConversionModel:
     # ------------------------------------------------------------------ internals
     def _seeded_build(self, seed: int) -> nn.Module:
         """The network with weights initialised from ``seed``, leaving torch's global RNG as it was."""
+        n = self.encoder_.n_features
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            return self._build(self.encoder_.n_features)
+            body = self._build(n)
+            return Crossed(CrossNet(n, self.cross_layers), body) if self.cross_layers else body
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):

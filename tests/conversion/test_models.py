@@ -24,6 +24,11 @@ def test_conformance_uncertainty_weighting(name, tiny_logs, tmp_path):
     check_model(MODELS[name], tiny_logs, tmp_path, weighting="uncertainty")
 
 
+@pytest.mark.parametrize("name", ["shared_bottom", "esmm", "soft_sharing"])
+def test_conformance_with_cross_layers(name, tiny_logs, tmp_path):
+    check_model(MODELS[name], tiny_logs, tmp_path, cross_layers=1)
+
+
 def test_uncertainty_weights_move(tiny_logs):
     m = make_model("shared_bottom", weighting="uncertainty", **FAST).fit(tiny_logs)
     w = m.weighting_.current()
@@ -68,6 +73,8 @@ def test_bad_constructor_arguments():
         make_model("lr", weighting="gradnormm")
     with pytest.raises(ValueError, match="loss_weights"):
         make_model("lr", loss_weights=[1.0, 2.0])
+    with pytest.raises(ValueError, match="cross_layers"):
+        make_model("lr", cross_layers=-1)
     with pytest.raises(ValueError, match="n_experts"):
         MMoE(n_experts=0)
     with pytest.raises(KeyError, match="Did you mean 'mmoe'"):
