@@ -8,7 +8,8 @@ and normalisation statistics), ``logs/progress.csv`` (appended on resume) and ``
 Hyperparameter sections (``agents/hyperparams/<algo>.yml``) hold the algorithm's constructor
 arguments plus ``n_timesteps``, ``policy``, ``n_envs``, ``normalize`` (``true`` or ``VecNormalize``
 arguments), ``env_kwargs``, ``eval_freq``, ``checkpoint_freq`` and ``n_eval_episodes``;
-``policy_kwargs.activation_fn`` names an activation (``relu``, ``tanh``, ...), never code.
+``policy_kwargs.activation_fn`` names an activation (``relu``, ``tanh``, ...), never code;
+``learning_rate`` and ``clip_range`` take a number or ``lin_<number>`` (linear decay to 0).
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
     for key in ("policy_kwargs", "env_kwargs", "replay_buffer_kwargs"):
         if key in hp and not isinstance(hp[key], dict):
             raise HyperparameterError(f"{key} in {where} must be a mapping, got {hp[key]!r}.")
+    for key in ("learning_rate", "clip_range"):
+        value = hp.get(key)
+        if isinstance(value, str) and not _is_linear(value):
+            raise HyperparameterError(f"{key}={value!r} in {where}: give a number or 'lin_<number>' (linear decay to 0).")
     act = hp.get("policy_kwargs", {}).get("activation_fn")
     if act is not None and act not in ACTIVATIONS:
         raise HyperparameterError(f"policy_kwargs.activation_fn={act!r} in {where}; choose one of {', '.join(ACTIVATIONS)}.")
@@ -139,10 +144,24 @@ def _has_native_vector(env_id: str) -> bool:
     return gym.spec(env_id).vector_entry_point is not None
 
 
+def _is_linear(text: str) -> bool:
+    try:
+        float(text[4:])
+    except ValueError:
+        return False
+    return text.startswith("lin_")
+
+
 def _norm_kwargs(normalize: bool | dict) -> dict | None:
     if normalize is True:
         return {}
     return dict(normalize) if isinstance(normalize, dict) else None
+
+
+def linear_schedule(text: str):
+    """``"lin_<start>"`` (RL Zoo notation): a schedule falling linearly from start to 0 over training."""
+    start = float(text[4:])
+    return lambda progress_remaining: progress_remaining * start
 
 
 def make_envs(cfg: dict[str, Any], n_envs: int, seed: int) -> VecEnv:
@@ -171,6 +190,9 @@ def build_model(cfg: dict[str, Any], venv: VecEnv, seed: int) -> BaseAlgorithm:
         if "activation_fn" in pk:
             pk["activation_fn"] = ACTIVATIONS[pk["activation_fn"]]
         hp["policy_kwargs"] = pk
+    for key in ("learning_rate", "clip_range"):
+        if isinstance(hp.get(key), str):
+            hp[key] = linear_schedule(hp[key])
     for key in ("train_freq",):
         if isinstance(hp.get(key), list):
             hp[key] = tuple(hp[key])

@@ -18,6 +18,7 @@ import json
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -63,27 +64,35 @@ CHANGES = [
 
 
 def train_one(algo: str, env_id: str, scenario: str | None, out: Path, steps: int | None) -> dict:
-    """Train (or resume) one run; returns its wall time in this process (seconds) and its step count."""
-    t0 = time.perf_counter()
+    """Train (or resume) one run in this process; its wall and CPU time (seconds) and step count."""
+    torch.set_num_threads(1)
+    t0, c0 = time.perf_counter(), time.process_time()
     if algo == "shopgym-dqn":
         model = dqn_run.train(env_id, out, steps, seed=0, scenario=scenario, progress_bar=False)
     else:
         model = sb3.train(algo, env_id, out, steps, seed=0, scenario=scenario, progress_bar=False)
-    return {"seconds": time.perf_counter() - t0, "steps": int(model.num_timesteps)}
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+            "steps": int(model.num_timesteps)}
 
 
-def timed(run_dir: Path, algo: str, env_id: str, scenario: str | None, steps: int | None, timings: dict,
-          timings_path: Path) -> None:
-    """Train unless already complete; accumulate the wall time of every segment in ``timings.json``."""
-    key = str(run_dir)
-    target = steps or _n_timesteps(algo, env_id, scenario)
-    if timings.get(key, {}).get("steps", 0) >= target:
-        return
-    print(f"training {algo} on {env_id} {scenario or ''} for {target} steps -> {run_dir}", flush=True)
-    res = train_one(algo, env_id, scenario, run_dir, steps)
-    prev = timings.get(key, {}).get("seconds", 0.0)
-    timings[key] = {"seconds": prev + res["seconds"], "steps": res["steps"], "segments": timings.get(key, {}).get("segments", 0) + 1}
-    timings_path.write_text(json.dumps(timings, indent=2))
+def train_all(jobs: list[tuple], steps: int | None, workers: int, timings: dict, timings_path: Path) -> None:
+    """Train every ``(run_dir, algo, env_id, scenario)`` job not yet complete, ``workers`` at a time.
+
+    Each run's wall and CPU seconds accumulate over its segments (a killed benchmark resumes runs).
+    """
+    todo = [j for j in jobs if timings.get(str(j[0]), {}).get("steps", 0) < (steps or _n_timesteps(*j[1:]))]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(train_one, algo, env_id, sc, run_dir, steps): run_dir for run_dir, algo, env_id, sc in todo}
+        for run_dir, algo, env_id, sc in todo:
+            print(f"training {algo} on {env_id} {sc or ''} -> {run_dir}", flush=True)
+        for fut in as_completed(futures):
+            key, res = str(futures[fut]), fut.result()
+            prev = timings.get(key, {})
+            timings[key] = {"seconds": prev.get("seconds", 0.0) + res["seconds"],
+                            "cpu_seconds": prev.get("cpu_seconds", 0.0) + res["cpu_seconds"],
+                            "steps": res["steps"], "segments": prev.get("segments", 0) + 1, "workers": workers}
+            timings_path.write_text(json.dumps(timings, indent=2))
+            print(f"done {key}: {res}", flush=True)
 
 
 def _n_timesteps(algo: str, env_id: str, scenario: str | None) -> int:
@@ -119,6 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/agents-benchmark", help="directory for runs, evaluations, timings")
     parser.add_argument("--doc", default="docs/agents.md", help="the Markdown report to write")
+    parser.add_argument("--workers", type=int, default=3, help="trainings run in parallel (processes)")
     parser.add_argument("--quick", action="store_true", help=f"train every agent for {QUICK_STEPS} steps only (smoke test)")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -130,12 +140,11 @@ def main() -> None:
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     t_start = time.perf_counter()
 
-    # 1. training
-    for scenario, agents in TRAINED.items():
-        for algo, _ in agents:
-            timed(out / f"{scenario}-{algo}", algo, RESTOCK, scenario, steps, timings, timings_path)
-    for algo, _ in CARTPOLE:
-        timed(out / f"cartpole-{algo}", algo, "CartPole-v1", None, steps, timings, timings_path)
+    # 1. training: restock agents, then the CartPole pair side by side (same conditions for both)
+    jobs = [(out / f"{sc}-{algo}", algo, RESTOCK, sc) for sc, agents in TRAINED.items() for algo, _ in agents]
+    train_all(jobs, steps, args.workers, timings, timings_path)
+    train_all([(out / f"cartpole-{algo}", algo, "CartPole-v1", None) for algo, _ in CARTPOLE], steps, 2, timings,
+              timings_path)
 
     # 2. restock evaluation through the benchmark runner (10 held-out seeds per policy)
     summaries = {}
@@ -154,7 +163,7 @@ def main() -> None:
     cart = {algo: {**cartpole_eval(algo, out / f"cartpole-{algo}", out / "cartpole_eval.json"),
                    **timings[str(out / f"cartpole-{algo}")]} for algo, _ in CARTPOLE}
     total_min = (time.perf_counter() - t_start) / 60
-    write_doc(Path(args.doc), out, summaries, cart, timings, command, total_min, args.quick)
+    write_doc(Path(args.doc), out, summaries, cart, timings, command, total_min, args.quick, args.workers)
     print(f"wrote {args.doc} ({total_min:.1f} min in this invocation)")
 
 
@@ -165,11 +174,11 @@ def _timing(timings: dict, out: Path, scenario: str, algo) -> dict:
 
 def _train_cells(t: dict) -> str:
     """Two table cells: training steps and wall time (blank for heuristics)."""
-    return f"{t['steps']} | {t['seconds']:.0f}" if t else " | "
+    return f"{t['steps']} | {t['seconds']:.0f} | {t['cpu_seconds']:.0f}" if t else " | | "
 
 
 def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: dict, timings: dict, command: str,
-              total_min: float, quick: bool) -> None:
+              total_min: float, quick: bool, workers: int) -> None:
     """Render docs/agents.md from the results (no hand-typed numbers)."""
     versions = library_versions()
     lines = [
@@ -178,7 +187,8 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
         f"Generated by `{command}` "
         f"({'QUICK SMOKE RUN: tiny trainings, numbers not meaningful; ' if quick else ''}"
         f"this invocation took {total_min:.1f} min; training times below sum every segment of a run).",
-        f"Machine: {platform.machine()} CPU, `torch.set_num_threads(1)`, shared with other jobs; "
+        f"Machine: {platform.machine()} CPU (2 cores shared with other jobs), `torch.set_num_threads(1)`, restock "
+        f"trainings {workers} at a time in parallel processes, so wall times include contention; CPU times less so; "
         f"python {versions['python']}, torch {versions['torch']}, gymnasium {versions['gymnasium']}, "
         f"stable-baselines3 {versions['stable-baselines3']}.",
         "Evaluation: greedy policies, 10 episodes with seeds 0..9 (never used in training), mean episode profit "
@@ -194,8 +204,8 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
         "",
         f"Optimal expected episode profit (backward induction, `agents/exact.py`): **{ref:,.1f}**. Target: >= 95%.",
         "",
-        "| policy | training steps | training wall time (s) | mean profit ± 95% CI | % of optimum ± 95% CI | target |",
-        "|---|---:|---:|---:|---:|---|",
+        "| policy | training steps | training wall time (s) | training CPU time (s) | mean profit ± 95% CI | % of optimum ± 95% CI | target |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for _, r in q.iterrows():
         t = _timing(timings, out, "quickstart", r["algo"])
@@ -210,8 +220,8 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
         best = heur.iloc[0]
         lines += ["", f"## `{scenario}`: trained agents vs the best tuned heuristic", "",
                   f"Best tuned heuristic: **{best['policy']}** ({fmt(best['profit_mean'], best['profit_ci95'])}).", "",
-                  "| policy | training steps | training wall time (s) | mean profit ± 95% CI | fill rate | vs best heuristic |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "| policy | training steps | training wall time (s) | training CPU time (s) | mean profit ± 95% CI | fill rate | vs best heuristic |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         for _, r in s.sort_values("profit_mean", ascending=False).iterrows():
             t = _timing(timings, out, scenario, r["algo"])
             gap = 100 * (r["profit_mean"] - best["profit_mean"]) / abs(best["profit_mean"])
@@ -220,10 +230,11 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
     lines += ["", "## CartPole-v1: our DQN vs SB3 DQN (same hyperparameters, same steps)", "",
               "Both use the RL Zoo CartPole DQN hyperparameters (`CartPole-v1` sections of `shopgym-dqn.yml` and "
               "`dqn.yml`); greedy returns over seeds 0..9 (500 is the maximum).", "",
-              "| agent | steps | wall time (s) | mean return ± 95% CI |", "|---|---:|---:|---:|"]
+              "The two trainings run side by side (2 processes), so they share the machine's load alike.", "",
+              "| agent | steps | wall time (s) | CPU time (s) | mean return ± 95% CI |", "|---|---:|---:|---:|---:|"]
     for algo, label in CARTPOLE:
         c = cart[algo]
-        lines.append(f"| {label} | {c['steps']} | {c['seconds']:.0f} | {fmt(c['mean'], c['ci95'], 1)} |")
+        lines.append(f"| {label} | {c['steps']} | {c['seconds']:.0f} | {c['cpu_seconds']:.0f} | {fmt(c['mean'], c['ci95'], 1)} |")
     lines += ["", "## What we changed to close gaps", ""] + [f"- {c}" for c in CHANGES]
     lines += ["", "## Reproduce", "", f"- This report: `{command}` (resumable; delete `{out}` to start over).",
               "- One agent: `shopgym train --algo ppo --scenario seasonal --seed 0 --out runs/ppo-seasonal`, then "

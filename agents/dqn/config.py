@@ -16,7 +16,8 @@ class DQNConfig:
     Steps count env transitions summed over the vector env's copies.
     """
 
-    learning_rate: float = 1e-3  #: Adam step size
+    learning_rate: float = 1e-3  #: Adam step size at the start
+    lr_final_fraction: float = 1.0  #: the step size falls linearly to learning_rate x this at the end (1 = constant)
     buffer_size: int = 100_000  #: replay capacity (transitions)
     learning_starts: int = 1_000  #: env steps of pure exploration before the first update
     batch_size: int = 64  #: transitions per gradient step
@@ -48,7 +49,7 @@ class DQNConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise HyperparameterError(f"DQN hyperparameter {name}={getattr(self, name)!r} must be > 0.")
-        for name in ["gamma", "tau", "per_alpha", "per_beta0", "exploration_fraction",
+        for name in ["lr_final_fraction", "gamma", "tau", "per_alpha", "per_beta0", "exploration_fraction",
                      "exploration_initial_eps", "exploration_final_eps"]:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise HyperparameterError(f"DQN hyperparameter {name}={getattr(self, name)!r} must be in [0, 1].")

@@ -105,6 +105,12 @@ class DQN:
         frac = min(1.0, self.num_timesteps / span)
         return c.exploration_initial_eps + frac * (c.exploration_final_eps - c.exploration_initial_eps)
 
+    def learning_rate(self) -> float:
+        """Linear decay from ``learning_rate`` to ``learning_rate x lr_final_fraction`` over the run."""
+        c = self.config
+        frac = min(1.0, self.num_timesteps / max(1, self.total_timesteps))
+        return c.learning_rate * (1.0 + frac * (c.lr_final_fraction - 1.0))
+
     def predict(self, obs: np.ndarray, deterministic: bool = True):
         """Greedy action for one observation (an int) or a batch (an int64 array).
 
@@ -246,6 +252,8 @@ class DQN:
         q = self.policy.q_net(obs).gather(1, actions[:, None]).squeeze(1)
         td = q - target
         loss = (torch.from_numpy(b.weights) * F.huber_loss(q, target, reduction="none", delta=c.huber_delta)).mean()
+        for group in self.policy.optimizer.param_groups:
+            group["lr"] = self.learning_rate()
         self.policy.optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.policy.q_net.parameters(), c.max_grad_norm)

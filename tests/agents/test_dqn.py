@@ -85,6 +85,12 @@ def test_config_errors_name_the_key():
         DQNConfig(gamma=1.5)
 
 
+def test_learning_rate_decays_linearly():
+    model = DQN("CartPole-v1", {**TINY_DQN, "learning_rate": 1e-3, "lr_final_fraction": 0.0}, seed=0)
+    model.total_timesteps, model.num_timesteps = 100, 50
+    assert model.learning_rate() == pytest.approx(5e-4)
+
+
 def test_rejects_non_discrete_actions():
     with pytest.raises(ValueError, match="Discrete action"):
         DQN(RESTOCK, TINY_DQN, env_kwargs={**SHORT, "continuous": True})

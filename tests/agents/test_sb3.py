@@ -75,6 +75,7 @@ def test_run_directory_of_another_config_is_refused(tmp_path, write_hp):
     ({"normalize": {"norm_obbs": True}}, "'norm_obbs'"),
     ({"policy_kwargs": {"activation_fn": "nn.ReLU"}}, "activation_fn"),
     ({"policy_kwargs": "dict(net_arch=[16])"}, "policy_kwargs .*must be a mapping"),
+    ({"learning_rate": "__import__('os').getcwd()"}, "learning_rate=.*'lin_<number>'"),
 ])
 def test_bad_hyperparameter_file_gets_a_clear_error(write_hp, section, match):
     path = write_hp({RESTOCK: section})
@@ -96,6 +97,12 @@ def test_scenario_section_overrides(write_hp):
                      f"{RESTOCK}@seasonal": {"gamma": 0.95, "env_kwargs": {"horizon": 30}}})
     assert load_hyperparams("ppo", RESTOCK, "seasonal", path) == {"gamma": 0.95, "env_kwargs": {"reward_scale": 0.1, "horizon": 30}}
     assert load_hyperparams("ppo", RESTOCK, "steady", path)["gamma"] == 0.9
+
+
+def test_linear_schedule_from_text(write_hp):
+    cfg = sb3.resolve("ppo", RESTOCK, None, 100, 0, write_hp({RESTOCK: {"learning_rate": "lin_0.001"}}))
+    schedule = sb3.linear_schedule(cfg["hyperparams"]["learning_rate"])
+    assert schedule(1.0) == 0.001 and schedule(0.5) == 0.0005
 
 
 def test_shipped_files_resolve():
