@@ -42,3 +42,19 @@ def test_walmart():
     assert set(df["store_type"].dropna().unique()) == {"A", "B", "C"}
     complete = load_walmart(walmart_path(), complete_only=True)
     assert complete.groupby("unique_id").size().eq(143).all()
+
+
+@pytest.mark.slow
+def test_lstm_beats_seasonal_naive_on_walmart():
+    """A small real-data backtest (about a minute): 60 series, 2 origins of 13 weeks."""
+    import numpy as np
+
+    from forecasters.backtest import backtest, evaluate
+    from forecasters.registry import make
+
+    df = load_walmart(walmart_path(), complete_only=True)
+    keep = np.random.default_rng(1).choice(df["unique_id"].unique(), 60, replace=False)
+    df = df[df["unique_id"].isin(keep)][["unique_id", "ds", "y"]]
+    naive = evaluate(backtest(make("seasonal_naive"), df, 13, 2), df, point="q0.5")["MASE"]
+    lstm = evaluate(backtest(make("lstm", h=13, progress=False), df, 13, 2), df, point="q0.5")["MASE"]
+    assert lstm < naive

@@ -9,7 +9,7 @@ import pytest
 from fc_helpers import make_daily
 
 from forecasters.backtest import backtest
-from forecasters.meta import Reptile, adapt_predict
+from forecasters.meta import FOMAML, Reptile, adapt_predict
 from forecasters.registry import make
 from forecasters.transfer import transfer_experiment
 
@@ -30,6 +30,17 @@ def test_reptile_adapts_new_series(template):
     np.testing.assert_array_equal(b["mean"], rep.adapt_predict(new, 4, steps=3)["mean"])  # deterministic
     scratch = adapt_predict(rep.model_, new, 4, steps=3, lr=0.01, reinit=True)
     assert (scratch[["q0.1", "q0.5", "q0.9"]].diff(axis=1).iloc[:, 1:] >= -1e-9).all().all()
+
+
+def test_fomaml_meta_trains_and_adapts(template):
+    train = make_daily(n_series=3, n_days=40)
+    new = make_daily(n_series=2, n_days=8, seed=3)
+    fo = FOMAML(template, support=8, n_episodes=20, meta_iters=3, meta_batch=2, progress=False).fit(train)
+    fc = fo.adapt_predict(new, 4)
+    assert len(fc) == 8 and np.isfinite(fc["mean"]).all()
+    np.testing.assert_array_equal(fc["mean"], fo.adapt_predict(new, 4)["mean"])
+    with pytest.raises(ValueError, match="support"):
+        FOMAML(template, support=4)
 
 
 def test_reptile_validates(template):
