@@ -2,8 +2,8 @@
 
 A run lives in a directory ``out``: ``config.yml`` and ``run.json`` (resolved configuration, command
 lines, library versions), ``model.zip`` (the final model), ``vecnormalize.pkl`` (observation
-statistics, when the section asks for ``normalize``), ``checkpoints/latest/`` (model, replay buffer
-and normalisation statistics), ``logs/progress.csv`` (appended on resume) and ``eval/evaluations.npz``.
+statistics, when the section asks for ``normalize``), ``best/`` (``best_model.zip`` and its ``vecnormalize.pkl``: the best evaluation during training, on
+seeds 900000.. that benchmarks never use), ``checkpoints/latest/`` (model, replay buffer and normalisation statistics), ``logs/progress.csv`` (appended on resume) and ``eval/evaluations.npz``.
 
 Hyperparameter sections (``agents/hyperparams/<algo>.yml``) hold the algorithm's constructor
 arguments plus ``n_timesteps``, ``policy``, ``n_envs``, ``normalize`` (``true`` or ``VecNormalize``
@@ -34,12 +34,12 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, Ve
 from torch import nn
 
 import shopgym  # noqa: F401  (registers the shopgym envs)
-from agents.dqn.run import EVAL_SEED_BASE, train_seed
+from agents.dqn.run import EVAL_SEED_BASE, check_select, train_seed
 from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C, "sac": SAC}
 RUN_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "env_kwargs", "eval_freq", "checkpoint_freq",
-            "n_eval_episodes")
+            "n_eval_episodes", "select")
 NOT_SETTABLE = ("self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU,
                "silu": nn.SiLU}
@@ -82,7 +82,8 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
             "normalize": run.get("normalize", False),
             "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
             "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
-            "n_eval_episodes": int(run.get("n_eval_episodes", 5)), "hyperparams": hp}
+            "n_eval_episodes": int(run.get("n_eval_episodes", 5)), "select": check_select(run.get("select", "last")),
+            "hyperparams": hp}
 
 
 class NativeVecEnv(VecEnv):
@@ -270,6 +271,19 @@ def latest_checkpoint(directory: Path) -> Path | None:
     return None
 
 
+class SaveNormalization(BaseCallback):
+    """On a new best evaluation, save the VecNormalize statistics next to ``best_model.zip``."""
+
+    def __init__(self, directory: Path):
+        super().__init__()
+        self.directory = Path(directory)
+
+    def _on_step(self) -> bool:
+        if isinstance(self.model.get_env(), VecNormalize):
+            self.model.get_env().save(str(self.directory / "vecnormalize.pkl"))
+        return True
+
+
 def _resume_eval_history(cb: EvalCallback, log_path: Path) -> None:
     """Keep the evaluations of earlier segments: EvalCallback rewrites its file from its own lists."""
     path = log_path / "evaluations.npz"
@@ -278,6 +292,7 @@ def _resume_eval_history(cb: EvalCallback, log_path: Path) -> None:
             cb.evaluations_timesteps = list(d["timesteps"])
             cb.evaluations_results = [list(r) for r in d["results"]]
             cb.evaluations_length = [list(r) for r in d["ep_lengths"]]
+            cb.best_mean_reward = float(np.max(np.mean(d["results"], axis=1))) if len(d["results"]) else -np.inf
 
 
 def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None, seed: int = 0,
@@ -311,7 +326,8 @@ def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None,
                                 **{k: v for k, v in norm.items() if k not in ("training", "norm_reward")})
     per_call = cfg["n_envs"]
     eval_cb = EvalCallback(eval_env, n_eval_episodes=cfg["n_eval_episodes"], eval_freq=max(1, cfg["eval_freq"] // per_call),
-                           log_path=str(out / "eval"), deterministic=True, verbose=0)
+                           log_path=str(out / "eval"), best_model_save_path=str(out / "best"), deterministic=True,
+                           verbose=0, callback_on_new_best=SaveNormalization(out / "best"))
     _resume_eval_history(eval_cb, out / "eval")
     ckpt_cb = LatestCheckpoint(out / "checkpoints", cfg["checkpoint_freq"] // per_call)
     remaining = cfg["timesteps"] - model.num_timesteps

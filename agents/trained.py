@@ -1,7 +1,8 @@
 """Trained agents as ``Policy`` objects: ``load_policy("sb3:DIR")`` or ``load_policy("dqn:DIR")``.
 
 ``DIR`` is a run directory written by ``shopgym train`` (``agents.sb3.train`` or
-``agents.dqn.run.train``). The policy acts greedily. A model trained on the continuous restock
+``agents.dqn.run.train``); the policy is its final model, or its best-evaluated one when the run's
+hyperparameters say ``select: best``. The policy acts greedily. A model trained on the continuous restock
 variant can act on the discrete one (and back): its order quantities are mapped to the env's action
 by ``RestockView.action_for_orders``, which rounds to the order step exactly as the continuous env does.
 """
@@ -85,11 +86,14 @@ def load_sb3(directory: str | Path, env: gym.Env | None = None, name: str | None
     cfg = _run_config(directory)
     if cfg["algo"] == "shopgym-dqn":
         raise HyperparameterError(f"{directory} is a shopgym-dqn run; load it as dqn:{directory}.")
-    model = algo_class(cfg["algo"]).load(directory / "model.zip", device="cpu")
+    best = cfg.get("select") == "best" and (directory / "best" / "best_model.zip").exists()
+    model_path, norm_path = ((directory / "best" / "best_model.zip", directory / "best" / "vecnormalize.pkl") if best
+                             else (directory / "model.zip", directory / "vecnormalize.pkl"))
+    model = algo_class(cfg["algo"]).load(model_path, device="cpu")
     norm = None
-    if (directory / "vecnormalize.pkl").exists():
+    if norm_path.exists():
         dummy = make_envs(cfg, 1, seed=0)
-        norm = VecNormalize.load(str(directory / "vecnormalize.pkl"), dummy)
+        norm = VecNormalize.load(str(norm_path), dummy)
         norm.training = False
 
     def predict(obs):
@@ -107,7 +111,9 @@ def load_dqn(directory: str | Path, env: gym.Env | None = None, name: str | None
     from agents.dqn import DQN
 
     directory = Path(directory)
-    model_dir = directory / "model" if (directory / "model" / "hyperparameters.json").exists() else directory
+    cfg = read_run_config(directory) or {}
+    sub = "best" if cfg.get("select") == "best" and (directory / "best" / "hyperparameters.json").exists() else "model"
+    model_dir = directory / sub if (directory / sub / "hyperparameters.json").exists() else directory
     model = DQN.load(model_dir, load_buffer=False)
     return TrainedPolicy(name or f"dqn:{directory}", model.predict, model.observation_space, model.action_space, env)
 

@@ -92,6 +92,7 @@ class DQN:
         self.num_timesteps = 0  # env steps taken, summed over copies
         self.n_updates = 0
         self.n_episodes = 0
+        self.best_eval = -float("inf")  # best mean evaluation return so far (see ``learn``'s best_dir)
         self.total_timesteps = 0  # the target of the current ``learn`` (sets the epsilon schedule)
         self._steps_since_train = 0  # env steps since the last update round
         self._last_target_update = 0
@@ -130,12 +131,13 @@ class DQN:
     def learn(self, total_timesteps: int, eval_env: gym.Env | None = None, eval_freq: int = 0,
               eval_seeds: list[int] | None = None, log_dir: str | Path | None = None,
               checkpoint_dir: str | Path | None = None, checkpoint_freq: int = 0, save_buffer: bool = True,
-              progress_bar: bool = False, tensorboard: bool = False) -> DQN:
+              progress_bar: bool = False, tensorboard: bool = False, best_dir: str | Path | None = None) -> DQN:
         """Train until ``num_timesteps`` reaches ``total_timesteps`` (a resumed model continues its count).
 
         Every ``eval_freq`` steps: greedy episodes on ``eval_env`` (one per seed in ``eval_seeds``),
         logged to ``eval.csv``. Every ``checkpoint_freq`` steps: ``save`` to ``checkpoint_dir`` (with
-        the replay buffer when ``save_buffer``). Logs go to ``log_dir`` (CSV files, appended).
+        the replay buffer when ``save_buffer``). Logs go to ``log_dir`` (CSV files, appended). With
+        ``best_dir``, the model with the best evaluation so far is saved there (``best_eval`` keeps its score).
         """
         c = self.config
         self.total_timesteps = int(total_timesteps)
@@ -190,6 +192,9 @@ class DQN:
                 if logger:
                     logger.log("eval", self.num_timesteps, {"mean_return": res.mean, "std_return": res.std,
                                                             "mean_length": float(res.lengths.mean())})
+                if best_dir and res.mean > self.best_eval:
+                    self.best_eval = res.mean
+                    self.save(best_dir)
                 if bar:
                     bar.set_postfix(eval_return=f"{res.mean:.4g}")
                 next_eval = _next_multiple(self.num_timesteps, eval_freq)
@@ -277,7 +282,7 @@ class DQN:
                     "optimizer": self.policy.optimizer.state_dict()}, path / "model.pt")
         state = {"num_timesteps": self.num_timesteps, "n_updates": self.n_updates, "n_episodes": self.n_episodes,
                  "total_timesteps": self.total_timesteps, "steps_since_train": self._steps_since_train,
-                 "last_target_update": self._last_target_update, "rng": self.rng.bit_generator.state}
+                 "last_target_update": self._last_target_update, "best_eval": self.best_eval, "rng": self.rng.bit_generator.state}
         (path / "state.json").write_text(json.dumps(state, indent=2))
         if include_buffer:
             self.buffer.save(path / "replay_buffer.npz")
@@ -326,6 +331,7 @@ class DQN:
         model.num_timesteps, model.n_updates = state["num_timesteps"], state["n_updates"]
         model.n_episodes, model.total_timesteps = state["n_episodes"], state["total_timesteps"]
         model._steps_since_train, model._last_target_update = state["steps_since_train"], state["last_target_update"]
+        model.best_eval = state.get("best_eval", -float("inf"))
         model.rng.bit_generator.state = state["rng"]
         if load_buffer and (path / "replay_buffer.npz").exists():
             model.buffer.load(path / "replay_buffer.npz")

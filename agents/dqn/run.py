@@ -1,7 +1,8 @@
 """A training run of our DQN in a directory: hyperparameters from the file, checkpoints, logs, resume.
 
 Layout of ``out``: ``config.yml`` and ``run.json`` (see ``agents.hyperparams.write_run_files``),
-``model/`` (the final model), ``checkpoints/latest/`` (with the replay buffer), ``logs/*.csv``.
+``model/`` (the final model), ``best/`` (the best model by evaluation during training, on seeds
+900000.. that benchmarks never use), ``checkpoints/latest/`` (with the replay buffer), ``logs/*.csv``.
 Re-running the same call after a kill resumes from the last checkpoint; logs are appended.
 """
 
@@ -14,10 +15,10 @@ import numpy as np
 
 from agents.dqn.config import DQNConfig
 from agents.dqn.dqn import DQN, latest_checkpoint
-from agents.hyperparams import check_keys, env_kwargs_for, load_hyperparams, start_run
+from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
 
 ALGO = "shopgym-dqn"
-RUN_KEYS = ("n_timesteps", "env_kwargs", "eval_freq", "checkpoint_freq", "n_eval_episodes")
+RUN_KEYS = ("n_timesteps", "env_kwargs", "eval_freq", "checkpoint_freq", "n_eval_episodes", "select")
 EVAL_SEED_BASE = 900_000  #: evaluation during training uses seeds 900000.. (never the benchmark's)
 
 
@@ -40,7 +41,14 @@ def resolve(env_id: str, scenario: str | None, timesteps: int | None, seed: int,
             "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
             "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
             "n_eval_episodes": int(run.get("n_eval_episodes", 5)),
-            "hyperparams": config}
+            "select": check_select(run.get("select", "last")), "hyperparams": config}
+
+
+def check_select(value: str) -> str:
+    """Which model a run's policy is: ``last`` (the final one) or ``best`` (best evaluation during training)."""
+    if value not in ("last", "best"):
+        raise HyperparameterError(f"select={value!r}: choose 'last' (the final model) or 'best' (best evaluation).")
+    return value
 
 
 def train(env_id: str, out: str | Path, timesteps: int | None = None, seed: int = 0, scenario: str | None = None,
@@ -58,6 +66,6 @@ def train(env_id: str, out: str | Path, timesteps: int | None = None, seed: int 
     eval_seeds = [EVAL_SEED_BASE + i for i in range(cfg["n_eval_episodes"])]
     model.learn(cfg["timesteps"], eval_env=eval_env, eval_freq=cfg["eval_freq"], eval_seeds=eval_seeds,
                 log_dir=out / "logs", checkpoint_dir=out / "checkpoints", checkpoint_freq=cfg["checkpoint_freq"],
-                progress_bar=progress_bar, tensorboard=True)
+                progress_bar=progress_bar, tensorboard=True, best_dir=out / "best")
     model.save(out / "model")
     return model
