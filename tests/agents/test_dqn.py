@@ -102,3 +102,12 @@ def test_native_vector_env_autoreset_step_is_not_stored():
     assert type(model.envs.unwrapped).__name__ == "RestockVectorEnv"
     model.learn(60)
     assert len(model.buffer) == 50 and model.n_episodes == 10
+
+
+def test_best_model_is_kept(tmp_path):
+    model = DQN("CartPole-v1", TINY_DQN, seed=0)
+    model.learn(300, eval_env=gym.make("CartPole-v1"), eval_freq=100, eval_seeds=[1], best_dir=tmp_path / "best",
+                log_dir=tmp_path / "logs")
+    best = DQN.load(tmp_path / "best")
+    evals = np.loadtxt(tmp_path / "logs" / "eval.csv", delimiter=",", skiprows=1, ndmin=2)
+    assert best.best_eval == model.best_eval == evals[:, 1].max() and best.num_timesteps <= 300
