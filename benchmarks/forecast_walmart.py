@@ -232,7 +232,8 @@ def part_transfer(args) -> str:
         f"({pd.Timestamp(cutoff).date()}). Target: up to {args.n_series // 3} series of the target group with only "
         f"the 26 weeks before that origin; forecast the next {H} weeks. CNN (input 13 weeks, h = {H}). "
         f"`scratch`: trained on the target's 26 weeks only; `zero-shot`: pretrained on the source, no target "
-        f"training; `fine-tuned`: pretrained, then {args.fine_tune_epochs} epochs on the target. gain = 1 - "
+        f"training; `fine-tuned`: pretrained, then {args.fine_tune_epochs} epochs on the target at a tenth of the "
+        f"training learning rate. gain = 1 - "
         "MASE(fine-tuned) / MASE(scratch); negative transfer = fine-tuning worse than scratch. MASE is scaled by "
         "each target series' lag-1 naive MAE inside its 26 weeks.",
         markdown_table(rows, list(rows[0]), {"MASE scratch": ".3f", "MASE zero-shot": ".3f", "MASE fine-tuned": ".3f",

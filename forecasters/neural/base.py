@@ -162,8 +162,9 @@ class NeuralForecaster(Forecaster):
     def fine_tune(self, df: pd.DataFrame, epochs: int = 5, lr: float | None = None, seed: int | None = None) -> NeuralForecaster:
         """Continue training the fitted network on the windows of ``df`` (may hold new series).
 
-        Used for transfer learning (pretrain on source groups, fine-tune on a target) and by
-        ``update``. ``history_`` is left as it is: forecast the target with ``predict(h, df=...)``.
+        Used for transfer learning (pretrain on source groups, fine-tune on a target).
+        ``history_`` is left as it is: forecast the target with ``predict(h, df=...)``. ``lr``
+        defaults to a tenth of the training learning rate (small steps keep what was pretrained).
         """
         self._check_fitted()
         panel = self._panel(self._prepare(df))
@@ -172,7 +173,7 @@ class NeuralForecaster(Forecaster):
         seed = self.seed if seed is None else seed
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.log_ = self._train(data, idx, epochs=epochs, lr=lr, desc="fine-tune",
+            self.log_ = self._train(data, idx, epochs=epochs, lr=self.lr * 0.1 if lr is None else lr, desc="fine-tune",
                                     rng=np.random.default_rng(seed), early_stopping=False)
         return self
 
