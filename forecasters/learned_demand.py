@@ -101,6 +101,14 @@ class LearnedDemand:
         self._cache: tuple | None = None
         self.forward_passes = 0
 
+    def warm_history(self, n_worlds: int, n_days: int) -> np.ndarray:
+        """The last ``n_days`` of warm-up demand, ``(n_worlds, n_skus, n_days)``, units/day (left-padded
+        with the earliest value if the warm-up is shorter): what a world can show as pre-episode history."""
+        w = self.warm[:, -n_days:]
+        if w.shape[1] < n_days:
+            w = np.concatenate([np.repeat(w[:, :1], n_days - w.shape[1], axis=1), w], axis=1)
+        return np.broadcast_to(w, (n_worlds, *w.shape)).copy()
+
     def _sync(self, ctx: DemandContext) -> None:
         """Append the world's realised demand of the days since the last call to the history buffer."""
         if ctx.day < self.day:

@@ -126,3 +126,11 @@ def test_neural_forecaster_drives_the_world(tmp_path):
         assert out.demand.shape == (3, 4) and (out.demand >= 0).all()
         assert np.isfinite(world.forecast(3)).all()
     assert world.demand_model.series_ids == ["s0", "s1", "s0", "s1"]
+
+
+def test_warm_history_shape(saved):
+    model, _ = saved
+    ld = LearnedDemand(model, n_skus=4, start_date="2024-01-01")
+    hist = ld.warm_history(2, 300)
+    assert hist.shape == (2, 4, 300)
+    np.testing.assert_array_equal(hist[0, 0, -7:], ld.warm[0, -7:])
