@@ -56,7 +56,7 @@ CHANGES = [
     "always reports unscaled profit on the scenario's own (discrete) env.",
     "Observations mix units (stock, prices, calendar in [-1, 1]): our DQN standardises them with statistics "
     "frozen after the warm-up (`normalize_obs`), SB3 uses `VecNormalize(norm_obs=True)`.",
-    "Training runs on the native Restock vector env (8 worlds in one batched simulation, about 10x cheaper per "
+    "Training runs on the native Restock vector env (8 worlds in one batched simulation, far cheaper per "
     "step than 8 separate envs), which bought the step budgets below on a shared 2-core machine.",
     "DQN on quickstart: a first setting (gamma 0.99, batch 128, learning rate 5e-4, target update every 2,000 "
     "steps) plateaued below the target in trial runs; the shipped one uses gamma 0.98, batch 256, learning rate "
@@ -71,6 +71,22 @@ CHANGES = [
     "and evaluate on the discrete env by rounding (as the continuous env itself rounds). DQN does not apply "
     "there (it needs a single `Discrete` action).",
 ]
+
+
+USAGE = """## Using the agents
+
+- Train: `shopgym train --algo {dqn,ppo,a2c,sac,shopgym-dqn} --env ENV_ID --scenario S --timesteps N --seed K --out DIR`
+  (`shopgym-dqn` is our DQN in `agents/dqn/`; SAC needs the continuous restock variant, which its section selects).
+  Re-running the same command after a kill resumes from `DIR/checkpoints/latest` (model, optimizer, replay buffer,
+  normalisation statistics, step counter); logs (`DIR/logs/*.csv`, TensorBoard under `DIR/logs/tb`) are appended.
+  `DIR/config.yml` holds the resolved configuration, `DIR/run.json` every command line, seed and library versions.
+- Evaluate: `shopgym evaluate --model DIR --scenario S --episodes N` (greedy, seeds 0..N-1, unscaled profit).
+- Benchmark with heuristics: `shopgym benchmark --policies sS,base_stock,sb3:DIR,dqn:DIR2` (trained agents are
+  `Policy` objects through `agents.trained.load_policy`).
+- Hyperparameters: `agents/hyperparams/<algo>.yml`, one section per env id and optional `<env id>@<scenario>`
+  overrides; unknown keys are errors naming the key. Python: `from agents.dqn import DQN;
+  DQN("CartPole-v1", {"net_arch": [64, 64]}, seed=0).learn(50_000)`, `DQN.load(path)` checks the spaces.
+"""
 
 
 def train_one(algo: str, env_id: str, scenario: str | None, out: Path, steps: int | None) -> dict:
@@ -246,6 +262,7 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
         c = cart[algo]
         lines.append(f"| {label} | {c['steps']} | {c['seconds']:.0f} | {c['cpu_seconds']:.0f} | {fmt(c['mean'], c['ci95'], 1)} |")
     lines += ["", "## What we changed to close gaps", ""] + [f"- {c}" for c in CHANGES]
+    lines += ["", USAGE]
     lines += ["", "## Reproduce", "", f"- This report: `{command}` (resumable; delete `{out}` to start over).",
               "- One agent: `shopgym train --algo ppo --scenario seasonal --seed 0 --out runs/ppo-seasonal`, then "
               "`shopgym evaluate --model runs/ppo-seasonal --scenario seasonal --episodes 10`.",
