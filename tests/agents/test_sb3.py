@@ -9,9 +9,11 @@ from agents.hyperparams import HyperparameterError, load_hyperparams
 from agents.trained import load_policy
 from tests.agents.conftest import RESTOCK, SHORT, TINY_SB3
 
-#: (algo, env id, scenario): SAC runs on the continuous restock variant (its section sets continuous=True).
-CASES = [("dqn", RESTOCK, "quickstart"), ("ppo", RESTOCK, "quickstart"), ("ppo", RESTOCK, "seasonal"),
-         ("a2c", RESTOCK, "quickstart"), ("sac", RESTOCK, "quickstart")]
+#: (algo, env id, scenario, continuous): every algorithm on every Restock variant it supports
+#: (DQN: Discrete only; SAC: continuous only; PPO and A2C: Discrete, MultiDiscrete and continuous).
+CASES = [("dqn", RESTOCK, "quickstart", False), ("ppo", RESTOCK, "quickstart", False), ("ppo", RESTOCK, "seasonal", False),
+         ("ppo", RESTOCK, "quickstart", True), ("a2c", RESTOCK, "quickstart", False), ("a2c", RESTOCK, "seasonal", False),
+         ("a2c", RESTOCK, "quickstart", True), ("sac", RESTOCK, "quickstart", True)]
 
 
 def run_kwargs(tmp_path, write_hp, algo, env_id=RESTOCK, **extra):
@@ -19,13 +21,15 @@ def run_kwargs(tmp_path, write_hp, algo, env_id=RESTOCK, **extra):
     return dict(hyperparams_file=write_hp({env_id: section}, f"{algo}.yml"), progress_bar=False, command=["test"])
 
 
-@pytest.mark.parametrize("algo, env_id, scenario", CASES)
-def test_tiny_training_and_policy(tmp_path, write_hp, algo, env_id, scenario):
+@pytest.mark.parametrize("algo, env_id, scenario, continuous", CASES)
+def test_tiny_training_and_policy(tmp_path, write_hp, algo, env_id, scenario, continuous):
     out = tmp_path / "run"
+    env_kwargs = {**TINY_SB3[algo]["env_kwargs"], "continuous": continuous}
     model = sb3.train(algo, env_id, out, timesteps=256, seed=0, scenario=scenario,
-                      **run_kwargs(tmp_path, write_hp, algo))
+                      **run_kwargs(tmp_path, write_hp, algo, env_kwargs=env_kwargs))
     assert model.num_timesteps >= 256 and (out / "model.zip").exists() and (out / "config.yml").exists()
-    env = gym.make(env_id, scenario=scenario, **SHORT)  # the discrete variant, even for SAC
+    assert isinstance(model.action_space, gym.spaces.Box) == continuous
+    env = gym.make(env_id, scenario=scenario, **SHORT)  # the discrete variant, even for continuous models
     policy = load_policy(f"sb3:{out}", env)
     obs, _ = env.reset(seed=0)
     for _ in range(3):
