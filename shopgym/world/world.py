@@ -91,9 +91,12 @@ class World:
         self.backlog = np.zeros((b, n), dtype=np.int64)
         # Histories live in buffers long enough for the whole episode; the window is a view (no copies).
         h = self.history_len
-        warm = self.catalog.base_rate * self.demand_model_profile_mean()
         self._demand_buf = np.empty((b, n, h + self.horizon))
-        self._demand_buf[..., :h] = warm[None, :, None]
+        warm_history = getattr(self.demand_model, "warm_history", None)  # a learned model's own past
+        if warm_history is not None:
+            self._demand_buf[..., :h] = warm_history(b, h)
+        else:
+            self._demand_buf[..., :h] = (self.catalog.base_rate * self.demand_model_profile_mean())[None, :, None]
         self._sales_buf = self._demand_buf.copy()
         self.promo = self._draw_promotions()
         cut = 1.0 - cfg.demand.promo_discount * self.promo  # (b, days, n)
