@@ -26,7 +26,7 @@ from shopgym.world.calendar import day_dates
 from shopgym.world.catalog import Catalog
 from shopgym.world.demand import GroundTruthDemand
 from shopgym.world.outcome import DayOutcome, KpiTracker
-from shopgym.world.protocols import DemandContext, DemandModel
+from shopgym.world.protocols import DemandContext, DemandModel, ImpressionBatch, ResponseModel
 
 #: Order of the child streams spawned from each world's seed. Append only: a new component gets a
 #: new index, so the existing streams do not shift.
@@ -46,9 +46,12 @@ class World:
         scenario: the validated scenario.
         n_worlds: number of independent worlds stepped together.
         demand_model: overrides the ground truth (any ``DemandModel``); default built from the scenario.
+        response_model: overrides the shoppers' ground-truth responses (any ``ResponseModel``); default
+            built from the scenario's ``[shoppers]`` section when first used.
     """
 
-    def __init__(self, scenario: Scenario, n_worlds: int = 1, demand_model: DemandModel | None = None):
+    def __init__(self, scenario: Scenario, n_worlds: int = 1, demand_model: DemandModel | None = None,
+                 response_model: ResponseModel | None = None):
         if n_worlds < 1:
             raise ValueError(f"n_worlds must be >= 1, got {n_worlds}.")
         self.scenario = scenario
@@ -64,6 +67,8 @@ class World:
         if getattr(demand_model, "n_skus", cat.n_skus) != cat.n_skus:
             raise ValueError(f"demand model has {demand_model.n_skus} SKUs, the catalog {cat.n_skus}.")
         self.demand_model = demand_model
+        self._response_model = response_model
+        self._shoppers = None
         self.n_buckets = inv.n_buckets(cat.shelf_life)
         self.arrival_bucket = inv.arrival_bucket(cat.shelf_life, self.n_buckets)
         self.perishable = cat.shelf_life > 0
@@ -162,6 +167,29 @@ class World:
     def forecast(self, horizon: int) -> np.ndarray:
         """The demand model's expected demand for today and the next days, ``(n_worlds, n_skus, horizon)``."""
         return self.demand_model.forecast(self.context(), horizon)
+
+    # ------------------------------------------------------------------ shoppers
+    @property
+    def shoppers(self):
+        """The shopper population (``ShopperPopulation``), drawn once from the scenario's ``shoppers_seed``."""
+        if self._shoppers is None:
+            from shopgym.world.shoppers import ShopperPopulation
+
+            self._shoppers = ShopperPopulation.generate(self.scenario.shoppers, self.scenario.catalog.embedding_dim)
+        return self._shoppers
+
+    @property
+    def response_model(self) -> ResponseModel:
+        """How shoppers respond to shown items: the scenario's ground truth or learned model (built on first use)."""
+        if self._response_model is None:
+            from shopgym.world.response import build_response_model
+
+            self._response_model = build_response_model(self.scenario, self.catalog, self.shoppers)
+        return self._response_model
+
+    def respond(self, w: int, batch: ImpressionBatch) -> np.ndarray:
+        """Nested click / add-to-cart / purchase of world ``w``'s shoppers to ``batch``, from its responses stream."""
+        return self.response_model.sample(batch, self.rngs["responses"][w])
 
     # ------------------------------------------------------------------ dynamics
     def step(self, orders: np.ndarray) -> DayOutcome:

@@ -111,3 +111,27 @@ def test_supply_shock_lengthens_lead_times():
     world = World(scenario)
     before, after = world.lead_time_on(179), world.lead_time_on(180)
     np.testing.assert_array_equal(after - before, 7)
+
+
+def _impressions(n: int, n_skus: int, n_shoppers: int):
+    from shopgym.world.protocols import ImpressionBatch
+
+    rng = np.random.default_rng(0)
+    return ImpressionBatch(
+        shopper=rng.integers(0, n_shoppers, n), item=rng.integers(0, n_skus, n), position=rng.integers(0, 10, n),
+        seen=rng.integers(0, 3, n), discount=np.zeros(n), in_stock=np.ones(n, dtype=bool), day=np.zeros(n, dtype=int),
+    )
+
+
+def test_world_responses_are_nested_and_reproducible_per_world():
+    scenario = load_scenario("steady")
+    batch = World(scenario, n_worlds=2)
+    batch.reset([5, 6])
+    single = World(scenario)
+    single.reset([6])
+    imps = _impressions(4000, scenario.catalog.n_skus, scenario.shoppers.n_shoppers)
+    labels = batch.respond(1, imps)
+    np.testing.assert_array_equal(labels, single.respond(0, imps))  # world 1 of the batch == world seeded 6 alone
+    click, cart, buy = (np.asarray(labels)[:, k].astype(bool) for k in range(3))
+    assert (cart <= click).all() and (buy <= cart).all()
+    assert 0 < click.mean() < 1 and buy.sum() > 0
