@@ -36,7 +36,7 @@ class Distribution:
     grid: np.ndarray
 
     def __post_init__(self):
-        self.grid = np.sort(np.asarray(self.grid, dtype=float), axis=-1)  # monotone rearrangement
+        self.grid = _sorted(np.asarray(self.grid, dtype=float))  # monotone rearrangement
         self.mean = np.asarray(self.mean, dtype=float)
 
     def quantile(self, q: float) -> np.ndarray:
@@ -53,6 +53,14 @@ class Distribution:
 
     def head(self, h: int) -> Distribution:
         return Distribution(self.mean[:, :h], self.grid[:, :h])
+
+
+def _sorted(grid: np.ndarray) -> np.ndarray:
+    """``grid`` sorted along the last axis; returned as is when it already is (the usual case: sorting
+    costs more than checking). NaN compares false, so a grid holding NaN is sorted (NaN last) as before."""
+    if grid.shape[-1] < 2 or (grid[..., 1:] >= grid[..., :-1]).all():
+        return grid
+    return np.sort(grid, axis=-1)
 
 
 def _interp(grid: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -74,7 +82,7 @@ def normal(mean: np.ndarray, sd: np.ndarray) -> Distribution:
 
 def from_quantiles(grid: np.ndarray) -> Distribution:
     """A distribution given only its grid quantiles; the mean is approximated by their average."""
-    grid = np.sort(grid, axis=-1)
+    grid = _sorted(np.asarray(grid, dtype=float))
     return Distribution(grid.mean(-1), grid)
 
 

@@ -21,13 +21,25 @@ import pandas as pd
 
 from forecasters.base import Forecaster
 from forecasters.data import DS, ID, Y
-from forecasters.distribution import Distribution, _interp
+from forecasters.distribution import GRID, Distribution, _interp
 from forecasters.panel import Panel
 from shopgym.errors import ScenarioError
 from shopgym.world.protocols import DemandContext
 
 #: Probability midpoints used to integrate the (zero-clipped) predictive distribution into its mean.
 _U = (np.arange(200) + 0.5) / 200
+
+
+def _interp_weights(u: np.ndarray) -> np.ndarray:
+    """``W (len(u), len(GRID))`` with ``grid @ W.T == _interp(grid, u)``: the inverse CDF is linear in the grid."""
+    eye = np.eye(len(GRID))
+    return _interp(np.broadcast_to(eye, (len(u), *eye.shape)), np.broadcast_to(u[:, None], (len(u), len(GRID))))
+
+
+#: Inverse CDF at the midpoints ``_U`` as weights on the grid, and their average (the mean when nothing is clipped).
+_W = _interp_weights(_U)
+_W_MEAN = _W.mean(0)
+_N_TAIL = int(np.sum(_U < GRID[0]))
 
 
 class LearnedDemand:
@@ -51,6 +63,8 @@ class LearnedDemand:
                 "one day at a time, so drive it with a forecaster fitted on daily data."
             )
         self.forecaster = forecaster
+        # Neural forecasters read the dense history buffer directly (no per-series panel or windows).
+        self._dense = callable(getattr(forecaster, "distribution_dense", None))
         self.n_skus = int(n_skus)
         self.horizon = max(1, int(horizon))
         m = forecaster.season_length_
@@ -138,10 +152,13 @@ class LearnedDemand:
         start = self.start + pd.Timedelta(days=ctx.day - T)
         k = len(self.exog_names)
         ex = self.buf_exog.reshape(b * n, T, k)
-        panel = Panel.from_arrays([u for _ in range(b) for u in self.series_ids], self.buf.reshape(b * n, T), start,
-                                  pd.Timedelta(days=1), ex, self.exog_names)
         fut = np.broadcast_to(self._exog_today(ctx).reshape(b * n, 1, k), (b * n, h, k)) if k else None
-        dist = self.forecaster.distribution_panel(panel, h, fut)
+        if self._dense:
+            dist = self.forecaster.distribution_dense(self.buf.reshape(b * n, T), start, h, ex if k else None, fut)
+        else:
+            panel = Panel.from_arrays([u for _ in range(b) for u in self.series_ids], self.buf.reshape(b * n, T), start,
+                                      pd.Timedelta(days=1), ex, self.exog_names)
+            dist = self.forecaster.distribution_panel(panel, h, fut)
         dist = Distribution(dist.mean.reshape(b, n, h), dist.grid.reshape(b, n, h, -1))
         self.forward_passes += 1
         self._cache = (h, dist)
@@ -164,6 +181,15 @@ class LearnedDemand:
         grid = self._distribution(ctx, 1).grid[:, :, 0]
         if len(rngs) != grid.shape[0]:
             raise ValueError(f"need one generator per world ({grid.shape[0]}), got {len(rngs)}.")
+        bad = ~np.isfinite(grid)
+        if bad.any():
+            w, i = np.argwhere(bad)[0][:2]
+            raise ScenarioError(
+                f"the demand forecaster ({type(self.forecaster).__name__}) predicted a non-finite quantile "
+                f"({grid[w, i][bad[w, i]][0]}) for day {ctx.day}, world {w}, SKU {i} (series {self.series_ids[i]!r}; "
+                f"{bad.any(-1).sum()} SKU-worlds affected): demand cannot be drawn from it. Check the training data "
+                "and the history fed to the model (NaN or huge values), or refit it."
+            )
         out = np.empty(grid.shape[:2], dtype=np.int64)
         for w, rng in enumerate(rngs):  # world w draws from its own generator only
             x = np.maximum(_interp(grid[w], rng.random(self.n_skus)), 0.0)
@@ -172,6 +198,19 @@ class LearnedDemand:
 
     @staticmethod
     def _mean(grid: np.ndarray) -> np.ndarray:
-        """Mean of ``max(X, 0)`` for X with quantiles ``grid`` (..., Q), by integrating the inverse CDF."""
-        u = np.broadcast_to(_U, (*grid.shape[:-1], len(_U)))
-        return np.maximum(_interp(grid[..., None, :], u), 0.0).mean(-1)
+        """Mean of ``max(X, 0)`` for X with quantiles ``grid`` (..., Q) (non-decreasing), by integrating the
+        inverse CDF at the midpoints ``_U``.
+
+        The inverse CDF is linear in the grid, so its unclipped average is one product with ``_W_MEAN``;
+        clipping at zero then adds back the negative part, which (the inverse CDF being non-decreasing) lies
+        in the lower tail below ``GRID[0]`` wherever the lowest grid quantile is non-negative.
+        """
+        mean = grid @ _W_MEAN
+        low = grid @ _W[:_N_TAIL].T  # inverse CDF at the midpoints below GRID[0]
+        neg = low[..., 0] < 0
+        if neg.any():
+            mean[neg] -= np.minimum(low[neg], 0.0).sum(-1) / len(_U)
+            far = neg & (grid[..., 0] < 0)  # negative beyond the tail too: integrate everything
+            if far.any():
+                mean[far] = np.maximum(grid[far] @ _W.T, 0.0).mean(-1)
+        return mean

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from forecasters.base import Forecaster
 from forecasters.distribution import GRID, Distribution, from_quantiles
 from forecasters.neural.heads import pinball_loss
-from forecasters.neural.windows import WindowData
+from forecasters.neural.windows import WindowData, dense_batch
 from forecasters.panel import Panel
 from shopgym.errors import DataError
 
@@ -202,12 +202,15 @@ class NeuralForecaster(Forecaster):
         series = np.arange(panel.n)
         t = data.lengths.copy()
         out = np.empty((panel.n, self.h, len(GRID)))
-        self.net_.eval()
-        with torch.no_grad():
-            for lo in range(0, panel.n, 8192):
-                b = data.batch(series[lo : lo + 8192], t[lo : lo + 8192])
-                out[lo : lo + 8192] = (self.net_(b["x"], b["f"]) * b["scale"][:, None, None]).numpy()
+        for lo in range(0, panel.n, 8192):
+            out[lo : lo + 8192] = self._run(data.batch(series[lo : lo + 8192], t[lo : lo + 8192]))
         return out
+
+    def _run(self, b: dict[str, torch.Tensor]) -> np.ndarray:
+        """The network's quantiles for one batch of windows, back in the units of ``y``."""
+        self.net_.eval()
+        with torch.inference_mode():
+            return (self.net_(b["x"], b["f"]) * b["scale"][:, None, None]).numpy()
 
     def _distribution(self, panel: Panel, h: int, future_exog: np.ndarray) -> Distribution:
         grids, cur, done = [], panel, 0
@@ -226,6 +229,39 @@ class NeuralForecaster(Forecaster):
                 cur = Panel(cur.ids, [np.concatenate([y, m]) for y, m in zip(cur.y, mean, strict=True)], cur.start, cur.freq,
                             [np.concatenate([e, x[:take]]) for e, x in zip(cur.exog, fx, strict=True)], cur.exog_names)
         return from_quantiles(np.concatenate(grids, axis=1))
+
+    def distribution_dense(self, y: np.ndarray, start, h: int, exog: np.ndarray | None = None,
+                           future_exog: np.ndarray | None = None) -> Distribution:
+        """``distribution_panel`` for ``n`` aligned series given as arrays (the fast path of ``LearnedDemand``).
+
+        Same result as ``distribution_panel(Panel.from_arrays(ids, y, start, freq_, exog, exog), h, future_exog)``
+        without building per-series windows: ``y (n, T)`` in units of ``y``, all series starting on ``start``,
+        ``exog (n, T, k)`` and ``future_exog (n, h, k)`` the exogenous columns (``None`` when there are none).
+        """
+        self._check_fitted()
+        y = np.asarray(y, dtype=float)
+        n, k = len(y), len(self.exog)
+        exog = np.zeros((*y.shape, k)) if exog is None else np.asarray(exog, dtype=float)
+        future_exog = np.zeros((n, h, k)) if future_exog is None else np.asarray(future_exog, dtype=float)
+        start = pd.Timestamp(start)
+        grids, done = [], 0
+        while done < h:
+            fx = future_exog[:, done : done + self.h]
+            if fx.shape[1] < self.h:  # beyond the requested horizon: hold the last known values
+                pad = np.repeat(fx[:, -1:] if fx.shape[1] else np.zeros((n, 1, k)), self.h - fx.shape[1], axis=1)
+                fx = np.concatenate([fx, pad], axis=1)
+            g = np.empty((n, self.h, len(GRID)))
+            for lo in range(0, n, 8192):
+                sl = slice(lo, lo + 8192)
+                g[sl] = self._run(dense_batch(y[sl], exog[sl], fx[sl], start, self.freq_, self.L_, self.h, self.season_length_))
+            take = min(self.h, h - done)
+            grids.append(g[:, :take])
+            done += take
+            if done < h:  # recursive step: feed the mean back as if observed
+                y = np.concatenate([y, g[:, :take].mean(-1)], axis=1)
+                exog = np.concatenate([exog, fx[:, :take]], axis=1)
+        dist = from_quantiles(np.concatenate(grids, axis=1))
+        return dist.clip(0.0) if self.nonnegative else dist
 
     # ------------------------------------------------------------------ persistence
     def _state(self) -> dict:

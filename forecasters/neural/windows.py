@@ -33,7 +33,7 @@ class WindowData:
 
     def __init__(self, panel: Panel, input_size: int, h: int, season_length: int, future_exog: np.ndarray | None = None):
         self.L, self.h, self.m = input_size, h, season_length
-        self.lags = (season_length - 1, season_length, season_length + 1) if season_length > 2 else (season_length,)
+        self.lags = lags_of(season_length)
         self.P = max(input_size, max(self.lags))
         k = len(panel.exog_names)
         self.lengths = np.array([len(y) for y in panel.y], dtype=np.int64)
@@ -89,24 +89,89 @@ class WindowData:
         base = self.offsets[series] + self.P + t
         ctx = base[:, None] - self.L + np.arange(self.L)[None]
         fut = base[:, None] + np.arange(self.h)[None]
-        yc = self.y[ctx]
-        mask = np.isfinite(yc)
-        yc = np.where(mask, yc, 0.0)
-        scale = np.abs(yc).sum(1) / np.maximum(mask.sum(1), 1)
-        scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
-        s = scale[:, None]
-        x = np.concatenate([(yc / s)[..., None], mask[..., None], self.cal[ctx], self.exog[ctx]], axis=-1)
         lag = np.stack([self.y[fut - m] for m in self.lags], axis=-1)
-        lag_ok = np.isfinite(lag)
-        lag = np.where(lag_ok, lag, 0.0) / s[..., None]
-        last_idx = np.where(mask, np.arange(self.L)[None], -1).max(1)
-        last = np.where(last_idx >= 0, yc[np.arange(len(yc)), np.maximum(last_idx, 0)], 0.0) / scale
-        mid = self.lags.index(self.m)
-        base = np.where(lag_ok[..., mid], lag[..., mid], last[:, None])
-        f = np.concatenate([self.cal[fut], self.exog[fut], lag, lag_ok, base[..., None]], axis=-1)
-        return {
-            "x": torch.from_numpy(x.astype(np.float32)),
-            "f": torch.from_numpy(f.astype(np.float32)),
-            "target": torch.from_numpy((self.y[fut] / s).astype(np.float32)),
-            "scale": torch.from_numpy(scale),
-        }
+        return assemble(self.y[ctx], self.cal[ctx], self.exog[ctx], lag, self.cal[fut], self.exog[fut], self.y[fut],
+                        self.lags.index(self.m))
+
+
+def lags_of(season_length: int) -> tuple[int, ...]:
+    """The seasonal lags fed as future features (see the module docstring)."""
+    return (season_length - 1, season_length, season_length + 1) if season_length > 2 else (season_length,)
+
+
+def assemble(yc, cal_ctx, exog_ctx, lag, cal_fut, exog_fut, target, mid: int) -> dict[str, torch.Tensor]:
+    """The window tensors from gathered raw values (float32; NaN = missing), shared by ``WindowData.batch``
+    and ``dense_batch`` so both compute exactly the same numbers.
+
+    Shapes: ``yc (B, L)``, ``cal_ctx (B or 1, L, 4)``, ``exog_ctx (B, L, k)``, ``lag (B, h, n_lags)``,
+    ``cal_fut (B or 1, h, 4)``, ``exog_fut (B, h, k)``, ``target (B, h)``; ``mid`` indexes the lag of one season.
+    """
+    B = len(yc)
+    mask = np.isfinite(yc)
+    yc = np.where(mask, yc, 0.0)
+    scale = np.abs(yc).sum(1) / np.maximum(mask.sum(1), 1)
+    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    s = scale[:, None]
+    cal_ctx = np.broadcast_to(cal_ctx, (B, *cal_ctx.shape[1:]))
+    x = np.concatenate([(yc / s)[..., None], mask[..., None], cal_ctx, exog_ctx], axis=-1)
+    lag_ok = np.isfinite(lag)
+    lag = np.where(lag_ok, lag, 0.0) / s[..., None]
+    L = yc.shape[1]
+    last_idx = np.where(mask, np.arange(L)[None], -1).max(1)
+    last = np.where(last_idx >= 0, yc[np.arange(len(yc)), np.maximum(last_idx, 0)], 0.0) / scale
+    base = np.where(lag_ok[..., mid], lag[..., mid], last[:, None])
+    cal_fut = np.broadcast_to(cal_fut, (B, *cal_fut.shape[1:]))
+    f = np.concatenate([cal_fut, exog_fut, lag, lag_ok, base[..., None]], axis=-1)
+    return {
+        "x": torch.from_numpy(x.astype(np.float32)),
+        "f": torch.from_numpy(f.astype(np.float32)),
+        "target": torch.from_numpy((target / s).astype(np.float32)),
+        "scale": torch.from_numpy(scale),
+    }
+
+
+def dense_batch(y: np.ndarray, exog: np.ndarray, future_exog: np.ndarray, start: pd.Timestamp, freq: pd.Timedelta,
+                input_size: int, h: int, season_length: int) -> dict[str, torch.Tensor]:
+    """The forecast window (target right after the last observation) of ``n`` aligned series.
+
+    The same tensors as ``WindowData(Panel.from_arrays(...), ...).batch(all series, their lengths)``,
+    built straight from the dense arrays: ``y (n, T)``, ``exog (n, T, k)``, ``future_exog (n, >= h, k)``,
+    all series starting on ``start``.
+    """
+    n, T = y.shape
+    k = exog.shape[-1]
+    lags = lags_of(season_length)
+    P = max(input_size, max(lags))
+    # Only the columns a window reads: context (L before T), seasonal lags (up to P before T) and future.
+    W = P + h
+    yp = np.full((n, W), np.nan, dtype=np.float32)
+    keep = min(T, P)
+    yp[:, P - keep : P] = y[:, T - keep :]
+    ex = np.zeros((n, W, k), dtype=np.float32)
+    if k:
+        ex[:, P - keep : P] = exog[:, T - keep :]
+        ex[:, P:] = future_exog[:, :h]
+    cal = _calendar(start + (T - P) * freq, W, freq)[None]
+    ctx = np.arange(P - input_size, P)
+    fut = np.arange(P, P + h)
+    lag = np.stack([yp[:, fut - m] for m in lags], axis=-1)
+    return assemble(yp[:, ctx], cal[:, ctx], ex[:, ctx], lag, cal[:, fut], ex[:, fut], yp[:, fut], lags.index(season_length))
+
+
+_CAL_BLOCK = 512
+_cal_cache: dict = {}
+
+
+def _calendar(first: pd.Timestamp, periods: int, freq: pd.Timedelta) -> np.ndarray:
+    """``calendar_features`` of ``periods`` dates from ``first``, sliced from a cached block of dates (the
+    features are per date, so a slice equals a fresh computation; a world asks for a window shifted by
+    one day every day)."""
+    hit = _cal_cache.get(freq)
+    if hit is not None:
+        block_start, table = hit
+        i, rem = divmod(first - block_start, freq)
+        if rem == pd.Timedelta(0) and 0 <= i and i + periods <= len(table):
+            return table[i : i + periods]
+    table = calendar_features(pd.date_range(first, periods=max(periods, _CAL_BLOCK), freq=freq), freq)
+    _cal_cache[freq] = (first, table)
+    return table[:periods]
