@@ -166,12 +166,14 @@ def _calendar(first: pd.Timestamp, periods: int, freq: pd.Timedelta) -> np.ndarr
     """``calendar_features`` of ``periods`` dates from ``first``, sliced from a cached block of dates (the
     features are per date, so a slice equals a fresh computation; a world asks for a window shifted by
     one day every day)."""
-    hit = _cal_cache.get(freq)
+    key = (freq, first.tz)
+    hit = _cal_cache.get(key)
     if hit is not None:
         block_start, table = hit
         i, rem = divmod(first - block_start, freq)
         if rem == pd.Timedelta(0) and 0 <= i and i + periods <= len(table):
             return table[i : i + periods]
     table = calendar_features(pd.date_range(first, periods=max(periods, _CAL_BLOCK), freq=freq), freq)
-    _cal_cache[freq] = (first, table)
+    table.setflags(write=False)  # shared by later calls
+    _cal_cache[key] = (first, table)
     return table[:periods]

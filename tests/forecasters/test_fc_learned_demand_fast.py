@@ -9,7 +9,9 @@ from fc_helpers import make_daily
 
 from forecasters.distribution import GRID, Distribution, _interp, _sorted
 from forecasters.learned_demand import _U, LearnedDemand
+from forecasters.neural.windows import _calendar
 from forecasters.panel import Panel
+from forecasters.preprocessing import calendar_features
 from forecasters.registry import make
 from shopgym.config import load_scenario
 from shopgym.errors import ScenarioError
@@ -116,3 +118,11 @@ def test_non_finite_prediction_raises_a_scenario_error(fitted, bad):
     dist.grid[0, 2, 0, 5] = bad
     with pytest.raises(ScenarioError, match=r"non-finite.*SKU 2"):
         ld.sample(ctx, world.rngs["demand"])
+
+
+@pytest.mark.parametrize("step", [1, 7])
+def test_cached_calendar_equals_fresh_features(step):
+    freq = pd.Timedelta(days=step)
+    for first in ["2024-01-01", "2024-01-02", "2025-06-30", "2023-12-01", "2024-01-03"]:
+        dates = pd.date_range(first, periods=40, freq=freq)
+        np.testing.assert_array_equal(_calendar(dates[0], 40, freq), calendar_features(dates, freq))
