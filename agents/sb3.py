@@ -142,7 +142,8 @@ class NativeVecEnv(VecEnv):
 
 
 def _has_native_vector(env_id: str) -> bool:
-    return gym.spec(env_id).vector_entry_point is not None
+    """Shopgym envs with a native vector version (whose sub-envs end together, as ``NativeVecEnv`` needs)."""
+    return env_id.startswith("shopgym/") and gym.spec(env_id).vector_entry_point is not None
 
 
 def _is_linear(text: str) -> bool:

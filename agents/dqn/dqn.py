@@ -37,8 +37,8 @@ FORMAT_VERSION = 1
 
 
 def make_vec_env(env: str | gym.Env | VectorEnv, n_envs: int, env_kwargs: dict | None) -> VectorEnv:
-    """A next-step-autoreset vector env from an env id (its native vector env when registered, else a
-    ``SyncVectorEnv``), a single env (``n_envs`` must be 1) or a vector env."""
+    """A next-step-autoreset vector env from an env id (for several copies its native vector env when
+    registered, else a ``SyncVectorEnv``), a single env (``n_envs`` must be 1) or a vector env."""
     if isinstance(env, VectorEnv):
         mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         if mode != AutoresetMode.NEXT_STEP:
@@ -49,7 +49,7 @@ def make_vec_env(env: str | gym.Env | VectorEnv, n_envs: int, env_kwargs: dict |
             raise ValueError(f"pass an env id (not an env instance) to run n_envs={n_envs} copies.")
         return SyncVectorEnv([lambda: env], autoreset_mode=AutoresetMode.NEXT_STEP)
     kwargs = dict(env_kwargs or {})
-    if gym.spec(env).vector_entry_point is not None:  # a native vector env: one batched simulation
+    if n_envs > 1 and gym.spec(env).vector_entry_point is not None:  # a native vector env: one batched simulation
         return make_vec_env(gym.make_vec(env, num_envs=n_envs, vectorization_mode="vector_entry_point", **kwargs),
                             n_envs, None)
     return SyncVectorEnv([lambda: gym.make(env, **kwargs) for _ in range(n_envs)],
