@@ -24,6 +24,10 @@ class ActionError(ShopgymError, ValueError):
     """An action that does not belong to the env's action space."""
 
 
+class HyperparameterError(ShopgymError, ValueError):
+    """A hyperparameter file or value is malformed: unknown key, wrong type, missing env section."""
+
+
 class DataError(ShopgymError, ValueError):
     """An input data frame or file lacks a required column or holds invalid values."""
 

@@ -17,15 +17,11 @@ from typing import Any
 
 import yaml
 
-from shopgym.errors import ShopgymError, did_you_mean
+from shopgym.errors import HyperparameterError, did_you_mean
 
 HERE = Path(__file__).parent
 MERGED_DEEPER = ("env_kwargs", "policy_kwargs")
 VERSIONED = ("shopgym", "numpy", "torch", "gymnasium", "stable-baselines3", "pyyaml")
-
-
-class HyperparameterError(ShopgymError, ValueError):
-    """A hyperparameter file or value is malformed: unknown key, wrong type, missing env section."""
 
 
 def hyperparams_path(algo: str) -> Path:

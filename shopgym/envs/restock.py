@@ -88,7 +88,9 @@ class RestockEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, scenario: str | Scenario = "quickstart", continuous: bool = False, **scenario_keys: Any):
+    def __init__(self, scenario: str | Scenario = "quickstart", continuous: bool = False, render_mode: str | None = None,
+                 **scenario_keys: Any):
+        self.render_mode = None  # no rendering (accepted because wrappers such as SB3's pass it); plots: shopgym run
         self.scenario = load_scenario(scenario, **scenario_keys)
         self.world = World(self.scenario, n_worlds=1)
         self.view = RestockView(self.world, continuous=continuous)
