@@ -100,6 +100,9 @@ class RestockView:
     def orders_from_actions(self, actions) -> np.ndarray:
         """Order quantities ``(n_worlds, n_skus)`` (units) from a batch of actions; bad actions raise ``ActionError``."""
         b, n = self.world.n_worlds, self.n_skus
+        if b == 1 and n == 1 and not self.continuous and isinstance(actions, (int, np.integer)) \
+                and not isinstance(actions, bool) and 0 <= actions < self.n_levels:
+            return np.array([[int(actions) * self.order_step]], dtype=np.int64)  # fast path: one valid level
         a = np.asarray(actions)
         if self.continuous:
             a = a.astype(np.float64, copy=False)

@@ -59,6 +59,7 @@ class GroundTruthDemand:
         self.list_price = catalog.price.astype(float)
         self.profile = seasonal_profile(cfg, start_date, n_days)
         self.dispersion = float(cfg.dispersion)
+        self._list_prices_only = cfg.promo_prob == 0
         self.reset(1)
 
     def reset(self, n_worlds: int) -> None:
@@ -66,16 +67,19 @@ class GroundTruthDemand:
         self._uniforms: np.ndarray | None = None
         self._next = BLOCK_DAYS
 
-    def _price_effect(self, price: np.ndarray) -> np.ndarray:
+    def _price_effect(self, price: np.ndarray) -> np.ndarray | float:
+        if self._list_prices_only:  # no promotions: the world always sells at list price
+            return 1.0
         return (price / self.list_price) ** self.cfg.elasticity
 
     def expected(self, ctx: DemandContext) -> np.ndarray:
-        return self.base_rate * self.profile[ctx.day] * self._price_effect(ctx.price)
+        return np.broadcast_to(self.base_rate * self.profile[ctx.day] * self._price_effect(ctx.price), ctx.price.shape)
 
     def forecast(self, ctx: DemandContext, horizon: int) -> np.ndarray:
         days = np.minimum(np.arange(ctx.day, ctx.day + horizon), len(self.profile) - 1)
         # Future prices are assumed equal to today's (promotions are not announced ahead).
-        return (self.base_rate * self._price_effect(ctx.price))[..., None] * self.profile[days]
+        level = np.broadcast_to(self.base_rate * self._price_effect(ctx.price), ctx.price.shape)
+        return level[..., None] * self.profile[days]
 
     def sample(self, ctx: DemandContext, rngs: Sequence[np.random.Generator]) -> np.ndarray:
         """Draw today's demand; see ``INVERSE_CDF_MAX_SKUS`` for how."""
