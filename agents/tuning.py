@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from agents.heuristics import BaseStockPolicy, RestockHeuristic, SSPolicy
 from shopgym.config import Scenario
@@ -27,7 +28,7 @@ CLASSES: dict[str, type[RestockHeuristic]] = {"base_stock": BaseStockPolicy, "sS
 
 
 def simulate_batch(scenario: Scenario, cls: type[RestockHeuristic], params: dict[str, np.ndarray],
-                   seeds: list[int]) -> np.ndarray:
+                   seeds: list[int], bar=None) -> np.ndarray:
     """Episode profit of every (parameter setting, seed) pair, shape ``(n_settings, n_seeds)`` (currency)."""
     n_set = len(next(iter(params.values())))
     world = World(scenario, n_worlds=n_set * len(seeds))
@@ -38,21 +39,26 @@ def simulate_batch(scenario: Scenario, cls: type[RestockHeuristic], params: dict
         orders = policy.orders(view.parse(view.observe()))
         orders = np.clip(np.rint(orders / view.order_step), 0, view.n_levels - 1) * view.order_step
         world.step(orders.astype(np.int64))
+        if bar is not None:
+            bar.update(1)
     return world.kpis.summary()["profit"].reshape(n_set, len(seeds))
 
 
-def _search(scenario, name, combos, keys, seeds, max_batch) -> np.ndarray:
+def _search(scenario, name, combos, keys, seeds, max_batch, progress) -> np.ndarray:
     """Mean training profit of every row of ``combos``."""
     per_batch = max(1, max_batch // (len(seeds) * scenario.catalog.n_skus))
+    starts = range(0, len(combos), per_batch)
     means = []
-    for start in range(0, len(combos), per_batch):
-        chunk = combos[start : start + per_batch]
-        profit = simulate_batch(scenario, CLASSES[name], {k: chunk[:, i] for i, k in enumerate(keys)}, seeds)
-        means.append(profit.mean(1))
+    with tqdm(total=len(starts) * scenario.env.horizon, desc=f"tuning {name} on {scenario.name}", unit="day",
+              leave=False, disable=not progress) as bar:
+        for start in starts:
+            chunk = combos[start : start + per_batch]
+            profit = simulate_batch(scenario, CLASSES[name], {k: chunk[:, i] for i, k in enumerate(keys)}, seeds, bar)
+            means.append(profit.mean(1))
     return np.concatenate(means)
 
 
-def tune(scenario: Scenario, name: str, n_seeds: int = 6, max_batch: int = 4096) -> dict[str, float]:
+def tune(scenario: Scenario, name: str, n_seeds: int = 6, max_batch: int = 4096, progress: bool = True) -> dict[str, float]:
     """The parameters with the highest mean training profit for heuristic ``name``.
 
     A coarse grid (``GRIDS``), then a grid four times finer around the best coarse point.
@@ -61,11 +67,11 @@ def tune(scenario: Scenario, name: str, n_seeds: int = 6, max_batch: int = 4096)
     keys = list(grid)
     seeds = [TRAIN_SEED_BASE + i for i in range(n_seeds)]
     coarse = np.array(list(itertools.product(*(grid[k] for k in keys))))
-    best = coarse[int(np.argmax(_search(scenario, name, coarse, keys, seeds, max_batch)))]
+    best = coarse[int(np.argmax(_search(scenario, name, coarse, keys, seeds, max_batch, progress)))]
     steps = [float(grid[k][1] - grid[k][0]) for k in keys]
     fine_axes = [b + np.linspace(-st, st, 9) for b, st in zip(best, steps, strict=True)]
     fine = np.array(list(itertools.product(*fine_axes)))
     fine = fine[np.all(fine >= [grid[k].min() for k in keys], axis=1)]
-    scores = _search(scenario, name, fine, keys, seeds, max_batch)
+    scores = _search(scenario, name, fine, keys, seeds, max_batch, progress)
     best = fine[int(np.argmax(scores))]
     return {k: round(float(v), 4) for k, v in zip(keys, best, strict=True)}
