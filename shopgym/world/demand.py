@@ -73,12 +73,15 @@ class GroundTruthDemand:
         return (price / self.list_price) ** self.cfg.elasticity
 
     def expected(self, ctx: DemandContext) -> np.ndarray:
-        return np.broadcast_to(self.base_rate * self.profile[ctx.day] * self._price_effect(ctx.price), ctx.price.shape)
+        out = np.empty(ctx.price.shape)  # (n_worlds, n_skus) even when the price effect is a scalar
+        out[...] = self.base_rate * self.profile[ctx.day] * self._price_effect(ctx.price)
+        return out
 
     def forecast(self, ctx: DemandContext, horizon: int) -> np.ndarray:
         days = np.minimum(np.arange(ctx.day, ctx.day + horizon), len(self.profile) - 1)
         # Future prices are assumed equal to today's (promotions are not announced ahead).
-        level = np.broadcast_to(self.base_rate * self._price_effect(ctx.price), ctx.price.shape)
+        level = np.empty(ctx.price.shape)
+        level[...] = self.base_rate * self._price_effect(ctx.price)
         return level[..., None] * self.profile[days]
 
     def sample(self, ctx: DemandContext, rngs: Sequence[np.random.Generator]) -> np.ndarray:
