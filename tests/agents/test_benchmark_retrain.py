@@ -1,0 +1,38 @@
+"""``benchmarks/agents_restock.py --retrain RUN`` forgets one cached run and nothing else."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "agents_restock.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("agents_restock", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_discard_run_removes_run_timings_and_evaluations_only(tmp_path):
+    mod = _load()
+    out = tmp_path / "bench"
+    gone, kept = out / "quickstart-shopgym-dqn", out / "quickstart-ppo"
+    for d in (gone, kept):
+        (d / "model").mkdir(parents=True)
+    timings = {str(gone): {"steps": 1}, str(kept): {"steps": 2}}
+    timings_path = out / "timings.json"
+    (out / "eval-quickstart").mkdir()
+    results = out / "eval-quickstart" / "results.csv"
+    pd.DataFrame({"scenario": ["quickstart"] * 3, "policy": [f"dqn:{gone}", f"sb3:{kept}", "sS"],
+                  "seed": [0, 0, 0], "profit": [1.0, 2.0, 3.0]}).to_csv(results, index=False)
+    (out / "cartpole_eval.json").write_text(json.dumps({str(gone): [1.0], str(kept): [2.0]}))
+
+    mod.discard_run(out, "quickstart-shopgym-dqn", timings, timings_path)
+
+    assert not gone.exists() and kept.exists()
+    assert json.loads(timings_path.read_text()) == {str(kept): {"steps": 2}}
+    assert list(pd.read_csv(results)["policy"]) == [f"sb3:{kept}", "sS"]
+    assert json.loads((out / "cartpole_eval.json").read_text()) == {str(kept): [2.0]}
