@@ -34,6 +34,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, Ve
 from torch import nn
 
 import shopgym  # noqa: F401  (registers the shopgym envs)
+from agents.checkpoint_files import swap_in
 from agents.dqn.run import EVAL_SEED_BASE, check_select, train_seed
 from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
 
@@ -247,7 +248,7 @@ class LatestCheckpoint(BaseCallback):
 
 def save_checkpoint(model: BaseAlgorithm, directory: Path) -> Path:
     """Save ``model`` (and its replay buffer and VecNormalize) to ``directory/latest``."""
-    tmp, latest, old = directory / "latest.tmp", directory / "latest", directory / "latest.old"
+    tmp, latest = directory / "latest.tmp", directory / "latest"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model.save(tmp / "model.zip")
@@ -256,12 +257,7 @@ def save_checkpoint(model: BaseAlgorithm, directory: Path) -> Path:
         model.save_replay_buffer(tmp / "replay_buffer.pkl")
     if isinstance(model.get_env(), VecNormalize):
         model.get_env().save(str(tmp / "vecnormalize.pkl"))
-    if latest.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(latest, old)
-    os.replace(tmp, latest)
-    shutil.rmtree(old, ignore_errors=True)
-    return latest
+    return swap_in(tmp, latest)
 
 
 def latest_checkpoint(directory: Path) -> Path | None:

@@ -13,7 +13,6 @@ skipped (``prev_done``), and truncated episodes bootstrap from the final observa
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 
+from agents.checkpoint_files import swap_in
 from agents.dqn.buffer import NStepAccumulator, ReplayBuffer
 from agents.dqn.config import DQNConfig, HyperparameterError
 from agents.dqn.evaluation import evaluate
@@ -291,15 +291,10 @@ class DQN:
     def save_checkpoint(self, directory: str | Path, include_buffer: bool = True) -> Path:
         """Save to ``directory/latest`` atomically enough to survive a kill mid-write (see ``latest_checkpoint``)."""
         directory = Path(directory)
-        tmp, latest, old = directory / "latest.tmp", directory / "latest", directory / "latest.old"
+        tmp = directory / "latest.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         self.save(tmp, include_buffer=include_buffer)
-        if latest.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(latest, old)
-        os.replace(tmp, latest)
-        shutil.rmtree(old, ignore_errors=True)
-        return latest
+        return swap_in(tmp, directory / "latest")
 
     @classmethod
     def load(cls, path: str | Path, env: str | gym.Env | VectorEnv | None = None, load_buffer: bool = True) -> DQN:
