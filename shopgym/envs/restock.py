@@ -105,8 +105,8 @@ class RestockEnv(gym.Env):
     def step(self, action):
         orders = self.view.orders_from_actions(action)
         out = self.world.step(orders)
-        info = {k: v[0] for k, v in self.view.infos(out).items()}
+        info = self.view.world_info(out, 0)
         truncated = self.world.day >= self.world.horizon
         if truncated:
             info["episode_kpis"] = {k: float(v[0]) for k, v in self.world.kpis.summary().items()}
-        return self.view.observe()[0], float(self.view.rewards(out)[0]), False, truncated, info
+        return self.view.observe()[0], info["profit"] * self.view.reward_scale, False, truncated, info

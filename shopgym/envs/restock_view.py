@@ -9,12 +9,16 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
+from shopgym.envs.restock_obs import observe_worlds
 from shopgym.errors import ActionError
 from shopgym.world.calendar import calendar_features
+from shopgym.world.kernel import Q_FIELDS
 from shopgym.world.outcome import DayOutcome
 from shopgym.world.world import World
 
 CALENDAR_FIELDS = ("dow_sin", "dow_cos", "doy_sin", "doy_cos", "elapsed")
+#: Ledger rows of the per-SKU flows in an info: ordered, demand, sold, lost, received, expired, on_hand.
+_INFO_ROWS = [Q_FIELDS.index(f) for f in ("ordered", "demand", "sold", "lost", "received", "expired", "end_stock")]
 
 
 class RestockView:
@@ -49,6 +53,7 @@ class RestockView:
         self.forecast_days = world.max_lead_time + 1
         elapsed = np.minimum(np.arange(world.n_calendar_days) / world.horizon, 1.0)
         self.calendar = np.column_stack([calendar_features(world.dates), elapsed]).astype(np.float32)
+        self._no_forecast = np.zeros((0, 0, 0))
         low = np.zeros(size, dtype=np.float32)
         low[self.n_skus * n_f : self.n_skus * n_f + 4] = -1.0
         high = np.full(size, np.inf, dtype=np.float32)
@@ -64,6 +69,19 @@ class RestockView:
     # ------------------------------------------------------------------ observations
     def observe(self) -> np.ndarray:
         """Observations of every world for the next decision, ``(n_worlds, obs_size)`` float32."""
+        if observe_worlds is None or self.world.engine != "compiled":
+            return self.observe_numpy()
+        w = self.world
+        day = min(w.day, w.n_calendar_days - 1)
+        obs = np.empty((w.n_worlds, self.obs_size), dtype=np.float32)
+        fc = (np.ascontiguousarray(w.forecast(self.forecast_days), dtype=np.float64) if self.with_forecast
+              else self._no_forecast)
+        observe_worlds(obs, w.stock, w.backlog, w.pipeline, w._sales_buf, w.day + w.history_len, self.window,
+                       w._price_by_day[day], w._catf[0], w._lead_table[day], fc, self.calendar[day])
+        return obs
+
+    def observe_numpy(self) -> np.ndarray:
+        """``observe`` in vectorised numpy (the reference implementation of the compiled one)."""
         w = self.world
         b, n, day = w.n_worlds, self.n_skus, w.day
         obs = np.empty((b, self.obs_size), dtype=np.float32)
@@ -144,8 +162,18 @@ class RestockView:
 
     # ------------------------------------------------------------------ rewards and infos
     def rewards(self, out: DayOutcome) -> np.ndarray:
-        """The day's profit per world (currency x reward_scale)."""
-        return out.profit.sum(-1) * self.reward_scale
+        """The day's profit per world (currency x reward_scale), summed over SKUs."""
+        return self.world.kpis.last[:, 0] * self.reward_scale
+
+    def world_info(self, out: DayOutcome, w: int) -> dict:
+        """World ``w``'s entries of ``infos(out)``: KPIs as floats, per-SKU flows as fresh ``(n_skus,)`` arrays."""
+        profit, revenue, _, sold_total, _, _, stockout, inventory, _, wanted = self.world.kpis.last[w].tolist()
+        rows = out.q[w].copy()  # fresh memory: users keep infos
+        ordered, demand, sold, lost, received, expired, on_hand = (rows[r] for r in _INFO_ROWS)
+        return {"profit": profit, "revenue": revenue, "costs": revenue - profit, "demand": demand, "sold": sold,
+                "lost": lost, "expired": expired, "stockout_skus": stockout, "inventory": inventory,
+                "fill_rate": sold_total / wanted if wanted > 0 else 1.0, "ordered": ordered, "received": received,
+                "on_hand": on_hand}
 
     def infos(self, out: DayOutcome) -> dict[str, np.ndarray]:
         """The day's KPIs per world (see ``RestockEnv`` for units) and per-SKU flows."""

@@ -60,6 +60,7 @@ class GroundTruthDemand:
         self.profile = seasonal_profile(cfg, start_date, n_days)
         self.dispersion = float(cfg.dispersion)
         self._list_prices_only = cfg.promo_prob == 0
+        self._windows: dict[int, np.ndarray] = {}
         self.reset(1)
 
     def reset(self, n_worlds: int) -> None:
@@ -78,11 +79,24 @@ class GroundTruthDemand:
         return out
 
     def forecast(self, ctx: DemandContext, horizon: int) -> np.ndarray:
-        days = np.minimum(np.arange(ctx.day, ctx.day + horizon), len(self.profile) - 1)
+        return self.forecast_on(ctx.day, ctx.price, horizon)
+
+    def forecast_on(self, day: int, price: np.ndarray, horizon: int) -> np.ndarray:
+        """``forecast`` from ``day`` on, given today's ``price`` (``(n_worlds, n_skus)``), without a context."""
         # Future prices are assumed equal to today's (promotions are not announced ahead).
-        level = np.empty(ctx.price.shape)
-        level[...] = self.base_rate * self._price_effect(ctx.price)
-        return level[..., None] * self.profile[days]
+        window = self._profile_windows(horizon)[min(day, len(self.profile) - 1)]
+        out = np.empty((*price.shape, horizon))
+        if self._list_prices_only:
+            return np.multiply(self.base_rate[:, None], window, out=out)
+        return np.multiply((self.base_rate * self._price_effect(price))[..., None], window, out=out)
+
+    def _profile_windows(self, horizon: int) -> np.ndarray:
+        """``profile`` of days ``d .. d + horizon - 1`` (the last day repeated past the end) for every ``d``."""
+        table = self._windows.get(horizon)
+        if table is None:
+            n = len(self.profile)
+            table = self._windows[horizon] = self.profile[np.minimum(np.arange(n)[:, None] + np.arange(horizon), n - 1)]
+        return table
 
     def sample(self, ctx: DemandContext, rngs: Sequence[np.random.Generator]) -> np.ndarray:
         """Draw today's demand; see ``INVERSE_CDF_MAX_SKUS`` for how."""
@@ -101,6 +115,33 @@ class GroundTruthDemand:
             lam = mean[w] * rng.gamma(k, 1.0 / k, size=mean.shape[1]) if k > 0 else mean[w]
             out[w] = rng.poisson(lam)
         return out
+
+    def sample_days(self, day0: int, n_days: int, price: np.ndarray, rngs: Sequence[np.random.Generator]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Expected and sampled demand of days ``day0 .. day0 + n_days - 1`` at once (the world's fast path).
+
+        Demand here is exogenous (it depends on the day and the price, not on the policy), so the
+        world draws it a block of ``BLOCK_DAYS`` days at a time. ``price`` is ``(n_days, n_worlds,
+        n_skus)``; returns ``(expected, demand)`` of that shape (float64 units, int64 units). With at
+        most ``INVERSE_CDF_MAX_SKUS`` SKUs, blocks start at multiples of ``BLOCK_DAYS`` and the draws
+        equal those of ``sample`` called day by day; with more SKUs each world draws the block's gamma
+        and Poisson variates in two calls (same distribution, another order of draws).
+        """
+        mean = (self.base_rate * self.profile[day0 : day0 + n_days, None, None]) * self._price_effect(price)
+        if mean.shape != price.shape:  # a scalar price effect
+            mean = np.broadcast_to(mean, price.shape)
+        k = self.dispersion
+        if self.n_skus <= INVERSE_CDF_MAX_SKUS:
+            if day0 % BLOCK_DAYS or n_days > BLOCK_DAYS:
+                raise ValueError(f"blocks start at multiples of {BLOCK_DAYS} days and hold at most that many.")
+            u = np.stack([rng.random((BLOCK_DAYS, self.n_skus))[:n_days] for rng in rngs], axis=1)
+            demand = nbinom_ppf(u, mean, k) if k > 0 else poisson_ppf(u, mean)
+        else:
+            demand = np.empty(mean.shape, dtype=np.int64)
+            for w, rng in enumerate(rngs):  # one call per world and block
+                lam = mean[:, w] * rng.gamma(k, 1.0 / k, size=mean[:, w].shape) if k > 0 else mean[:, w]
+                demand[:, w] = rng.poisson(lam)
+        return np.ascontiguousarray(mean, dtype=float), np.ascontiguousarray(demand, dtype=np.int64)
 
     def pmf(self, mean: float, support: int) -> np.ndarray:
         """Probability of demand 0..support-1 for one SKU-day with expected demand ``mean`` (for exact solvers).

@@ -2,74 +2,99 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
 import numpy as np
 
+from shopgym.world.kernel import KPI_COLUMNS, M_FIELDS, Q_FIELDS
 
-@dataclass
+
 class DayOutcome:
     """One day's flows, each shaped ``(n_worlds, n_skus)``; quantities in units, money in currency.
 
     Stock is conserved: ``start_stock + received - sold - expired == end_stock``.
     Demand is accounted for: ``demand + substitute_in == sold + lost + substitute_out + backlog - backlog_before``.
     Profit is revenue minus the listed costs.
+
+    The fields are views into two ledgers written by the day step: ``q`` (int64 units,
+    ``(n_worlds, len(Q_FIELDS), n_skus)``) and ``m`` (float64, ``(n_worlds, len(M_FIELDS), n_skus)``).
+    Each day gets fresh ledgers, so an outcome kept by a caller never changes.
+
+    Quantities (units): ``ordered`` (after any capacity cut), ``order_cut`` (units of the request cut to fit
+    warehouse capacity), ``received``, ``start_stock`` (on hand before receipts), ``demand`` (new customer
+    demand, true and uncensored), ``substitute_out`` (unmet demand that moved on to this SKU's substitute),
+    ``substitute_in`` (demand arriving from other SKUs that ran out), ``sold`` (backorders included),
+    ``lost`` (walked away unserved), ``backlog_before`` / ``backlog`` (backorders waiting at the start / end of
+    the day), ``expired`` (perishables thrown away tonight), ``end_stock``.
+    Reals: ``expected_demand`` (units, the demand model's mean), ``price`` (currency/unit), and the money
+    (currency) ``revenue``, ``purchase_cost``, ``order_cost``, ``holding_cost``, ``lost_sale_cost``,
+    ``backorder_cost``, ``disposal_cost``, ``profit``.
     """
 
-    ordered: np.ndarray  # units ordered today (after any capacity cut)
-    order_cut: np.ndarray  # units of the requested order cut to fit warehouse capacity
-    received: np.ndarray  # units that arrived today
-    start_stock: np.ndarray  # on hand at the start of the day, before receipts
-    demand: np.ndarray  # new customer demand today (true, uncensored)
-    expected_demand: np.ndarray  # the demand model's mean for today
-    substitute_out: np.ndarray  # unmet demand that moved on to this SKU's substitute
-    substitute_in: np.ndarray  # demand arriving from other SKUs whose stock ran out
-    sold: np.ndarray  # units sold (shipped) today, backorders included
-    lost: np.ndarray  # demand that walked away unserved
-    backlog_before: np.ndarray  # backorders waiting at the start of the day
-    backlog: np.ndarray  # backorders waiting at the end of the day
-    expired: np.ndarray  # perishable units thrown away at the end of the day
-    end_stock: np.ndarray  # on hand at the end of the day
-    price: np.ndarray  # selling price today (currency/unit)
-    revenue: np.ndarray
-    purchase_cost: np.ndarray
-    order_cost: np.ndarray
-    holding_cost: np.ndarray
-    lost_sale_cost: np.ndarray
-    backorder_cost: np.ndarray
-    disposal_cost: np.ndarray
-    profit: np.ndarray
-
+    __slots__ = ("q", "m")
+    FIELDS = Q_FIELDS + M_FIELDS
     COST_FIELDS = ("purchase_cost", "order_cost", "holding_cost", "lost_sale_cost", "backorder_cost", "disposal_cost")
+
+    def __init__(self, q: np.ndarray, m: np.ndarray):
+        self.q, self.m = q, m
+
+    @classmethod
+    def from_arrays(cls, **arrays: np.ndarray) -> DayOutcome:
+        """An outcome from one ``(n_worlds, n_skus)`` array per field (all of ``FIELDS``)."""
+        missing = set(cls.FIELDS) - set(arrays)
+        if missing:
+            raise ValueError(f"missing fields: {sorted(missing)}")
+        q = np.stack([np.asarray(arrays[f], dtype=np.int64) for f in Q_FIELDS], axis=1)
+        m = np.stack([np.asarray(arrays[f], dtype=np.float64) for f in M_FIELDS], axis=1)
+        return cls(q, m)
 
     def world(self, w: int) -> DayOutcome:
         """The outcome of world ``w`` alone, arrays shaped ``(1, n_skus)``."""
-        return DayOutcome(**{f.name: getattr(self, f.name)[w : w + 1] for f in fields(self)})
+        return DayOutcome(self.q[w : w + 1], self.m[w : w + 1])
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """Every field by name."""
+        return {f: getattr(self, f) for f in self.FIELDS}
+
+
+def _field(ledger: str, index: int, name: str) -> property:
+    if ledger == "q":
+        return property(lambda self: self.q[:, index], doc=f"{name} per world and SKU (units).")
+    return property(lambda self: self.m[:, index], doc=f"{name} per world and SKU.")
+
+
+for _i, _name in enumerate(Q_FIELDS):
+    setattr(DayOutcome, _name, _field("q", _i, _name))
+for _i, _name in enumerate(M_FIELDS):
+    setattr(DayOutcome, _name, _field("m", _i, _name))
 
 
 class KpiTracker:
-    """Running episode KPIs per world.
+    """Running episode KPIs per world, folded in from each day's per-world totals (``KPI_COLUMNS``)."""
 
-    Each day's flows are summed over SKUs in one reduction and added to per-world totals.
-    """
-
-    COLUMNS = ("profit", "revenue", "demand", "sold", "lost", "expired", "stockout_skus", "inventory", "cogs", "wanted")
+    COLUMNS = KPI_COLUMNS
 
     def __init__(self, n_worlds: int):
         self.n_worlds = n_worlds
         self.days = 0
         self.sku_days = 0
         self.acc = np.zeros((n_worlds, len(self.COLUMNS)))
+        self.last = np.zeros((n_worlds, len(self.COLUMNS)))
 
-    def add(self, out: DayOutcome, unit_cost: np.ndarray) -> dict[str, np.ndarray]:
-        """Fold in one day; return that day's KPIs per world (each shaped ``(n_worlds,)``)."""
+    @staticmethod
+    def totals(out: DayOutcome, unit_cost: np.ndarray) -> np.ndarray:
+        """One day's ``KPI_COLUMNS`` summed over SKUs, ``(n_worlds, len(KPI_COLUMNS))`` (the numpy engine's way)."""
         want = out.demand + out.substitute_in + out.backlog_before
-        day = np.stack([out.profit, out.revenue, out.demand, out.sold, out.lost, out.expired, want > out.sold,
-                        out.end_stock, out.sold * unit_cost, want], axis=1).sum(-1)
-        self.acc += day
+        return np.stack([out.profit, out.revenue, out.demand, out.sold, out.lost, out.expired, want > out.sold,
+                         out.end_stock, out.sold * unit_cost, want], axis=1).sum(-1)
+
+    def record(self, totals: np.ndarray, n_skus: int) -> None:
+        """Note one day whose totals (``(n_worlds, len(KPI_COLUMNS))``) the caller has already added to ``acc``."""
+        self.last = totals
         self.days += 1
-        self.sku_days += out.demand.shape[-1]
-        c = dict(zip(self.COLUMNS, day.T, strict=True))
+        self.sku_days += n_skus
+
+    def day(self) -> dict[str, np.ndarray]:
+        """The last day's KPIs per world (each ``(n_worlds,)``): money in currency, flows in units."""
+        c = dict(zip(self.COLUMNS, self.last.T, strict=True))
         return {
             "profit": c["profit"], "revenue": c["revenue"], "costs": c["revenue"] - c["profit"],
             "demand": c["demand"], "sold": c["sold"], "lost": c["lost"], "expired": c["expired"],

@@ -63,6 +63,23 @@ class DemandModel(Protocol):
         """
 
 
+@runtime_checkable
+class ExogenousDemandModel(DemandModel, Protocol):
+    """A ``DemandModel`` whose demand depends only on the day and the price, never on what happened.
+
+    The world then draws demand a block of days ahead and forecasts without building a context:
+    both are fast paths that must give what the per-day methods give.
+    """
+
+    def sample_days(self, day0: int, n_days: int, price: np.ndarray, rngs: Sequence[np.random.Generator]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Expected (float64) and sampled (int64) demand of days ``day0 ..``, each ``(n_days, n_worlds, n_skus)``;
+        ``price`` is ``(n_days, n_worlds, n_skus)``."""
+
+    def forecast_on(self, day: int, price: np.ndarray, horizon: int) -> np.ndarray:
+        """``forecast`` for ``day`` at today's ``price`` (``(n_worlds, n_skus)``)."""
+
+
 @dataclass(frozen=True)
 class ImpressionBatch:
     """A batch of impressions: shopper ``shopper[j]`` is shown item ``item[j]``; all arrays length ``n``.

@@ -22,11 +22,18 @@ import numpy as np
 
 from shopgym.config import Scenario
 from shopgym.world import inventory as inv
+from shopgym.world import kernel
 from shopgym.world.calendar import day_dates
 from shopgym.world.catalog import Catalog
 from shopgym.world.demand import GroundTruthDemand
 from shopgym.world.outcome import DayOutcome, KpiTracker
-from shopgym.world.protocols import DemandContext, DemandModel, ImpressionBatch, ResponseModel
+from shopgym.world.protocols import (
+    DemandContext,
+    DemandModel,
+    ExogenousDemandModel,
+    ImpressionBatch,
+    ResponseModel,
+)
 
 #: Order of the child streams spawned from each world's seed. Append only: a new component gets a
 #: new index, so the existing streams do not shift.
@@ -48,12 +55,23 @@ class World:
         demand_model: overrides the ground truth (any ``DemandModel``); default built from the scenario.
         response_model: overrides the shoppers' ground-truth responses (any ``ResponseModel``); default
             built from the scenario's ``[shoppers]`` section when first used.
+        engine: how a day is computed: ``"compiled"`` (one numba-compiled loop, ``shopgym.world.kernel``;
+            the default) or ``"numpy"`` (the vectorised reference implementation; the default where numba
+            is missing or ``SHOPGYM_ENGINE=numpy``). Both give identical days.
     """
 
     def __init__(self, scenario: Scenario, n_worlds: int = 1, demand_model: DemandModel | None = None,
-                 response_model: ResponseModel | None = None):
+                 response_model: ResponseModel | None = None, engine: str | None = None):
         if n_worlds < 1:
             raise ValueError(f"n_worlds must be >= 1, got {n_worlds}.")
+        if engine is None:
+            engine = "compiled" if kernel.COMPILED else "numpy"
+        if engine not in ("compiled", "numpy"):
+            raise ValueError(f"engine must be 'compiled' or 'numpy', got {engine!r}.")
+        if engine == "compiled" and not kernel.COMPILED:
+            raise ValueError("the compiled engine needs numba (pip install numba) and SHOPGYM_ENGINE unset; "
+                             "use engine='numpy'.")
+        self.engine = engine
         self.scenario = scenario
         self.n_worlds = n_worlds
         self.catalog = Catalog.generate(scenario.catalog, scenario.demand)
@@ -78,6 +96,21 @@ class World:
         self._zeros = np.zeros((n_worlds, self.catalog.n_skus), dtype=np.int64)
         self._zeros.flags.writeable = False
         self._has_order_cost = bool(self.catalog.order_cost.any())
+        icfg = scenario.inventory
+        self._catf = np.ascontiguousarray(np.stack([cat.unit_cost, cat.order_cost, cat.holding_cost]), dtype=np.float64)
+        self._cati = np.ascontiguousarray(np.stack([self.arrival_bucket, self.perishable, self.substitute]),
+                                          dtype=np.int64)
+        self._params = np.array([icfg.capacity, icfg.backorders, scenario.demand.substitution, icfg.lost_sale_penalty,
+                                 icfg.backorder_penalty, icfg.disposal_cost], dtype=np.float64)
+        days = np.arange(self.n_calendar_days)
+        shocked = (scenario.supply.shock_day >= 0) & (days >= scenario.supply.shock_day)
+        #: Lead time (days) of an order placed on each calendar day, per SKU: ``(n_calendar_days, n_skus)``.
+        self._lead_table = (cat.lead_time[None, :] + np.where(shocked, scenario.supply.shock_lead_time_add, 0)[:, None]
+                            ).astype(np.int64)
+        same = (self._lead_table == self._lead_table[:, :1]).all(1)
+        self._uniform_lead = np.where(same, self._lead_table[:, 0], -1).tolist()
+        # Demand that depends only on the day and the price is drawn a block of days ahead (one call per block).
+        self._exogenous = isinstance(demand_model, ExogenousDemandModel)
         self.day = 0
         self.reset([None] * n_worlds)
 
@@ -106,12 +139,17 @@ class World:
         self.promo = self._draw_promotions()
         cut = 1.0 - cfg.demand.promo_discount * self.promo  # (b, days, n)
         self._price_table = self.catalog.price * cut
-        self._lead_table = np.stack([self.lead_time_on(d) for d in range(self.n_calendar_days)])
-        same = (self._lead_table == self._lead_table[:, :1]).all(1)
-        self._uniform_lead = np.where(same, self._lead_table[:, 0], -1).tolist()
+        self._price_by_day = np.ascontiguousarray(self._price_table.transpose(1, 0, 2))  # (days, b, n)
+        self._block_start, self._block_len = 0, 0
+        self._expected_block = self._demand_block = None
         self._ctx: DemandContext | None = None
         self.kpis = KpiTracker(b)
         self.demand_model.reset(b)
+
+    @property
+    def last_kpis(self) -> dict[str, np.ndarray]:
+        """The last simulated day's KPIs per world (see ``KpiTracker.day``)."""
+        return self.kpis.day()
 
     @property
     def demand_history(self) -> np.ndarray:
@@ -146,9 +184,7 @@ class World:
 
     def lead_time_on(self, day: int) -> np.ndarray:
         """Lead time (days) of an order placed on ``day``, per SKU."""
-        sup = self.scenario.supply
-        shock = sup.shock_lead_time_add if 0 <= sup.shock_day <= day else 0
-        return self.catalog.lead_time + shock
+        return self._lead_table[min(day, self.n_calendar_days - 1)].copy()
 
     def context(self, day: int | None = None) -> DemandContext:
         """The demand model's view of ``day`` (default: today; built once per day)."""
@@ -166,6 +202,9 @@ class World:
 
     def forecast(self, horizon: int) -> np.ndarray:
         """The demand model's expected demand for today and the next days, ``(n_worlds, n_skus, horizon)``."""
+        if self._exogenous:  # no context needed
+            return self.demand_model.forecast_on(self.day, self._price_by_day[min(self.day, self.n_calendar_days - 1)],
+                                                 horizon)
         return self.demand_model.forecast(self.context(), horizon)
 
     # ------------------------------------------------------------------ shoppers
@@ -196,13 +235,53 @@ class World:
         """Simulate today with ``orders`` (non-negative integers, ``(n_worlds, n_skus)``, units)."""
         if self.day >= self.horizon:
             raise RuntimeError("the episode is over (day == horizon); call reset() first.")
-        cat, icfg = self.catalog, self.scenario.inventory
-        b, n = self.n_worlds, cat.n_skus
-        orders = np.asarray(orders, dtype=np.int64)
+        b, n = self.n_worlds, self.catalog.n_skus
+        orders = np.ascontiguousarray(orders, dtype=np.int64)
         if orders.shape != (b, n):
             orders = orders.reshape(b, n)
-        if orders.min() < 0:
-            raise ValueError("orders must be non-negative.")
+        if self.engine == "numpy":
+            if orders.min() < 0:
+                raise ValueError("orders must be non-negative.")
+            expected, demand = self._todays_demand()
+            out, totals = self._step_numpy(orders, expected, demand)
+            self.kpis.acc += totals
+        else:
+            if not kernel.all_non_negative(orders):
+                raise ValueError("orders must be non-negative.")
+            expected, demand = self._todays_demand()
+            q = np.empty((b, len(kernel.Q_FIELDS), n), dtype=np.int64)
+            m = np.empty((b, len(kernel.M_FIELDS), n))
+            totals = np.empty((b, len(kernel.KPI_COLUMNS)))
+            kernel.step_worlds(self.stock, self.pipeline, self.backlog, orders, self._lead_table[self.day], demand,
+                               expected, self._price_by_day[self.day], self._catf, self._cati, self._params, q, m,
+                               totals, self.kpis.acc, self._demand_buf, self._sales_buf, self.history_len + self.day)
+            out = DayOutcome(q, m)
+        self.kpis.record(totals, n)
+        self.day += 1
+        return out
+
+    def _todays_demand(self) -> tuple[np.ndarray, np.ndarray]:
+        """Today's expected demand (float64 units) and demand (int64 units), each ``(n_worlds, n_skus)``."""
+        day = self.day
+        if not self._exogenous:
+            ctx = self.context()
+            return (np.ascontiguousarray(self.demand_model.expected(ctx), dtype=np.float64),
+                    np.ascontiguousarray(self.demand_model.sample(ctx, self.rngs["demand"]), dtype=np.int64))
+        j = day - self._block_start
+        if j >= self._block_len:  # draw the next block of days
+            from shopgym.world.demand import BLOCK_DAYS
+
+            days = min(BLOCK_DAYS, self.horizon - day)
+            self._expected_block, self._demand_block = self.demand_model.sample_days(
+                day, days, self._price_by_day[day : day + days], self.rngs["demand"])
+            self._block_start, self._block_len, j = day, days, 0
+        return self._expected_block[j], self._demand_block[j]
+
+    def _step_numpy(self, orders: np.ndarray, expected: np.ndarray, demand: np.ndarray
+                    ) -> tuple[DayOutcome, np.ndarray]:
+        """The day in vectorised numpy: the reference implementation of ``kernel.step_worlds``."""
+        cat, icfg = self.catalog, self.scenario.inventory
+        b, n = self.n_worlds, cat.n_skus
         single_bucket = self.n_buckets == 1
         stock2d = self.stock[..., 0] if single_bucket else None
         start_stock = stock2d.copy() if single_bucket else self.stock.sum(-1)
@@ -226,10 +305,7 @@ class World:
             self.pipeline[..., :-1] = self.pipeline[..., 1:]
             self.pipeline[..., -1] = 0
         # 3. demand and sales
-        ctx = self.context()
-        expected = self.demand_model.expected(ctx)
-        demand = self.demand_model.sample(ctx, self.rngs["demand"])
-        backlog_before = self.backlog
+        backlog_before = self.backlog.copy()
         want = demand + backlog_before if icfg.backorders else demand
         if single_bucket:
             stock2d += received
@@ -242,7 +318,7 @@ class World:
         unmet = want - sold
         sub_out = sub_in = self._zeros
         if icfg.backorders:
-            self.backlog = unmet
+            self.backlog[...] = unmet
             lost = self._zeros
         else:
             lost = unmet
@@ -264,29 +340,27 @@ class World:
             expired = inv.expire_and_age(self.stock, self.perishable)
             end_stock = held - expired
 
-        price = ctx.price
-        out = DayOutcome(
+        price = self._price_by_day[self.day]
+        revenue = price * sold
+        purchase_cost = cat.unit_cost * orders
+        order_cost = cat.order_cost * (orders > 0) if self._has_order_cost else self._zeros
+        holding_cost = cat.holding_cost * held
+        lost_sale_cost = icfg.lost_sale_penalty * lost
+        backorder_cost = icfg.backorder_penalty * self.backlog
+        disposal_cost = icfg.disposal_cost * expired
+        out = DayOutcome.from_arrays(
             ordered=orders, order_cut=wanted - orders, received=received, start_stock=start_stock,
             demand=demand, expected_demand=expected, substitute_out=sub_out, substitute_in=sub_in,
             sold=sold, lost=lost, backlog_before=backlog_before, backlog=self.backlog, expired=expired,
-            end_stock=end_stock, price=price,
-            revenue=price * sold,
-            purchase_cost=cat.unit_cost * orders,
-            order_cost=cat.order_cost * (orders > 0) if self._has_order_cost else self._zeros,
-            holding_cost=cat.holding_cost * held,
-            lost_sale_cost=icfg.lost_sale_penalty * lost if icfg.lost_sale_penalty else self._zeros,
-            backorder_cost=icfg.backorder_penalty * self.backlog if icfg.backorder_penalty else self._zeros,
-            disposal_cost=icfg.disposal_cost * expired if icfg.disposal_cost else self._zeros,
-            profit=self._zeros,
+            end_stock=end_stock, price=price, revenue=revenue, purchase_cost=purchase_cost, order_cost=order_cost,
+            holding_cost=holding_cost, lost_sale_cost=lost_sale_cost, backorder_cost=backorder_cost,
+            disposal_cost=disposal_cost,
+            profit=revenue - purchase_cost - order_cost - holding_cost - lost_sale_cost - backorder_cost - disposal_cost,
         )
-        out.profit = (out.revenue - out.purchase_cost - out.order_cost - out.holding_cost - out.lost_sale_cost
-                      - out.backorder_cost - out.disposal_cost)
         col = self.history_len + self.day
         self._demand_buf[..., col] = demand
-        self._sales_buf[..., col] = sold
-        self.last_kpis = self.kpis.add(out, cat.unit_cost)
-        self.day += 1
-        return out
+        self._sales_buf[..., col] = out.sold
+        return out, KpiTracker.totals(out, cat.unit_cost)
 
 
 def _build_demand_model(scenario: Scenario, catalog: Catalog, n_days: int) -> DemandModel:

@@ -6,6 +6,10 @@ import pytest
 
 import shopgym  # noqa: F401
 
+#: Every per-step info entry (KPIs and per-SKU flows): the single env's must equal the vector env's row.
+INFO_KEYS = ("profit", "revenue", "costs", "demand", "sold", "lost", "expired", "stockout_skus", "inventory",
+             "fill_rate", "ordered", "received", "on_hand")
+
 
 def _single_trajectories(n, seed, actions, **kwargs):
     """Step n single envs like a NEXT_STEP-autoreset vector env would."""
@@ -19,9 +23,10 @@ def _single_trajectories(n, seed, actions, **kwargs):
             needs_reset = False
             continue
         steps = [e.step(a[i]) for i, e in enumerate(envs)]
+        assert set(steps[0][4]) - {"episode_kpis"} == set(INFO_KEYS)
         trace.append(np.stack([s[0] for s in steps]))
         trace.append(np.array([s[1] for s in steps]))
-        trace.append(np.stack([s[4]["sold"] for s in steps]))
+        trace += [np.stack([np.asarray(s[4][k], dtype=float) for s in steps]) for k in INFO_KEYS]
         needs_reset = steps[0][3]
     return trace
 
@@ -37,7 +42,7 @@ def _vector_trajectories(n, seed, actions, **kwargs):
             assert (rew == 0).all() and not trunc.any()
             needs_reset = False
             continue
-        trace += [rew, info["sold"]]
+        trace += [rew] + [np.asarray(info[k], dtype=float) for k in INFO_KEYS]
         needs_reset = trunc.all()
         assert trunc.all() == trunc.any() and not term.any()
     return trace

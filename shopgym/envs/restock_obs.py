@@ -1,0 +1,57 @@
+"""The Restock observation written by one compiled loop over worlds and SKUs (see ``RestockView.observe``).
+
+``RestockView.observe_numpy`` is the vectorised reference; a test checks that both write the same
+observation. The layout is ``RestockView``'s: a block of per-SKU fields for each SKU, then the
+calendar features.
+"""
+
+from __future__ import annotations
+
+from shopgym.world.kernel import compile_kernel
+
+
+def _observe_worlds(obs, stock, backlog, pipeline, sales_buf, sales_end, window, price, unit_cost, lead, forecast,
+                    calendar):
+    """Fill ``obs`` (``(b, obs_size)`` float32) in place.
+
+    Args:
+        stock: ``(b, n, K)`` units per age bucket; backlog: ``(b, n)`` units; pipeline: ``(b, n, P + 1)`` units
+            arriving in 0..P days (slot 0 is empty between days).
+        sales_buf: ``(b, n, T)`` units sold per day; the window is columns ``sales_end - window .. sales_end - 1``.
+        price: ``(b, n)`` currency/unit; unit_cost: ``(n,)`` currency/unit; lead: ``(n,)`` days.
+        forecast: ``(b, n, P + 1)`` expected demand from today on (units), or ``(0, 0, 0)`` for no forecast fields.
+        calendar: ``(5,)`` calendar features of today.
+    """
+    n_worlds, n_skus, n_buckets = stock.shape
+    n_pipe = pipeline.shape[2] - 1
+    with_fc = forecast.shape[0] > 0
+    n_fields = 2 + n_pipe + window + 3 + (2 if with_fc else 0)
+    block = n_skus * n_fields
+    for w in range(n_worlds):
+        for i in range(n_skus):
+            base = i * n_fields
+            on_hand = 0
+            for k in range(n_buckets):
+                on_hand += stock[w, i, k]
+            obs[w, base] = on_hand
+            obs[w, base + 1] = backlog[w, i]
+            for k in range(n_pipe):
+                obs[w, base + 2 + k] = pipeline[w, i, k]
+            f = base + 2 + n_pipe
+            for k in range(window):
+                obs[w, f + k] = sales_buf[w, i, sales_end - window + k]
+            f += window
+            obs[w, f] = price[w, i]
+            obs[w, f + 1] = unit_cost[i]
+            obs[w, f + 2] = lead[i]
+            if with_fc:
+                obs[w, f + 3] = forecast[w, i, 0]
+                total = 0.0
+                for k in range(lead[i] + 1):
+                    total += forecast[w, i, k]
+                obs[w, f + 4] = total
+        for k in range(calendar.shape[0]):
+            obs[w, block + k] = calendar[k]
+
+
+observe_worlds = compile_kernel(_observe_worlds)
