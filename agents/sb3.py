@@ -7,7 +7,9 @@ seeds 900000.. that benchmarks never use), ``checkpoints/latest/`` (model, repla
 
 Hyperparameter sections (``agents/hyperparams/<algo>.yml``) hold the algorithm's constructor
 arguments plus ``n_timesteps``, ``policy``, ``n_envs``, ``normalize`` (``true`` or ``VecNormalize``
-arguments), ``env_kwargs``, ``eval_freq``, ``checkpoint_freq`` and ``n_eval_episodes``;
+arguments), ``freeze_normalize_after`` (env steps after which the observation statistics stop
+updating, as our DQN's ``normalize_obs`` does; default never), ``env_kwargs``, ``eval_freq``,
+``checkpoint_freq`` and ``n_eval_episodes``;
 ``policy_kwargs.activation_fn`` names an activation (``relu``, ``tanh``, ...), never code;
 ``learning_rate`` and ``clip_range`` take a number or ``lin_<number>`` (linear decay to 0).
 """
@@ -39,8 +41,8 @@ from agents.dqn.run import EVAL_SEED_BASE, check_select, train_seed
 from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C, "sac": SAC}
-RUN_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "env_kwargs", "eval_freq", "checkpoint_freq",
-            "n_eval_episodes", "select")
+RUN_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "freeze_normalize_after", "env_kwargs", "eval_freq",
+            "checkpoint_freq", "n_eval_episodes", "select")
 NOT_SETTABLE = ("self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU,
                "silu": nn.SiLU}
@@ -81,6 +83,7 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
             "env_kwargs": env_kwargs_for(env_id, scenario, run.get("env_kwargs")),
             "policy": run.get("policy", "MlpPolicy"), "n_envs": int(run.get("n_envs", 1)),
             "normalize": run.get("normalize", False),
+            "freeze_normalize_after": _optional_int(run.get("freeze_normalize_after"), "freeze_normalize_after", where),
             "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
             "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
             "n_eval_episodes": int(run.get("n_eval_episodes", 5)), "select": check_select(run.get("select", "last")),
@@ -268,6 +271,28 @@ def latest_checkpoint(directory: Path) -> Path | None:
     return None
 
 
+def _optional_int(value, key: str, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise HyperparameterError(f"{key}={value!r} in {where}: give a number of env steps (>= 0).")
+    return value
+
+
+class FreezeNormalization(BaseCallback):
+    """Stop updating the VecNormalize observation statistics once ``after`` env steps are done (also on resume)."""
+
+    def __init__(self, after: int):
+        super().__init__()
+        self.after = after
+
+    def _on_step(self) -> bool:
+        env = self.model.get_env()
+        if isinstance(env, VecNormalize) and env.training and self.model.num_timesteps >= self.after:
+            env.training = False
+        return True
+
+
 class SaveNormalization(BaseCallback):
     """On a new best evaluation, save the VecNormalize statistics next to ``best_model.zip``."""
 
@@ -327,9 +352,12 @@ def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None,
                            verbose=0, callback_on_new_best=SaveNormalization(out / "best"))
     _resume_eval_history(eval_cb, out / "eval")
     ckpt_cb = LatestCheckpoint(out / "checkpoints", cfg["checkpoint_freq"] // per_call)
+    callbacks = [eval_cb, ckpt_cb]
+    if cfg.get("freeze_normalize_after") is not None:
+        callbacks.insert(0, FreezeNormalization(cfg["freeze_normalize_after"]))
     remaining = cfg["timesteps"] - model.num_timesteps
     if remaining > 0:
-        model.learn(remaining, callback=[eval_cb, ckpt_cb], reset_num_timesteps=ckpt is None, progress_bar=progress_bar)
+        model.learn(remaining, callback=callbacks, reset_num_timesteps=ckpt is None, progress_bar=progress_bar)
     model.save(out / "model.zip")
     if isinstance(model.get_env(), VecNormalize):
         model.get_env().save(str(out / "vecnormalize.pkl"))

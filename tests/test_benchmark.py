@@ -71,3 +71,15 @@ def test_cli_bad_input_is_a_clear_error_not_a_traceback(args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_console_script_reports_errors_of_any_command_in_one_line(monkeypatch, capsys, tmp_path):
+    from shopgym.cli.main import main
+
+    monkeypatch.setattr("sys.argv", ["shopgym", "train", "--algo", "dqn", "--scenario", "quickstart",
+                                     "--hyperparams", str(tmp_path / "missing.yml"), "--out", str(tmp_path / "run")])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "missing.yml does not exist" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -114,5 +114,15 @@ _mount("shopgym.cli.forecast", "forecast", "Fit and backtest demand forecasters.
 _mount("shopgym.cli.conversion", "conversion", "Generate interaction logs; fit and evaluate conversion models.")
 _mount("shopgym.cli.train", None, "")
 
+def main() -> None:
+    """The ``shopgym`` console script: the typer app, with any ``ShopgymError`` (bad scenario key, missing
+    file, bad hyperparameters, ...) reported as one line and exit status 2 instead of a traceback."""
+    try:
+        app()
+    except ShopgymError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -125,3 +125,21 @@ def test_native_vec_env_adapter_returns_reset_obs_and_terminal_obs():
         obs, rewards, dones, infos = venv.step(np.array([4, 4]))
     assert dones.all() and "terminal_observation" in infos[0] and infos[0]["episode"]["l"] == 3
     assert obs[0, -1] == 0.0 and infos[0]["terminal_observation"][-1] == 1.0  # 'elapsed' restarts at 0
+
+
+def test_normalization_statistics_freeze_after_the_given_steps(tmp_path, write_hp):
+    out = tmp_path / "run"
+    kw = run_kwargs(tmp_path, write_hp, "dqn", normalize={"norm_obs": True, "norm_reward": False},
+                    freeze_normalize_after=100)
+    model = sb3.train("dqn", RESTOCK, out, timesteps=300, seed=0, **kw)
+    venv = model.get_env()
+    assert venv.training is False  # frozen at step 100: the statistics saw about 100 observations, not 300
+    assert 100 <= venv.obs_rms.count < 300
+    counts = venv.obs_rms.count
+    sb3.train("dqn", RESTOCK, out, timesteps=400, seed=0, **kw)  # resumed: stays frozen
+    assert sb3.VecNormalize.load(str(out / "vecnormalize.pkl"), venv.venv).obs_rms.count == counts
+
+
+def test_freeze_normalize_after_must_be_a_step_count(write_hp):
+    with pytest.raises(HyperparameterError, match="freeze_normalize_after"):
+        sb3.resolve("dqn", RESTOCK, None, 100, 0, write_hp({RESTOCK: {"freeze_normalize_after": "soon"}}))
