@@ -160,7 +160,7 @@ def main() -> None:
         ("native vector Restock / native vector CartPole (x64)",
          v[f"Restock-v0, native vector env x{n_vec}"] / v[f"CartPole-v1, native vector env x{n_vec}"], ">= 0.5"),
     ]
-    for threads, label in ((1, "1 thread"), (2, "2 threads")):
+    for label in ("1 thread", "2 threads"):
         key = f"World with learned LSTM demand, {n_skus} SKUs, torch {label}"
         if key in v:
             targets.append((f"LSTM world, days/s (torch {label})", v[key], ">= 200"))
