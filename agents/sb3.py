@@ -10,7 +10,8 @@ arguments plus ``n_timesteps``, ``policy``, ``n_envs``, ``normalize`` (``true`` 
 arguments), ``freeze_normalize_after`` (env steps after which the observation statistics stop
 updating, as our DQN's ``normalize_obs`` does; default never), ``env_kwargs``, ``eval_freq``,
 ``checkpoint_freq`` and ``n_eval_episodes``;
-``policy_kwargs.activation_fn`` names an activation (``relu``, ``tanh``, ...), never code;
+``policy`` is an SB3 alias (``MlpPolicy``) or ``DuelingMlpPolicy`` (DQN with a dueling head,
+``agents.sb3_dueling``); ``policy_kwargs.activation_fn`` names an activation (``relu``, ``tanh``, ...), never code;
 ``learning_rate`` and ``clip_range`` take a number or ``lin_<number>`` (linear decay to 0).
 """
 
@@ -39,6 +40,7 @@ import shopgym  # noqa: F401  (registers the shopgym envs)
 from agents.checkpoint_files import swap_in
 from agents.dqn.run import EVAL_SEED_BASE, check_select, train_seed
 from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
+from agents.sb3_dueling import POLICIES
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C, "sac": SAC}
 RUN_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "freeze_normalize_after", "env_kwargs", "eval_freq",
@@ -202,7 +204,12 @@ def build_model(cfg: dict[str, Any], venv: VecEnv, seed: int) -> BaseAlgorithm:
     for key in ("train_freq",):
         if isinstance(hp.get(key), list):
             hp[key] = tuple(hp[key])
-    return algo_class(cfg["algo"])(cfg["policy"], venv, seed=seed, device="cpu", verbose=0, **hp)
+    policy = cfg["policy"]
+    if policy in POLICIES:
+        if cfg["algo"] != "dqn":
+            raise HyperparameterError(f"policy {policy!r} is for algo 'dqn', not {cfg['algo']!r}.")
+        policy = POLICIES[policy]
+    return algo_class(cfg["algo"])(policy, venv, seed=seed, device="cpu", verbose=0, **hp)
 
 
 class AppendingCSV(CSVOutputFormat):

@@ -143,3 +143,32 @@ def test_normalization_statistics_freeze_after_the_given_steps(tmp_path, write_h
 def test_freeze_normalize_after_must_be_a_step_count(write_hp):
     with pytest.raises(HyperparameterError, match="freeze_normalize_after"):
         sb3.resolve("dqn", RESTOCK, None, 100, 0, write_hp({RESTOCK: {"freeze_normalize_after": "soon"}}))
+
+
+def test_dueling_policy_trains_saves_and_loads(tmp_path, write_hp):
+    import torch
+
+    from agents.sb3_dueling import DuelingHead
+
+    out = tmp_path / "run"
+    model = sb3.train("dqn", RESTOCK, out, timesteps=300, seed=0, scenario="quickstart",
+                      **run_kwargs(tmp_path, write_hp, "dqn", policy="DuelingMlpPolicy"))
+    head = model.policy.q_net.q_net
+    assert isinstance(head, DuelingHead) and isinstance(model.policy.q_net_target.q_net, DuelingHead)
+    x = torch.randn(5, head.trunk[0].in_features)
+    with torch.no_grad():  # the advantages are centred: the mean Q over actions is the state value
+        torch.testing.assert_close(head(x).mean(1, keepdim=True), head.value(head.trunk(x)))
+    env = gym.make(RESTOCK, scenario="quickstart", **SHORT)
+    policy = load_policy(f"sb3:{out}", env)
+    loaded = sb3.DQN.load(out / "model.zip", device="cpu")
+    obs, _ = env.reset(seed=3)
+    for _ in range(10):
+        action = policy.act(obs)
+        assert action == int(loaded.predict(obs[None], deterministic=True)[0][0])
+        obs, *_ = env.step(action)
+
+
+def test_dueling_policy_is_for_dqn_only(tmp_path, write_hp):
+    with pytest.raises(HyperparameterError, match="DuelingMlpPolicy"):
+        sb3.train("ppo", RESTOCK, tmp_path / "run", timesteps=64, seed=0,
+                  **run_kwargs(tmp_path, write_hp, "ppo", policy="DuelingMlpPolicy"))
