@@ -18,7 +18,8 @@ from shopgym.world.world import World
 
 CALENDAR_FIELDS = ("dow_sin", "dow_cos", "doy_sin", "doy_cos", "elapsed")
 #: Ledger rows of the per-SKU flows in an info: ordered, demand, sold, lost, received, expired, on_hand.
-_INFO_ROWS = [Q_FIELDS.index(f) for f in ("ordered", "demand", "sold", "lost", "received", "expired", "end_stock")]
+_INFO_ROWS_ARRAY = np.array([Q_FIELDS.index(f) for f in ("ordered", "demand", "sold", "lost", "received", "expired",
+                                                          "end_stock")])
 
 
 class RestockView:
@@ -54,6 +55,7 @@ class RestockView:
         elapsed = np.minimum(np.arange(world.n_calendar_days) / world.horizon, 1.0)
         self.calendar = np.column_stack([calendar_features(world.dates), elapsed]).astype(np.float32)
         self._no_forecast = np.zeros((0, 0, 0))
+        self._one_order = np.zeros((1, 1), dtype=np.int64)
         low = np.zeros(size, dtype=np.float32)
         low[self.n_skus * n_f : self.n_skus * n_f + 4] = -1.0
         high = np.full(size, np.inf, dtype=np.float32)
@@ -120,7 +122,8 @@ class RestockView:
         b, n = self.world.n_worlds, self.n_skus
         if b == 1 and n == 1 and not self.continuous and isinstance(actions, (int, np.integer)) \
                 and not isinstance(actions, bool) and 0 <= actions < self.n_levels:
-            return np.array([[int(actions) * self.order_step]], dtype=np.int64)  # fast path: one valid level
+            self._one_order[0, 0] = int(actions) * self.order_step  # fast path: one valid level (the world copies it)
+            return self._one_order
         a = np.asarray(actions)
         if self.continuous:
             a = a.astype(np.float64, copy=False)
@@ -168,8 +171,8 @@ class RestockView:
     def world_info(self, out: DayOutcome, w: int) -> dict:
         """World ``w``'s entries of ``infos(out)``: KPIs as floats, per-SKU flows as fresh ``(n_skus,)`` arrays."""
         profit, revenue, _, sold_total, _, _, stockout, inventory, _, wanted = self.world.kpis.last[w].tolist()
-        rows = out.q[w].copy()  # fresh memory: users keep infos
-        ordered, demand, sold, lost, received, expired, on_hand = (rows[r] for r in _INFO_ROWS)
+        # fancy indexing copies: the rows are fresh memory, safe for users to keep
+        ordered, demand, sold, lost, received, expired, on_hand = out.q[w, _INFO_ROWS_ARRAY]
         return {"profit": profit, "revenue": revenue, "costs": revenue - profit, "demand": demand, "sold": sold,
                 "lost": lost, "expired": expired, "stockout_skus": stockout, "inventory": inventory,
                 "fill_rate": sold_total / wanted if wanted > 0 else 1.0, "ordered": ordered, "received": received,

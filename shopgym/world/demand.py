@@ -61,6 +61,7 @@ class GroundTruthDemand:
         self.dispersion = float(cfg.dispersion)
         self._list_prices_only = cfg.promo_prob == 0
         self._windows: dict[int, np.ndarray] = {}
+        self._list_price_forecasts: dict[int, np.ndarray] = {}
         self.reset(1)
 
     def reset(self, n_worlds: int) -> None:
@@ -84,10 +85,16 @@ class GroundTruthDemand:
     def forecast_on(self, day: int, price: np.ndarray, horizon: int) -> np.ndarray:
         """``forecast`` from ``day`` on, given today's ``price`` (``(n_worlds, n_skus)``), without a context."""
         # Future prices are assumed equal to today's (promotions are not announced ahead).
-        window = self._profile_windows(horizon)[min(day, len(self.profile) - 1)]
+        day = min(day, len(self.profile) - 1)
         out = np.empty((*price.shape, horizon))
-        if self._list_prices_only:
-            return np.multiply(self.base_rate[:, None], window, out=out)
+        if self._list_prices_only:  # the same for every world: one table of every day's forecast
+            table = self._list_price_forecasts.get(horizon)
+            if table is None:
+                table = self._list_price_forecasts[horizon] = self.base_rate[None, :, None] * self._profile_windows(
+                    horizon)[:, None, :]
+            out[...] = table[day]
+            return out
+        window = self._profile_windows(horizon)[day]
         return np.multiply((self.base_rate * self._price_effect(price))[..., None], window, out=out)
 
     def _profile_windows(self, horizon: int) -> np.ndarray:
@@ -121,20 +128,21 @@ class GroundTruthDemand:
         """Expected and sampled demand of days ``day0 .. day0 + n_days - 1`` at once (the world's fast path).
 
         Demand here is exogenous (it depends on the day and the price, not on the policy), so the
-        world draws it a block of ``BLOCK_DAYS`` days at a time. ``price`` is ``(n_days, n_worlds,
-        n_skus)``; returns ``(expected, demand)`` of that shape (float64 units, int64 units). With at
-        most ``INVERSE_CDF_MAX_SKUS`` SKUs, blocks start at multiples of ``BLOCK_DAYS`` and the draws
-        equal those of ``sample`` called day by day; with more SKUs each world draws the block's gamma
-        and Poisson variates in two calls (same distribution, another order of draws).
+        world draws it many days at a time. ``price`` is ``(n_days, n_worlds, n_skus)``; returns
+        ``(expected, demand)`` of that shape (float64 units, int64 units). With at most
+        ``INVERSE_CDF_MAX_SKUS`` SKUs, ``day0`` must be a multiple of ``BLOCK_DAYS`` and the draws equal
+        those of ``sample`` called day by day; with more SKUs each world draws the block's gamma and
+        Poisson variates in two calls (same distribution, another order of draws).
         """
         mean = (self.base_rate * self.profile[day0 : day0 + n_days, None, None]) * self._price_effect(price)
         if mean.shape != price.shape:  # a scalar price effect
             mean = np.broadcast_to(mean, price.shape)
         k = self.dispersion
         if self.n_skus <= INVERSE_CDF_MAX_SKUS:
-            if day0 % BLOCK_DAYS or n_days > BLOCK_DAYS:
-                raise ValueError(f"blocks start at multiples of {BLOCK_DAYS} days and hold at most that many.")
-            u = np.stack([rng.random((BLOCK_DAYS, self.n_skus))[:n_days] for rng in rngs], axis=1)
+            if day0 % BLOCK_DAYS:
+                raise ValueError(f"blocks start at multiples of {BLOCK_DAYS} days.")
+            rows = -(-n_days // BLOCK_DAYS) * BLOCK_DAYS  # whole 32-day blocks of uniforms, as ``sample`` draws them
+            u = np.stack([rng.random((rows, self.n_skus))[:n_days] for rng in rngs], axis=1)
             demand = nbinom_ppf(u, mean, k) if k > 0 else poisson_ppf(u, mean)
         else:
             demand = np.empty(mean.shape, dtype=np.int64)

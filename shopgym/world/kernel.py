@@ -40,6 +40,8 @@ def _step_worlds(stock, pipeline, backlog, orders, lead, demand, expected, price
                  q, m, totals, acc, demand_buf, sales_buf, col):
     """Simulate one day of every world in place (see ``World.step`` for the order of events).
 
+    Returns ``False``, changing nothing, when an order is negative; else ``True``.
+
     Args (all arrays C-contiguous):
         stock: ``(b, n, K)`` int64 units per age bucket (updated).
         pipeline: ``(b, n, L + 1)`` int64 units arriving in 0..L days (updated).
@@ -56,6 +58,10 @@ def _step_worlds(stock, pipeline, backlog, orders, lead, demand, expected, price
         demand_buf, sales_buf: ``(b, n, T)`` float64 history buffers; column ``col`` is written.
     """
     n_worlds, n_skus, n_buckets = stock.shape
+    for w in range(n_worlds):  # refuse negative orders before anything changes
+        for i in range(n_skus):
+            if orders[w, i] < 0:
+                return False
     n_slots = pipeline.shape[2]
     capacity = int(params[0])
     backorders = params[1] > 0
@@ -188,14 +194,6 @@ def _step_worlds(stock, pipeline, backlog, orders, lead, demand, expected, price
             sales_buf[w, i, col] = sold
         for k in range(totals.shape[1]):
             acc[w, k] += totals[w, k]
-
-
-def _all_non_negative(a):
-    """Whether every entry of the 2-d integer array ``a`` is >= 0."""
-    for w in range(a.shape[0]):
-        for i in range(a.shape[1]):
-            if a[w, i] < 0:
-                return False
     return True
 
 
@@ -211,6 +209,5 @@ def compile_kernel(fn):
 
 
 step_worlds = compile_kernel(_step_worlds)
-all_non_negative = compile_kernel(_all_non_negative)
 #: Whether the compiled engine is available (numba installed and ``SHOPGYM_ENGINE`` is not ``numpy``).
 COMPILED = step_worlds is not None

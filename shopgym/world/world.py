@@ -25,7 +25,7 @@ from shopgym.world import inventory as inv
 from shopgym.world import kernel
 from shopgym.world.calendar import day_dates
 from shopgym.world.catalog import Catalog
-from shopgym.world.demand import GroundTruthDemand
+from shopgym.world.demand import BLOCK_DAYS, GroundTruthDemand
 from shopgym.world.outcome import DayOutcome, KpiTracker
 from shopgym.world.protocols import (
     DemandContext,
@@ -111,6 +111,9 @@ class World:
         self._uniform_lead = np.where(same, self._lead_table[:, 0], -1).tolist()
         # Demand that depends only on the day and the price is drawn a block of days ahead (one call per block).
         self._exogenous = isinstance(demand_model, ExogenousDemandModel)
+        # Days per block: whole 32-day blocks, as many as keep a block's tables under ~2M entries.
+        per_block = BLOCK_DAYS * n_worlds * cat.n_skus
+        self._block_days = BLOCK_DAYS * int(np.clip(2**21 // per_block, 1, -(-self.horizon // BLOCK_DAYS)))
         self.day = 0
         self.reset([None] * n_worlds)
 
@@ -246,15 +249,15 @@ class World:
             out, totals = self._step_numpy(orders, expected, demand)
             self.kpis.acc += totals
         else:
-            if not kernel.all_non_negative(orders):
-                raise ValueError("orders must be non-negative.")
             expected, demand = self._todays_demand()
             q = np.empty((b, len(kernel.Q_FIELDS), n), dtype=np.int64)
             m = np.empty((b, len(kernel.M_FIELDS), n))
             totals = np.empty((b, len(kernel.KPI_COLUMNS)))
-            kernel.step_worlds(self.stock, self.pipeline, self.backlog, orders, self._lead_table[self.day], demand,
-                               expected, self._price_by_day[self.day], self._catf, self._cati, self._params, q, m,
-                               totals, self.kpis.acc, self._demand_buf, self._sales_buf, self.history_len + self.day)
+            if not kernel.step_worlds(self.stock, self.pipeline, self.backlog, orders, self._lead_table[self.day], demand,
+                                      expected, self._price_by_day[self.day], self._catf, self._cati, self._params, q,
+                                      m, totals, self.kpis.acc, self._demand_buf, self._sales_buf,
+                                      self.history_len + self.day):
+                raise ValueError("orders must be non-negative.")
             out = DayOutcome(q, m)
         self.kpis.record(totals, n)
         self.day += 1
@@ -269,9 +272,7 @@ class World:
                     np.ascontiguousarray(self.demand_model.sample(ctx, self.rngs["demand"]), dtype=np.int64))
         j = day - self._block_start
         if j >= self._block_len:  # draw the next block of days
-            from shopgym.world.demand import BLOCK_DAYS
-
-            days = min(BLOCK_DAYS, self.horizon - day)
+            days = min(self._block_days, self.horizon - day)
             self._expected_block, self._demand_block = self.demand_model.sample_days(
                 day, days, self._price_by_day[day : day + days], self.rngs["demand"])
             self._block_start, self._block_len, j = day, days, 0
