@@ -19,7 +19,8 @@ def _observe_worlds(obs, stock, backlog, pipeline, sales_buf, sales_end, window,
             arriving in 0..P days (slot 0 is empty between days).
         sales_buf: ``(b, n, T)`` units sold per day; the window is columns ``sales_end - window .. sales_end - 1``.
         price: ``(b, n)`` currency/unit; unit_cost: ``(n,)`` currency/unit; lead: ``(n,)`` days.
-        forecast: ``(b, n, P + 1)`` expected demand from today on (units), or ``(0, 0, 0)`` for no forecast fields.
+        forecast: ``(b, n, P + 1)`` expected demand from today on (units), ``(1, n, P + 1)`` when the same for
+            every world, or ``(0, 0, 0)`` for no forecast fields.
         calendar: ``(5,)`` calendar features of today.
     """
     n_worlds, n_skus, n_buckets = stock.shape
@@ -45,10 +46,11 @@ def _observe_worlds(obs, stock, backlog, pipeline, sales_buf, sales_end, window,
             obs[w, f + 1] = unit_cost[i]
             obs[w, f + 2] = lead[i]
             if with_fc:
-                obs[w, f + 3] = forecast[w, i, 0]
+                fw = w if forecast.shape[0] > 1 else 0  # one row may serve every world
+                obs[w, f + 3] = forecast[fw, i, 0]
                 total = 0.0
                 for k in range(lead[i] + 1):
-                    total += forecast[w, i, k]
+                    total += forecast[fw, i, k]
                 obs[w, f + 4] = total
         for k in range(calendar.shape[0]):
             obs[w, block + k] = calendar[k]

@@ -76,7 +76,7 @@ class RestockView:
         w = self.world
         day = min(w.day, w.n_calendar_days - 1)
         obs = np.empty((w.n_worlds, self.obs_size), dtype=np.float32)
-        fc = (np.ascontiguousarray(w.forecast(self.forecast_days), dtype=np.float64) if self.with_forecast
+        fc = (np.ascontiguousarray(w.forecast_rows(self.forecast_days), dtype=np.float64) if self.with_forecast
               else self._no_forecast)
         observe_worlds(obs, w.stock, w.backlog, w.pipeline, w._sales_buf, w.day + w.history_len, self.window,
                        w._price_by_day[day], w._catf[0], w._lead_table[day], fc, self.calendar[day])

@@ -88,14 +88,22 @@ class GroundTruthDemand:
         day = min(day, len(self.profile) - 1)
         out = np.empty((*price.shape, horizon))
         if self._list_prices_only:  # the same for every world: one table of every day's forecast
-            table = self._list_price_forecasts.get(horizon)
-            if table is None:
-                table = self._list_price_forecasts[horizon] = self.base_rate[None, :, None] * self._profile_windows(
-                    horizon)[:, None, :]
-            out[...] = table[day]
+            out[...] = self.forecast_table(horizon)[day]
             return out
         window = self._profile_windows(horizon)[day]
         return np.multiply((self.base_rate * self._price_effect(price))[..., None], window, out=out)
+
+    def forecast_table(self, horizon: int) -> np.ndarray | None:
+        """Every day's ``forecast`` at list prices, ``(n_days, n_skus, horizon)`` (read-only), when it is the
+        same for every world (no promotions); else ``None``."""
+        if not self._list_prices_only:
+            return None
+        table = self._list_price_forecasts.get(horizon)
+        if table is None:
+            table = self.base_rate[None, :, None] * self._profile_windows(horizon)[:, None, :]
+            table.flags.writeable = False
+            self._list_price_forecasts[horizon] = table
+        return table
 
     def _profile_windows(self, horizon: int) -> np.ndarray:
         """``profile`` of days ``d .. d + horizon - 1`` (the last day repeated past the end) for every ``d``."""

@@ -97,6 +97,11 @@ class World:
         self._zeros.flags.writeable = False
         self._has_order_cost = bool(self.catalog.order_cost.any())
         icfg = scenario.inventory
+        n = cat.n_skus
+        self._shape = (n_worlds, n)
+        self._q_shape = (n_worlds, len(kernel.Q_FIELDS), n)
+        self._m_shape = (n_worlds, len(kernel.M_FIELDS), n)
+        self._totals_shape = (n_worlds, len(kernel.KPI_COLUMNS))
         self._catf = np.ascontiguousarray(np.stack([cat.unit_cost, cat.order_cost, cat.holding_cost]), dtype=np.float64)
         self._cati = np.ascontiguousarray(np.stack([self.arrival_bucket, self.perishable, self.substitute]),
                                           dtype=np.int64)
@@ -111,6 +116,7 @@ class World:
         self._uniform_lead = np.where(same, self._lead_table[:, 0], -1).tolist()
         # Demand that depends only on the day and the price is drawn a block of days ahead (one call per block).
         self._exogenous = isinstance(demand_model, ExogenousDemandModel)
+        self._forecast_table = getattr(demand_model, "forecast_table", None) if self._exogenous else None
         # Days per block: whole 32-day blocks, as many as keep a block's tables under ~2M entries.
         per_block = BLOCK_DAYS * n_worlds * cat.n_skus
         self._block_days = BLOCK_DAYS * int(np.clip(2**21 // per_block, 1, -(-self.horizon // BLOCK_DAYS)))
@@ -203,6 +209,15 @@ class World:
             demand_history=self.demand_history,
         )
 
+    def forecast_rows(self, horizon: int) -> np.ndarray:
+        """``forecast(horizon)``, or, when every world has the same forecast, one read-only row of it
+        ``(1, n_skus, horizon)`` without a copy (the observation's fast path)."""
+        if self._forecast_table is not None:
+            table = self._forecast_table(horizon)
+            if table is not None:
+                return table[min(self.day, len(table) - 1)][None]
+        return self.forecast(horizon)
+
     def forecast(self, horizon: int) -> np.ndarray:
         """The demand model's expected demand for today and the next days, ``(n_worlds, n_skus, horizon)``."""
         if self._exogenous:  # no context needed
@@ -238,9 +253,9 @@ class World:
         """Simulate today with ``orders`` (non-negative integers, ``(n_worlds, n_skus)``, units)."""
         if self.day >= self.horizon:
             raise RuntimeError("the episode is over (day == horizon); call reset() first.")
-        b, n = self.n_worlds, self.catalog.n_skus
+        b, n = self._shape
         orders = np.ascontiguousarray(orders, dtype=np.int64)
-        if orders.shape != (b, n):
+        if orders.shape != self._shape:
             orders = orders.reshape(b, n)
         if self.engine == "numpy":
             if orders.min() < 0:
@@ -250,13 +265,13 @@ class World:
             self.kpis.acc += totals
         else:
             expected, demand = self._todays_demand()
-            q = np.empty((b, len(kernel.Q_FIELDS), n), dtype=np.int64)
-            m = np.empty((b, len(kernel.M_FIELDS), n))
-            totals = np.empty((b, len(kernel.KPI_COLUMNS)))
-            if not kernel.step_worlds(self.stock, self.pipeline, self.backlog, orders, self._lead_table[self.day], demand,
-                                      expected, self._price_by_day[self.day], self._catf, self._cati, self._params, q,
-                                      m, totals, self.kpis.acc, self._demand_buf, self._sales_buf,
-                                      self.history_len + self.day):
+            day = self.day
+            q = np.empty(self._q_shape, dtype=np.int64)
+            m = np.empty(self._m_shape)
+            totals = np.empty(self._totals_shape)
+            if not kernel.step_worlds(self.stock, self.pipeline, self.backlog, orders, self._lead_table[day], demand,
+                                      expected, self._price_by_day[day], self._catf, self._cati, self._params, q, m,
+                                      totals, self.kpis.acc, self._demand_buf, self._sales_buf, self.history_len + day):
                 raise ValueError("orders must be non-negative.")
             out = DayOutcome(q, m)
         self.kpis.record(totals, n)
