@@ -77,8 +77,8 @@ CHANGES = [
     "900000.. only (best row of each run's `logs/eval.csv`: 438.5 vs 444.1 in profit x 0.1, i.e. 94.1% vs 95.3% "
     "of the optimum), never by the benchmark's seeds 0..9. The DQN rows above come from fresh trainings with "
     "the shipped settings (`python benchmarks/agents_restock.py --workers 2 --retrain quickstart-shopgym-dqn "
-    "--retrain quickstart-dqn`; the other rows are cached runs). Our DQN and SB3 DQN share these settings; SB3 DQN "
-    "was not tuned separately. Each row is one training seed evaluated on 10 episodes, so read the percentages "
+    "--retrain quickstart-dqn`; the other rows are cached runs). Our DQN and SB3 DQN share these settings; the "
+    "variants tried for SB3 DQN alone are listed below. Each row is one training seed evaluated on 10 episodes, so read the percentages "
     "with their confidence intervals.",
     "Greedy policies fluctuate between evaluations, so every restock run keeps its best model by evaluation during "
     "training (`select: best`; 10 episodes on seeds 900000.., disjoint from the benchmark's seeds 0..9).",
