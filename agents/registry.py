@@ -1,4 +1,4 @@
-"""Policies by name: ``make_policy("sS", env)``; trained agents by ``"sb3:DIR"`` or ``"dqn:DIR"``."""
+"""Policies by name: ``make_policy("sS", env)``; trained agents by ``"sb3:DIR"``, ``"dqn:DIR"`` or ``"dqn-sku:DIR"``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ HEURISTICS: dict[str, str] = {
     "newsvendor_optimum": "the closed-form optimal newsvendor order (newsvendor scenarios only)",
     "optimal": "the exact optimum by backward induction (small single-SKU scenarios only)",
 }
-TRAINED_PREFIXES = ("sb3:", "dqn:")
+TRAINED_PREFIXES = ("sb3:", "dqn:", "dqn-sku:")
 
 
 class PolicyError(ShopgymError, ValueError):
@@ -51,7 +51,7 @@ def make_policy(name: str, env, params: dict | None = None) -> Policy:
     if name not in HEURISTICS:
         raise PolicyError(
             f"Unknown policy {name!r}.{did_you_mean(name, HEURISTICS)} Built-in policies: "
-            f"{', '.join(HEURISTICS)}; trained agents: sb3:DIR or dqn:DIR."
+            f"{', '.join(HEURISTICS)}; trained agents: sb3:DIR, dqn:DIR or dqn-sku:DIR."
         )
     why = not_applicable(name, base.scenario)
     if why:

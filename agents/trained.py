@@ -112,16 +112,23 @@ def load_dqn(directory: str | Path, env: gym.Env | None = None, name: str | None
 
     directory = Path(directory)
     cfg = read_run_config(directory) or {}
+    if cfg.get("env_id") == "shopgym/RestockPerSKU-v0":
+        raise HyperparameterError(f"{directory} is a per-SKU run; load it as dqn-sku:{directory}.")
     sub = "best" if cfg.get("select") == "best" and (directory / "best" / "hyperparameters.json").exists() else "model"
     model_dir = directory / sub if (directory / sub / "hyperparameters.json").exists() else directory
     model = DQN.load(model_dir, load_buffer=False)
     return TrainedPolicy(name or f"dqn:{directory}", model.predict, model.observation_space, model.action_space, env)
 
 
-def load_policy(spec: str, env: gym.Env | None = None) -> TrainedPolicy:
-    """A trained agent from ``"sb3:DIR"`` or ``"dqn:DIR"``; with ``env``, its spaces are checked against it."""
+def load_policy(spec: str, env: gym.Env | None = None):
+    """A trained agent from ``"sb3:DIR"``, ``"dqn:DIR"`` or ``"dqn-sku:DIR"`` (a ``TrainedPolicy``, or an
+    ``agents.per_sku.PerSKUPolicy``); with ``env``, its spaces are checked against it."""
     kind, sep, path = spec.partition(":")
-    if not sep or kind not in ("sb3", "dqn") or not path:
-        raise ValueError(f"trained-policy spec {spec!r} must be 'sb3:DIR' or 'dqn:DIR'.")
+    if not sep or kind not in ("sb3", "dqn", "dqn-sku") or not path:
+        raise ValueError(f"trained-policy spec {spec!r} must be 'sb3:DIR', 'dqn:DIR' or 'dqn-sku:DIR'.")
+    if kind == "dqn-sku":  # the shared per-SKU Q-net of agents.per_sku
+        from agents.per_sku import load_per_sku
+
+        return load_per_sku(path, env, name=spec)
     loader = load_sb3 if kind == "sb3" else load_dqn
     return loader(path, env, name=spec)

@@ -30,7 +30,7 @@ def default_out(algo: str, env_id: str, scenario: str | None, seed: int) -> Path
 @app.command()
 def train(
     algo: str = typer.Option(..., help=f"one of {', '.join(ALGOS)}"),
-    env: str = typer.Option("shopgym/Restock-v0", help="Gymnasium env id"),
+    env: str = typer.Option("shopgym/Restock-v0", help="Gymnasium env id (shopgym/RestockPerSKU-v0: the per-SKU agent)"),
     scenario: str = typer.Option(None, help="scenario name or file (shopgym envs; default: the env's)"),
     timesteps: int = typer.Option(None, help="env steps to train for (default: n_timesteps of the hyperparameter file)"),
     seed: int = typer.Option(0, help="seeds networks, exploration and training envs"),
@@ -50,7 +50,12 @@ def train(
     for flag, value in (("--scenario", scenario), ("--timesteps", timesteps), ("--hyperparams", hyperparams)):
         if value is not None:
             command += [flag, str(value)]
-    if algo == "shopgym-dqn":
+    per_sku = algo == "shopgym-dqn" and env == "shopgym/RestockPerSKU-v0"  # one Q-net shared by the SKUs
+    if per_sku:
+        from agents.per_sku import train as train_per_sku
+
+        model = train_per_sku(scenario, out, timesteps, seed, hyperparams, progress, command)
+    elif algo == "shopgym-dqn":
         from agents.dqn.run import train as train_dqn
 
         model = train_dqn(env, out, timesteps, seed, scenario, hyperparams, progress, command)
@@ -58,7 +63,7 @@ def train(
         from agents.sb3 import train as train_sb3
 
         model = train_sb3(algo, env, out, timesteps, seed, scenario, hyperparams, progress, command)
-    spec = "dqn" if algo == "shopgym-dqn" else "sb3"
+    spec = "dqn-sku" if per_sku else "dqn" if algo == "shopgym-dqn" else "sb3"
     typer.echo(f"trained {algo} for {model.num_timesteps} steps -> {out} (policy spec: {spec}:{out})")
 
 
