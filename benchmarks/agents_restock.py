@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import gymnasium as gym  # noqa: E402
 
-from agents import sb3  # noqa: E402
+from agents import per_sku, sb3  # noqa: E402
 from agents.dqn import run as dqn_run  # noqa: E402
 from agents.dqn.evaluation import evaluate  # noqa: E402
 from agents.hyperparams import library_versions, load_hyperparams  # noqa: E402
@@ -39,12 +39,15 @@ from agents.trained import load_policy  # noqa: E402
 from scenarios.benchmark import run_benchmark  # noqa: E402
 
 RESTOCK = "shopgym/Restock-v0"
+#: Our DQN as one Q-net shared by every SKU (``agents/per_sku.py``), trained on the per-SKU vector env.
+PER_SKU = "shopgym-dqn-sku"
+PER_SKU_ENV = "shopgym/RestockPerSKU-v0"
 EVAL_SEEDS = 10
 #: Trained agents per scenario: (algo, label). SB3 DQN needs a Discrete action (one SKU: quickstart only).
 TRAINED = {
     "quickstart": [("shopgym-dqn", "our DQN"), ("dqn", "SB3 DQN"), ("ppo", "SB3 PPO")],
-    "seasonal": [("ppo", "SB3 PPO")],
-    "supply-shock": [("ppo", "SB3 PPO")],
+    "seasonal": [("ppo", "SB3 PPO"), (PER_SKU, "our DQN, per SKU")],
+    "supply-shock": [("ppo", "SB3 PPO"), (PER_SKU, "our DQN, per SKU")],
 }
 HEURISTICS = ["sS", "base_stock", "critical_fractile"]
 CARTPOLE = [("shopgym-dqn", "our DQN"), ("dqn", "SB3 DQN")]
@@ -106,12 +109,13 @@ CHANGES = [
 USAGE = """## Using the agents
 
 - Train: `shopgym train --algo {dqn,ppo,a2c,sac,shopgym-dqn} --env ENV_ID --scenario S --timesteps N --seed K --out DIR`
-  (`shopgym-dqn` is our DQN in `agents/dqn/`; SAC needs the continuous restock variant, which its section selects).
+  (`shopgym-dqn` is our DQN in `agents/dqn/`; SAC needs the continuous restock variant, which its section selects;
+  `--algo shopgym-dqn --env shopgym/RestockPerSKU-v0` trains one Q-net shared by every SKU, `agents/per_sku.py`).
   Re-running the same command after a kill resumes from `DIR/checkpoints/latest` (model, optimizer, replay buffer,
   normalisation statistics, step counter); logs (`DIR/logs/*.csv`, TensorBoard under `DIR/logs/tb`) are appended.
   `DIR/config.yml` holds the resolved configuration, `DIR/run.json` every command line, seed and library versions.
 - Evaluate: `shopgym evaluate --model DIR --scenario S --episodes N` (greedy, seeds 0..N-1, unscaled profit).
-- Benchmark with heuristics: `shopgym benchmark --policies sS,base_stock,sb3:DIR,dqn:DIR2` (trained agents are
+- Benchmark with heuristics: `shopgym benchmark --policies sS,base_stock,sb3:DIR,dqn:DIR2,dqn-sku:DIR3` (trained agents are
   `Policy` objects through `agents.trained.load_policy`).
 - Hyperparameters: `agents/hyperparams/<algo>.yml`, one section per env id and optional `<env id>@<scenario>`
   overrides; unknown keys are errors naming the key. Python: `from agents.dqn import DQN;
@@ -123,7 +127,9 @@ def train_one(algo: str, env_id: str, scenario: str | None, out: Path, steps: in
     """Train (or resume) one run in this process; its wall and CPU time (seconds) and step count."""
     torch.set_num_threads(1)
     t0, c0 = time.perf_counter(), time.process_time()
-    if algo == "shopgym-dqn":
+    if algo == PER_SKU:
+        model = per_sku.train(scenario, out, steps, seed=0, progress_bar=False)
+    elif algo == "shopgym-dqn":
         model = dqn_run.train(env_id, out, steps, seed=0, scenario=scenario, progress_bar=False)
     else:
         model = sb3.train(algo, env_id, out, steps, seed=0, scenario=scenario, progress_bar=False)
@@ -171,11 +177,17 @@ def discard_run(out: Path, name: str, timings: dict, timings_path: Path) -> None
 
 
 def _n_timesteps(algo: str, env_id: str, scenario: str | None) -> int:
+    if algo == PER_SKU:
+        algo, env_id = "shopgym-dqn", PER_SKU_ENV
     return int(load_hyperparams(algo, env_id, scenario).get("n_timesteps", 100_000))
 
 
+#: Policy-spec prefix of each trained algo (``agents.trained.load_policy``); SB3 algos use ``sb3:``.
+SPEC_PREFIX = {"shopgym-dqn": "dqn", PER_SKU: "dqn-sku"}
+
+
 def spec(algo: str, run_dir: Path) -> str:
-    return f"{'dqn' if algo == 'shopgym-dqn' else 'sb3'}:{run_dir}"
+    return f"{SPEC_PREFIX.get(algo, 'sb3')}:{run_dir}"
 
 
 def ci95(values: np.ndarray) -> float:
@@ -337,6 +349,8 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
             gap = 100 * (r["profit_mean"] - best["profit_mean"]) / abs(best["profit_mean"])
             lines.append(f"| {r['label']} | {_train_cells(t)} | {fmt(r['profit_mean'], r['profit_ci95'])} | "
                          f"{r['fill_rate']:.3f} | {gap:+.1f}% |")
+        if any(a == PER_SKU for a, _ in TRAINED[scenario]):
+            lines += ["", "(Training steps of the per-SKU agent count (world, SKU) transitions: 10 per simulated world-day.)"]
     lines += ["", "## CartPole-v1: our DQN vs SB3 DQN (same hyperparameters, same steps)", "",
               "Both use the RL Zoo CartPole DQN hyperparameters (`CartPole-v1` sections of `shopgym-dqn.yml` and "
               "`dqn.yml`); greedy returns over seeds 0..9 (500 is the maximum).", "",
