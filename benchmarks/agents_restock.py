@@ -238,7 +238,8 @@ def main() -> None:
         discard_run(out, name, timings, timings_path)
 
     # 1. training: restock agents, then the CartPole pair side by side (same conditions for both)
-    jobs = [(out / f"{sc}-{algo}", algo, RESTOCK, sc) for sc, agents in TRAINED.items() for algo, _ in agents]
+    jobs = [(out / f"{sc}-{algo}", algo, PER_SKU_ENV if algo == PER_SKU else RESTOCK, sc)
+            for sc, agents in TRAINED.items() for algo, _ in agents]
     train_all(jobs, steps, args.workers, timings, timings_path)
     train_all([(out / f"cartpole-{algo}", algo, "CartPole-v1", None) for algo, _ in CARTPOLE], steps, 2, timings,
               timings_path)
