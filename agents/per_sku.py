@@ -35,7 +35,7 @@ import shopgym  # noqa: F401  (registers the shopgym envs)
 from agents.dqn.config import DQNConfig
 from agents.dqn.dqn import DQN, latest_checkpoint
 from agents.dqn.policy import QNetwork
-from agents.dqn.run import EVAL_SEED_BASE, resolve, train_seed
+from agents.dqn.run import learn_and_save, resolve, train_seed
 from agents.dqn.spaces import describe, short
 from agents.hyperparams import read_run_config, start_run
 from shopgym.config import Scenario, load_scenario
@@ -357,10 +357,4 @@ def train(scenario: str | None, out: str | Path, timesteps: int | None = None, s
     ckpt = latest_checkpoint(out / "checkpoints")
     model = DQN.load(ckpt, env=envs) if ckpt is not None else DQN(envs, cfg["hyperparams"], seed=train_seed(seed))
     model.env_id, model.env_kwargs = ENV_ID, dict(cfg["env_kwargs"])  # saved with the model: what it was trained on
-    eval_env = SKUFeatureObservation(gym.make("shopgym/Restock-v0", **kwargs))
-    eval_seeds = [EVAL_SEED_BASE + i for i in range(cfg["n_eval_episodes"])]
-    model.learn(cfg["timesteps"], eval_env=eval_env, eval_freq=cfg["eval_freq"], eval_seeds=eval_seeds,
-                log_dir=out / "logs", checkpoint_dir=out / "checkpoints", checkpoint_freq=cfg["checkpoint_freq"],
-                progress_bar=progress_bar, tensorboard=True, best_dir=out / "best")
-    model.save(out / "model")
-    return model
+    return learn_and_save(model, cfg, out, SKUFeatureObservation(gym.make("shopgym/Restock-v0", **kwargs)), progress_bar)

@@ -62,7 +62,12 @@ def train(env_id: str, out: str | Path, timesteps: int | None = None, seed: int 
         model = DQN.load(ckpt)
     else:
         model = DQN(env_id, cfg["hyperparams"], seed=train_seed(seed), env_kwargs=cfg["env_kwargs"])
-    eval_env = gym.make(env_id, **cfg["env_kwargs"])
+    return learn_and_save(model, cfg, out, gym.make(env_id, **cfg["env_kwargs"]), progress_bar)
+
+
+def learn_and_save(model: DQN, cfg: dict, out: Path, eval_env: gym.Env, progress_bar: bool) -> DQN:
+    """Train ``model`` to ``cfg["timesteps"]`` with the run directory's logs, checkpoints, evaluations
+    (seeds ``EVAL_SEED_BASE..``) and best model, then save it to ``out/model``."""
     eval_seeds = [EVAL_SEED_BASE + i for i in range(cfg["n_eval_episodes"])]
     model.learn(cfg["timesteps"], eval_env=eval_env, eval_freq=cfg["eval_freq"], eval_seeds=eval_seeds,
                 log_dir=out / "logs", checkpoint_dir=out / "checkpoints", checkpoint_freq=cfg["checkpoint_freq"],
