@@ -84,11 +84,12 @@ def evaluate(
     cfg = read_run_config(model)
     if cfg is None:
         raise typer.BadParameter(f"--model {model}: no config.yml there; pass a directory written by `shopgym train`.")
-    kwargs = {k: v for k, v in cfg["env_kwargs"].items() if k != "reward_scale"}
+    per_sku = cfg["env_id"] == "shopgym/RestockPerSKU-v0"  # trained per SKU, acts on the whole shop
+    kwargs = {k: v for k, v in cfg["env_kwargs"].items() if k not in ("reward_scale", "stock_shaping")}
     if scenario is not None:
         kwargs["scenario"] = scenario
-    env = gym.make(cfg["env_id"], **kwargs)
-    spec = f"{'dqn' if cfg['algo'] == 'shopgym-dqn' else 'sb3'}:{model}"
+    env = gym.make("shopgym/Restock-v0" if per_sku else cfg["env_id"], **kwargs)
+    spec = f"{'dqn-sku' if per_sku else 'dqn' if cfg['algo'] == 'shopgym-dqn' else 'sb3'}:{model}"
     policy = load_policy(spec, env)
     returns, profits = [], []
     for seed in range(seed_base, seed_base + episodes):
@@ -102,7 +103,7 @@ def evaluate(
         returns.append(total)
         if "episode_kpis" in info:
             profits.append(info["episode_kpis"]["profit"])
-    result = {"model": str(model), "env_id": cfg["env_id"], "scenario": kwargs.get("scenario"),
+    result = {"model": str(model), "env_id": env.spec.id if env.spec else cfg["env_id"], "scenario": kwargs.get("scenario"),
               "seeds": list(range(seed_base, seed_base + episodes)), "return": _summary(returns)}
     if profits:
         result["profit"] = _summary(profits)

@@ -177,3 +177,29 @@ def test_n_envs_must_be_a_multiple_of_the_skus(write_hp, tmp_path):
     hp = write_hp({ENV_ID: {**TINY_DQN, "n_envs": 15, "n_timesteps": 100, "env_kwargs": SHORT}})
     with pytest.raises(HyperparameterError, match="multiple of the scenario's 10 SKUs"):
         train(SCENARIO, tmp_path / "run", hyperparams_file=hp, progress_bar=False)
+
+
+def test_shopgym_evaluate_runs_a_per_sku_model_on_the_whole_shop(tiny_run):
+    import json
+
+    from typer.testing import CliRunner
+
+    from shopgym.cli.train import app
+
+    out, _ = tiny_run
+    result = CliRunner().invoke(app, ["evaluate", "--model", str(out), "--episodes", "2"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / f"evaluation_{SCENARIO}.json").read_text())
+    assert saved["env_id"] == "shopgym/Restock-v0" and saved["seeds"] == [0, 1]
+    # the profit it reports is the one the policy earns on the Restock env itself
+    env = gym.make("shopgym/Restock-v0", scenario=SCENARIO, **SHORT)
+    policy = load_policy(f"dqn-sku:{out}", env)
+    profits = []
+    for seed in (0, 1):
+        obs, _ = env.reset(seed=seed)
+        done = False
+        while not done:
+            obs, _, terminated, truncated, info = env.step(policy.act(obs))
+            done = terminated or truncated
+        profits.append(info["episode_kpis"]["profit"])
+    assert saved["profit"]["mean"] == pytest.approx(sum(profits) / 2)
