@@ -40,6 +40,7 @@ from agents.dqn.spaces import describe, short
 from agents.hyperparams import read_run_config, start_run
 from shopgym.config import Scenario, load_scenario
 from shopgym.envs.restock import world_seed
+from shopgym.envs.restock_vector import reseed_worlds
 from shopgym.envs.restock_view import CALENDAR_FIELDS, RestockView
 from shopgym.errors import HyperparameterError, ShopgymError
 from shopgym.world.world import World
@@ -188,18 +189,7 @@ class PerSKUVectorEnv(VectorEnv):
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         """Reset every world; ``seed`` is an int (world ``w`` gets ``seed + w``) or one seed per world."""
-        if seed is None:
-            seeds: list[int | None] = [None] * self.n_worlds
-        elif isinstance(seed, (int, np.integer)):
-            seeds = [int(seed) + w for w in range(self.n_worlds)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != self.n_worlds:
-                raise ValueError(f"reset got {len(seeds)} seeds; pass one per world ({self.n_worlds}) or an int.")
-        for w, s in enumerate(seeds):
-            if s is not None:
-                self._np_randoms[w] = seeding.np_random(s)[0]
-        self._reset_worlds(seeds)
+        self._reset_worlds(reseed_worlds(seed, self._np_randoms))
         return self.observe(), {}
 
     def _reset_worlds(self, seeds: list[int | None]) -> None:

@@ -21,6 +21,27 @@ from shopgym.envs.restock_view import RestockView
 from shopgym.world.world import World
 
 
+def reseed_worlds(seed: int | list[int | None] | None, np_randoms: list[np.random.Generator]) -> list[int | None]:
+    """The per-world seeds of a vector reset, re-seeding ``np_randoms[w]`` for every world given a seed.
+
+    ``seed`` is ``None`` (no world re-seeded), an int (world ``w`` gets ``seed + w``) or one seed (or
+    ``None``) per world; another length raises ``ValueError``.
+    """
+    n = len(np_randoms)
+    if seed is None:
+        seeds: list[int | None] = [None] * n
+    elif isinstance(seed, (int, np.integer)):
+        seeds = [int(seed) + w for w in range(n)]
+    else:
+        seeds = list(seed)
+        if len(seeds) != n:
+            raise ValueError(f"reset got {len(seeds)} seeds; pass one per env ({n}) or an int.")
+    for w, s in enumerate(seeds):
+        if s is not None:
+            np_randoms[w] = seeding.np_random(s)[0]
+    return seeds
+
+
 class RestockVectorEnv(VectorEnv):
     """``num_envs`` Restock envs in one batched world (see ``RestockEnv`` for spaces, reward and info).
 
@@ -49,17 +70,7 @@ class RestockVectorEnv(VectorEnv):
         self._mask = np.ones(num_envs, dtype=bool)
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
-        if seed is None:
-            seeds: list[int | None] = [None] * self.num_envs
-        elif isinstance(seed, int):
-            seeds = [seed + i for i in range(self.num_envs)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(f"reset got {len(seeds)} seeds for {self.num_envs} envs.")
-        for i, s in enumerate(seeds):
-            if s is not None:
-                self._np_randoms[i] = seeding.np_random(s)[0]
+        seeds = reseed_worlds(seed, self._np_randoms)
         self._reset_worlds(seeds)
         return self.view.observe(), {}
 
