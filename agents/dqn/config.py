@@ -41,11 +41,13 @@ class DQNConfig:
     exploration_final_eps: float = 0.05  #: epsilon after the fall
     normalize_obs: bool = True  #: standardise observations with statistics frozen after learning_starts
     n_envs: int = 1  #: copies of the env stepped together
+    reward_centering: bool = False  #: subtract the running mean reward from TD targets (see ``DQN``)
+    reward_centering_window: int = 100_000  #: the running mean weighs about the last this many rewards (transitions)
 
     def __post_init__(self) -> None:
         self.net_arch = [int(w) for w in self.net_arch]
         positive = ["learning_rate", "buffer_size", "batch_size", "n_step", "train_freq", "gradient_steps",
-                    "target_update_interval", "huber_delta", "max_grad_norm", "n_envs"]
+                    "target_update_interval", "huber_delta", "max_grad_norm", "n_envs", "reward_centering_window"]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise HyperparameterError(f"DQN hyperparameter {name}={getattr(self, name)!r} must be > 0.")
@@ -55,6 +57,9 @@ class DQNConfig:
                 raise HyperparameterError(f"DQN hyperparameter {name}={getattr(self, name)!r} must be in [0, 1].")
         if self.learning_starts < 0:
             raise HyperparameterError(f"DQN hyperparameter learning_starts={self.learning_starts!r} must be >= 0.")
+        if self.reward_centering and self.gamma >= 1.0:
+            raise HyperparameterError(f"reward_centering needs gamma < 1 (got gamma={self.gamma!r}): with gamma = 1 "
+                                      "a constant subtracted from every reward grows without bound in the return.")
         if any(w <= 0 for w in self.net_arch):
             raise HyperparameterError(f"DQN hyperparameter net_arch={self.net_arch!r} must hold positive widths.")
 

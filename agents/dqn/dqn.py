@@ -8,6 +8,16 @@ Vector envs: Gymnasium 1.x auto-resets on the *next* step. When an episode ends 
 observation returned is its final one; at step t+1 the env ignores the action, resets, and returns
 the first observation of the next episode with reward 0. That step is not a transition, so it is
 skipped (``prev_done``), and truncated episodes bootstrap from the final observation.
+
+Reward centering (``reward_centering``, off by default; Naik et al. 2024, "Reward Centering"):
+the TD targets use rewards minus ``reward_mean``, a running mean of the rewards collected so far
+(env reward units per transition). A k-step return ``sum_j gamma^j r_j`` becomes
+``sum_j gamma^j (r_j - reward_mean)``, i.e. ``returns - reward_mean * (1 - gamma^k) / (1 - gamma)``.
+Subtracting a constant from every reward lowers every discounted value by ``constant / (1 - gamma)``
+and so leaves the greedy, and the optimal, policy of the discounted problem unchanged when episodes
+only end by truncation (bootstrapped); with true terminations it would change what ending is worth.
+What it removes is the large common offset of the Q-values (about ``mean reward / (1 - gamma)``),
+so the network fits the small differences between actions instead.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 
 from agents.checkpoint_files import swap_in
-from agents.dqn.buffer import NStepAccumulator, ReplayBuffer
+from agents.dqn.buffer import Batch, NStepAccumulator, ReplayBuffer
 from agents.dqn.config import DQNConfig, HyperparameterError
 from agents.dqn.evaluation import evaluate
 from agents.dqn.logger import RunLogger
@@ -97,6 +107,8 @@ class DQN:
         self._steps_since_train = 0  # env steps since the last update round
         self._last_target_update = 0
         self._obs: np.ndarray | None = None  # current observations, None until the envs are reset
+        self.reward_mean = 0.0  # running mean reward (env reward units), subtracted with reward_centering
+        self.reward_count = 0  # rewards seen by reward_mean (transitions)
 
     # ------------------------------------------------------------------ acting
     def epsilon(self) -> float:
@@ -159,6 +171,7 @@ class DQN:
             obs = self._obs.reshape(n_envs, self.obs_dim)
             actions = self._explore(obs)
             next_obs, rewards, terms, truncs, _ = self.envs.step(actions + int(self.action_space.start))
+            self._track_reward_mean(np.asarray(rewards)[~self._prev_done])
             flat_next = next_obs.reshape(n_envs, self.obs_dim)
             for i in range(n_envs):
                 if self._prev_done[i]:  # the autoreset step: not a transition
@@ -186,6 +199,8 @@ class DQN:
             if logger and len(losses) >= 100:
                 logger.log("train", self.num_timesteps, {"loss": np.mean(losses), "epsilon": self.epsilon(),
                                                          "n_updates": self.n_updates})
+                if c.reward_centering:
+                    logger.log("centering", self.num_timesteps, {"reward_mean": self.reward_mean})
                 losses = []
             if eval_env is not None and eval_freq and self.num_timesteps >= next_eval:
                 res = evaluate(self.predict, eval_env, eval_seeds)
@@ -217,6 +232,24 @@ class DQN:
             self.policy.set_obs_scaling(np.concatenate(self._warmup_obs))
             self._warmup_obs = []
 
+    def _track_reward_mean(self, rewards: np.ndarray) -> None:
+        """Fold the rewards of one vector step into ``reward_mean``: the plain mean of every reward so far
+        until ``reward_centering_window`` rewards are seen, then an exponential moving average with
+        weight ``1 / reward_centering_window`` per reward (so about the last window's rewards count)."""
+        if not self.config.reward_centering or len(rewards) == 0:
+            return
+        self.reward_count += len(rewards)
+        weight = len(rewards) / min(self.reward_count, max(self.config.reward_centering_window, len(rewards)))
+        self.reward_mean += weight * (float(np.mean(rewards)) - self.reward_mean)
+
+    def centered_returns(self, returns: np.ndarray, discount: np.ndarray) -> np.ndarray:
+        """k-step returns with ``reward_mean`` taken off each of their k rewards (``discount`` = gamma^k);
+        the returns unchanged without ``reward_centering``."""
+        if not self.config.reward_centering:
+            return returns
+        gamma = self.config.gamma
+        return (returns - self.reward_mean * (1.0 - discount) / (1.0 - gamma)).astype(np.float32)
+
     def _update(self) -> list[float]:
         """Target update (checked every env step, as in SB3) and, every ``train_freq`` steps, a round of
         ``gradient_steps`` gradient steps; returns their losses."""
@@ -239,22 +272,27 @@ class DQN:
         greedy = self.policy.greedy(obs)
         return np.where(self.rng.random(n) < self.epsilon(), random_actions, greedy)
 
+    @torch.no_grad()
+    def td_targets(self, b: Batch) -> torch.Tensor:
+        """TD targets of a minibatch: (centered) k-step return + gamma^k x the target net's value of the
+        next observation (picked by the online net with ``double_q``), no bootstrap where ``done``."""
+        next_obs = torch.from_numpy(b.next_obs)
+        next_q_target = self.policy.q_target(next_obs)
+        if self.config.double_q:
+            next_a = self.policy.q_net(next_obs).argmax(dim=1, keepdim=True)
+            next_q = next_q_target.gather(1, next_a).squeeze(1)
+        else:
+            next_q = next_q_target.max(dim=1).values
+        returns = torch.from_numpy(self.centered_returns(b.returns, b.discount))
+        return returns + torch.from_numpy(b.discount * (1.0 - b.done)) * next_q
+
     def _train_step(self) -> float:
         """One gradient step on a replay minibatch; returns the loss."""
         c = self.config
         beta = c.per_beta0 + (1.0 - c.per_beta0) * min(1.0, self.num_timesteps / max(1, self.total_timesteps))
         b = self.buffer.sample(c.batch_size, self.rng, beta)
-        obs, next_obs = torch.from_numpy(b.obs), torch.from_numpy(b.next_obs)
-        actions = torch.from_numpy(b.actions)
-        with torch.no_grad():
-            next_q_target = self.policy.q_target(next_obs)
-            if c.double_q:
-                next_a = self.policy.q_net(next_obs).argmax(dim=1, keepdim=True)
-                next_q = next_q_target.gather(1, next_a).squeeze(1)
-            else:
-                next_q = next_q_target.max(dim=1).values
-            target = torch.from_numpy(b.returns) + torch.from_numpy(b.discount * (1.0 - b.done)) * next_q
-        q = self.policy.q_net(obs).gather(1, actions[:, None]).squeeze(1)
+        target = self.td_targets(b)
+        q = self.policy.q_net(torch.from_numpy(b.obs)).gather(1, torch.from_numpy(b.actions)[:, None]).squeeze(1)
         td = q - target
         loss = (torch.from_numpy(b.weights) * F.huber_loss(q, target, reduction="none", delta=c.huber_delta)).mean()
         for group in self.policy.optimizer.param_groups:
@@ -282,7 +320,8 @@ class DQN:
                     "optimizer": self.policy.optimizer.state_dict()}, path / "model.pt")
         state = {"num_timesteps": self.num_timesteps, "n_updates": self.n_updates, "n_episodes": self.n_episodes,
                  "total_timesteps": self.total_timesteps, "steps_since_train": self._steps_since_train,
-                 "last_target_update": self._last_target_update, "best_eval": self.best_eval, "rng": self.rng.bit_generator.state}
+                 "last_target_update": self._last_target_update, "best_eval": self.best_eval,
+                 "reward_mean": self.reward_mean, "reward_count": self.reward_count, "rng": self.rng.bit_generator.state}
         (path / "state.json").write_text(json.dumps(state, indent=2))
         if include_buffer:
             self.buffer.save(path / "replay_buffer.npz")
@@ -327,6 +366,7 @@ class DQN:
         model.n_episodes, model.total_timesteps = state["n_episodes"], state["total_timesteps"]
         model._steps_since_train, model._last_target_update = state["steps_since_train"], state["last_target_update"]
         model.best_eval = state.get("best_eval", -float("inf"))
+        model.reward_mean, model.reward_count = state.get("reward_mean", 0.0), state.get("reward_count", 0)
         model.rng.bit_generator.state = state["rng"]
         if load_buffer and (path / "replay_buffer.npz").exists():
             model.buffer.load(path / "replay_buffer.npz")

@@ -1,4 +1,4 @@
-"""Our DQN: tiny trainings, determinism, next-step autoreset, save/load, resume, config errors."""
+"""Our DQN: tiny trainings, determinism, next-step autoreset, save/load, resume, config errors, reward centering."""
 
 import gymnasium as gym
 import numpy as np
@@ -7,6 +7,7 @@ import torch
 
 import shopgym  # noqa: F401
 from agents.dqn import DQN, DQNConfig, HyperparameterError, latest_checkpoint
+from agents.dqn.buffer import Batch, NStepAccumulator
 from tests.agents.conftest import RESTOCK, SHORT, TINY_DQN
 
 
@@ -111,3 +112,74 @@ def test_best_model_is_kept(tmp_path):
     best = DQN.load(tmp_path / "best")
     evals = np.loadtxt(tmp_path / "logs" / "eval.csv", delimiter=",", skiprows=1, ndmin=2)
     assert best.best_eval == model.best_eval == evals[:, 1].max() and best.num_timesteps <= 300
+
+
+# ---------------------------------------------------------------- reward centering
+def hand_batch(returns, discount, done):
+    n = len(returns)
+    obs = np.random.default_rng(0).normal(size=(n, 4)).astype(np.float32)
+    return Batch(obs, np.zeros(n, dtype=np.int64), np.asarray(returns, np.float32), obs[::-1].copy(),
+                 np.asarray(done, np.float32), np.asarray(discount, np.float32), np.ones(n, np.float32), np.arange(n))
+
+
+def test_centering_off_is_the_old_algorithm():
+    """Off (the default), the centering window is ignored and nothing is tracked: same weights, mean 0."""
+    plain = DQN("CartPole-v1", TINY_DQN, seed=3).learn(250)
+    off = DQN("CartPole-v1", {**TINY_DQN, "reward_centering": False, "reward_centering_window": 7}, seed=3).learn(250)
+    assert torch.equal(weights(plain), weights(off)) and off.reward_mean == 0.0 and off.reward_count == 0
+    b = hand_batch([1.0, 2.0], [0.9, 0.5], [0.0, 1.0])
+    np.testing.assert_array_equal(off.centered_returns(b.returns, b.discount), b.returns)
+
+
+def test_centering_shifts_targets_by_the_discounted_mean():
+    """On a hand-built batch, k-step targets drop by reward_mean x (1 + gamma + ... + gamma^(k-1)),
+    with or without bootstrap, and that equals accumulating rewards minus the mean step by step."""
+    gamma, mean = 0.9, 2.0
+    model = DQN("CartPole-v1", {**TINY_DQN, "gamma": gamma, "reward_centering": True}, seed=0)
+    model.reward_mean = mean
+    b = hand_batch([1.0, 3.0, -0.5], [gamma**3, gamma, gamma**2], [0.0, 0.0, 1.0])
+    centered = model.td_targets(b).numpy()
+    model.config.reward_centering = False
+    plain = model.td_targets(b).numpy()
+    np.testing.assert_allclose(plain - centered, [mean * (1 + gamma + gamma**2), mean, mean * (1 + gamma)], rtol=1e-6)
+    # the same 3-step return from raw rewards, centered per reward before accumulating
+    rewards = [1.0, 4.0, -2.0]
+    raw, shifted = NStepAccumulator(3, gamma), NStepAccumulator(3, gamma)
+    for r in rewards:
+        out_raw = raw.push(0, 0, r, 0, False, False)
+        out_shifted = shifted.push(0, 0, r - mean, 0, False, False)
+    model.config.reward_centering = True
+    got = model.centered_returns(np.float32([out_raw[0][2]]), np.float32([out_raw[0][5]]))
+    np.testing.assert_allclose(got, [out_shifted[0][2]], rtol=1e-6)
+
+
+def test_reward_mean_is_the_plain_mean_then_a_moving_average():
+    model = DQN("CartPole-v1", {**TINY_DQN, "reward_centering": True, "reward_centering_window": 4}, seed=0)
+    model._track_reward_mean(np.array([1.0, 3.0]))
+    model._track_reward_mean(np.array([8.0]))
+    assert model.reward_mean == pytest.approx(4.0) and model.reward_count == 3
+    model._track_reward_mean(np.array([0.0, 0.0]))  # past the window of 4: weight 2/4
+    assert model.reward_mean == pytest.approx(2.0) and model.reward_count == 5
+
+
+def test_reward_mean_counts_only_transitions():
+    """CartPole pays 1 per step; the autoreset steps (reward 0) must not pull the mean below 1."""
+    env = gym.make("CartPole-v1", max_episode_steps=5)
+    model = DQN(env, {**TINY_DQN, "reward_centering": True}, seed=0).learn(60)
+    assert model.reward_mean == 1.0 and model.reward_count == 50
+
+
+def test_reward_mean_survives_save_load_and_resume(tmp_path):
+    env_kwargs = {**SHORT, "reward_scale": 0.1}
+    model = DQN(RESTOCK, {**TINY_DQN, "reward_centering": True}, seed=2, env_kwargs=env_kwargs)
+    model.learn(200, checkpoint_dir=tmp_path / "ckpt", checkpoint_freq=200)
+    assert model.reward_count > 0 and model.reward_mean != 0.0
+    loaded = DQN.load(latest_checkpoint(tmp_path / "ckpt"))
+    assert (loaded.reward_mean, loaded.reward_count) == (model.reward_mean, model.reward_count)
+    loaded.learn(300)
+    assert loaded.reward_count > model.reward_count and loaded.num_timesteps == 300
+
+
+def test_centering_needs_gamma_below_one():
+    with pytest.raises(HyperparameterError, match="gamma < 1"):
+        DQNConfig(gamma=1.0, reward_centering=True)
