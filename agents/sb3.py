@@ -11,7 +11,8 @@ arguments), ``freeze_normalize_after`` (env steps after which the observation st
 updating, as our DQN's ``normalize_obs`` does; default never), ``env_kwargs``, ``eval_freq``,
 ``checkpoint_freq`` and ``n_eval_episodes``;
 ``policy`` is an SB3 alias (``MlpPolicy``) or ``DuelingMlpPolicy`` (DQN with a dueling head,
-``agents.sb3_dueling``); ``policy_kwargs.activation_fn`` names an activation (``relu``, ``tanh``, ...), never code;
+``agents.sb3_dueling``); ``double_q: true`` (DQN only) trains with Double-DQN targets
+(``agents.sb3_double.DoubleDQN``, SB3's DQN with only the bootstrap target changed); ``policy_kwargs.activation_fn`` names an activation (``relu``, ``tanh``, ...), never code;
 ``learning_rate`` and ``clip_range`` take a number or ``lin_<number>`` (linear decay to 0).
 """
 
@@ -40,11 +41,12 @@ import shopgym  # noqa: F401  (registers the shopgym envs)
 from agents.checkpoint_files import swap_in
 from agents.dqn.run import EVAL_SEED_BASE, check_select, train_seed
 from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
+from agents.sb3_double import DoubleDQN
 from agents.sb3_dueling import POLICIES
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C, "sac": SAC}
 RUN_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "freeze_normalize_after", "env_kwargs", "eval_freq",
-            "checkpoint_freq", "n_eval_episodes", "select")
+            "checkpoint_freq", "n_eval_episodes", "select", "double_q")
 NOT_SETTABLE = ("self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU,
                "silu": nn.SiLU}
@@ -55,6 +57,11 @@ def algo_class(algo: str) -> type[BaseAlgorithm]:
     if algo not in ALGOS:
         raise HyperparameterError(f"unknown SB3 algo {algo!r}; choose one of {', '.join(ALGOS)}.")
     return ALGOS[algo]
+
+
+def model_class(cfg: dict[str, Any]) -> type[BaseAlgorithm]:
+    """The class a resolved run trains and loads: ``DoubleDQN`` for ``double_q``, else the algo's SB3 class."""
+    return DoubleDQN if cfg.get("double_q") else algo_class(cfg["algo"])
 
 
 def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None, seed: int,
@@ -78,6 +85,11 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
     act = hp.get("policy_kwargs", {}).get("activation_fn")
     if act is not None and act not in ACTIVATIONS:
         raise HyperparameterError(f"policy_kwargs.activation_fn={act!r} in {where}; choose one of {', '.join(ACTIVATIONS)}.")
+    double_q = hp.get("double_q", False)
+    if not isinstance(double_q, bool):
+        raise HyperparameterError(f"double_q={double_q!r} in {where} must be true or false.")
+    if double_q and algo != "dqn":
+        raise HyperparameterError(f"double_q in {where} is a DQN option (Double-DQN targets); remove it for {algo!r}.")
     n = int(timesteps if timesteps is not None else hp.pop("n_timesteps", 100_000))
     hp.pop("n_timesteps", None)
     run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}
@@ -89,7 +101,7 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
             "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
             "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
             "n_eval_episodes": int(run.get("n_eval_episodes", 5)), "select": check_select(run.get("select", "last")),
-            "hyperparams": hp}
+            "double_q": double_q, "hyperparams": hp}
 
 
 class NativeVecEnv(VecEnv):
@@ -209,7 +221,7 @@ def build_model(cfg: dict[str, Any], venv: VecEnv, seed: int) -> BaseAlgorithm:
         if cfg["algo"] != "dqn":
             raise HyperparameterError(f"policy {policy!r} is for algo 'dqn', not {cfg['algo']!r}.")
         policy = POLICIES[policy]
-    return algo_class(cfg["algo"])(policy, venv, seed=seed, device="cpu", verbose=0, **hp)
+    return model_class(cfg)(policy, venv, seed=seed, device="cpu", verbose=0, **hp)
 
 
 class AppendingCSV(CSVOutputFormat):
@@ -333,7 +345,7 @@ def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None,
     start_run(out, cfg, command)
     env_seed = train_seed(seed)
     ckpt = latest_checkpoint(out / "checkpoints")
-    cls = algo_class(algo)
+    cls = model_class(cfg)
     norm = _norm_kwargs(cfg["normalize"])
     if ckpt is not None:
         steps_done = json.loads((ckpt / "steps.json").read_text())["num_timesteps"]

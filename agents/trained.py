@@ -80,7 +80,7 @@ def load_sb3(directory: str | Path, env: gym.Env | None = None, name: str | None
     """A policy from an SB3 run directory (``model.zip`` and, if normalised, ``vecnormalize.pkl``)."""
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from agents.sb3 import algo_class, make_envs
+    from agents.sb3 import make_envs, model_class
 
     directory = Path(directory)
     cfg = _run_config(directory)
@@ -89,7 +89,7 @@ def load_sb3(directory: str | Path, env: gym.Env | None = None, name: str | None
     best = cfg.get("select") == "best" and (directory / "best" / "best_model.zip").exists()
     model_path, norm_path = ((directory / "best" / "best_model.zip", directory / "best" / "vecnormalize.pkl") if best
                              else (directory / "model.zip", directory / "vecnormalize.pkl"))
-    model = algo_class(cfg["algo"]).load(model_path, device="cpu")
+    model = model_class(cfg).load(model_path, device="cpu")
     norm = None
     if norm_path.exists():
         dummy = make_envs(cfg, 1, seed=0)

@@ -172,3 +172,42 @@ def test_dueling_policy_is_for_dqn_only(tmp_path, write_hp):
     with pytest.raises(HyperparameterError, match="DuelingMlpPolicy"):
         sb3.train("ppo", RESTOCK, tmp_path / "run", timesteps=64, seed=0,
                   **run_kwargs(tmp_path, write_hp, "ppo", policy="DuelingMlpPolicy"))
+
+
+def test_double_q_targets_use_the_online_argmax_and_the_target_value(tmp_path, write_hp):
+    import torch
+
+    from agents.sb3_double import DoubleDQN
+
+    out = tmp_path / "run"
+    model = sb3.train("dqn", RESTOCK, out, timesteps=300, seed=0, scenario="quickstart",
+                      **run_kwargs(tmp_path, write_hp, "dqn", double_q=True))
+    assert isinstance(model, DoubleDQN)
+    with torch.no_grad():  # make the target net differ from the online net, so the two argmaxes disagree
+        for p in model.q_net_target.parameters():
+            p.add_(torch.randn_like(p))
+    next_obs = torch.randn(64, model.observation_space.shape[0])
+    rewards, dones = torch.randn(64, 1), (torch.rand(64, 1) < 0.2).float()
+    with torch.no_grad():
+        online, target = model.q_net(next_obs), model.q_net_target(next_obs)
+    expected = rewards + (1 - dones) * 0.9 * target.gather(1, online.argmax(1, keepdim=True))
+    got = model.td_targets(rewards, dones, 0.9, next_obs)
+    torch.testing.assert_close(got, expected)
+    stock = rewards + (1 - dones) * 0.9 * target.max(1, keepdim=True).values  # SB3's DQN target
+    assert (online.argmax(1) != target.argmax(1)).any() and not torch.allclose(got, stock)
+    assert (got <= stock + 1e-6).all()  # never above the max over the target net's values
+    env = gym.make(RESTOCK, scenario="quickstart", **SHORT)
+    policy = load_policy(f"sb3:{out}", env)  # a double_q run loads (as DoubleDQN) and acts like the saved model
+    loaded = DoubleDQN.load(out / "model.zip", device="cpu")
+    obs, _ = env.reset(seed=3)
+    for _ in range(10):
+        action = policy.act(obs)
+        assert action == int(loaded.predict(obs[None], deterministic=True)[0][0])
+        obs, *_ = env.step(action)
+
+
+@pytest.mark.parametrize("section, match", [({"double_q": "yes"}, "double_q='yes'"), ({"double_q": True}, "DQN option")])
+def test_double_q_must_be_a_bool_and_dqn_only(write_hp, section, match):
+    algo = "ppo" if section["double_q"] is True else "dqn"
+    with pytest.raises(HyperparameterError, match=match):
+        sb3.resolve(algo, RESTOCK, None, 100, 0, write_hp({RESTOCK: section}, f"{algo}.yml"))
