@@ -7,8 +7,8 @@ seeds 900000.. that benchmarks never use), ``checkpoints/latest/`` (model, repla
 
 Hyperparameter sections (``agents/hyperparams/<algo>.yml``) hold the algorithm's constructor
 arguments plus ``n_timesteps``, ``policy``, ``n_envs``, ``normalize`` (``true`` or ``VecNormalize``
-arguments), ``freeze_normalize_after`` (env steps after which the observation statistics stop
-updating, as our DQN's ``normalize_obs`` does; default never), ``env_kwargs``, ``eval_freq``,
+arguments, plus ``center_reward: true`` for reward centering, ``agents.sb3_centering``), ``freeze_normalize_after`` (env steps after which the observation statistics stop
+updating, as our DQN's ``normalize_obs`` does, and the reward mean with them; default never), ``env_kwargs``, ``eval_freq``,
 ``checkpoint_freq`` and ``n_eval_episodes``;
 ``policy`` is an SB3 alias (``MlpPolicy``) or ``DuelingMlpPolicy`` (DQN with a dueling head,
 ``agents.sb3_dueling``); ``double_q: true`` (DQN only) trains with Double-DQN targets
@@ -41,6 +41,7 @@ import shopgym  # noqa: F401  (registers the shopgym envs)
 from agents.checkpoint_files import swap_in
 from agents.dqn.run import EVAL_SEED_BASE, check_select, train_seed
 from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
+from agents.sb3_centering import CenteringVecNormalize
 from agents.sb3_double import DoubleDQN
 from agents.sb3_dueling import POLICIES
 
@@ -74,6 +75,7 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
     check_keys(hp, [*RUN_KEYS, *ctor], where)
     if isinstance(hp.get("normalize"), dict):
         norm_args = [p for p in inspect.signature(VecNormalize.__init__).parameters if p not in ("self", "venv")]
+        norm_args.append("center_reward")
         check_keys(hp["normalize"], norm_args, f"'normalize' of {where}")
     for key in ("policy_kwargs", "env_kwargs", "replay_buffer_kwargs"):
         if key in hp and not isinstance(hp[key], dict):
@@ -358,13 +360,13 @@ def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None,
     else:
         venv = make_envs(cfg, cfg["n_envs"], env_seed)
         if norm is not None:
-            venv = VecNormalize(venv, **norm)
+            venv = CenteringVecNormalize(venv, **norm)
         model = build_model(cfg, venv, env_seed)
     model.set_logger(make_logger(out / "logs"))
     eval_env = make_envs(cfg, 1, EVAL_SEED_BASE)
     if norm is not None:
         eval_env = VecNormalize(eval_env, training=False, norm_reward=False,
-                                **{k: v for k, v in norm.items() if k not in ("training", "norm_reward")})
+                                **{k: v for k, v in norm.items() if k not in ("training", "norm_reward", "center_reward")})
     per_call = cfg["n_envs"]
     eval_cb = EvalCallback(eval_env, n_eval_episodes=cfg["n_eval_episodes"], eval_freq=max(1, cfg["eval_freq"] // per_call),
                            log_path=str(out / "eval"), best_model_save_path=str(out / "best"), deterministic=True,
