@@ -115,12 +115,13 @@ def test_features_are_per_sku_blocks_of_the_restock_observation():
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """A few hundred steps of the per-SKU DQN on 20-day seasonal episodes, net_arch [16]."""
+    """A few hundred steps of the per-SKU DQN on 20-day seasonal episodes, net_arch [16], with stock
+    shaping and reward centering."""
     import yaml
 
     out = tmp_path_factory.mktemp("run") / "per-sku"
     hp = out.parent / "hp.yml"
-    section = {**TINY_DQN, "n_envs": 20, "n_timesteps": 600, "eval_freq": 400, "n_eval_episodes": 1,
+    section = {**TINY_DQN, "reward_centering": True, "n_envs": 20, "n_timesteps": 600, "eval_freq": 400, "n_eval_episodes": 1,
                "select": "best", "env_kwargs": {**SHORT, "reward_scale": 0.1, "stock_shaping": True}}
     hp.write_text(yaml.safe_dump({ENV_ID: section}))
     model = train(SCENARIO, out, seed=0, hyperparams_file=hp, progress_bar=False)
@@ -130,6 +131,8 @@ def tiny_run(tmp_path_factory):
 def test_tiny_training_saves_loads_and_acts(tiny_run):
     out, model = tiny_run
     assert model.num_timesteps == 600 and model.n_updates > 0
+    # 30 vector steps of 20 sub-envs; the 21st is the autoreset step, whose rewards the mean skips
+    assert model.reward_count == 580 and np.isfinite(model.reward_mean) and model.reward_mean != 0.0
     assert (out / "model" / "model.pt").exists() and (out / "best" / "model.pt").exists()
     env = gym.make(RESTOCK, scenario=SCENARIO, **SHORT)
     policy = make_policy(f"dqn-sku:{out}", env)
