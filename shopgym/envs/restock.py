@@ -60,7 +60,12 @@ class RestockEnv(gym.Env):
     ``initial_stock`` units of every SKU on hand, nothing in the pipeline, on the scenario's start date.
 
     ## Episode end
-    Truncated after ``horizon`` days (default 365). Never terminated.
+    Terminated after ``horizon`` days (default 365); never truncated by the env itself. The horizon is
+    part of the task, not a time limit outside it: the objective is the profit of these ``horizon``
+    days, the exact optimum (``agents/exact.py``) is a finite-horizon value, stock left at the end is
+    worth nothing, and ``elapsed`` is observed. So learners must not bootstrap past the last day
+    (Pardo et al., 2018, "Time Limits in Reinforcement Learning"); a learner that does keeps ordering
+    until the end as if the shop went on.
 
     ## Info
     The day's KPIs: ``profit, revenue, costs`` (currency), ``demand, sold, lost, expired, inventory``
@@ -106,7 +111,7 @@ class RestockEnv(gym.Env):
         orders = self.view.orders_from_actions(action)
         out = self.world.step(orders)
         info = self.view.world_info(out, 0)
-        truncated = self.world.day >= self.world.horizon
-        if truncated:
+        terminated = self.world.day >= self.world.horizon
+        if terminated:
             info["episode_kpis"] = {k: float(v[0]) for k, v in self.world.kpis.summary().items()}
-        return self.view.observe()[0], info["profit"] * self.view.reward_scale, False, truncated, info
+        return self.view.observe()[0], info["profit"] * self.view.reward_scale, terminated, False, info

@@ -45,7 +45,7 @@ def reseed_worlds(seed: int | list[int | None] | None, np_randoms: list[np.rando
 class RestockVectorEnv(VectorEnv):
     """``num_envs`` Restock envs in one batched world (see ``RestockEnv`` for spaces, reward and info).
 
-    All sub-envs share the scenario's horizon, so they end together; with Gymnasium 1.x's
+    All sub-envs share the scenario's horizon, so they end together (terminated, as in ``RestockEnv``); with Gymnasium 1.x's
     next-step autoreset, the step after the last one resets every sub-env (its action is ignored,
     the rewards are 0 and the observations are the new episodes' first ones). Infos are dicts of
     arrays with one row per sub-env (and Gymnasium's ``_key`` masks).
@@ -94,4 +94,4 @@ class RestockVectorEnv(VectorEnv):
             infos["_episode_kpis"] = self._mask
             self._needs_reset = True
         rewards = self.view.rewards(out).astype(np.float64)
-        return self.view.observe(), rewards, np.zeros(n, dtype=bool), np.full(n, done), infos
+        return self.view.observe(), rewards, np.full(n, done), np.zeros(n, dtype=bool), infos

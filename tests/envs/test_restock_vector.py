@@ -27,7 +27,7 @@ def _single_trajectories(n, seed, actions, **kwargs):
         trace.append(np.stack([s[0] for s in steps]))
         trace.append(np.array([s[1] for s in steps]))
         trace += [np.stack([np.asarray(s[4][k], dtype=float) for s in steps]) for k in INFO_KEYS]
-        needs_reset = steps[0][3]
+        needs_reset = steps[0][2] or steps[0][3]
     return trace
 
 
@@ -39,12 +39,12 @@ def _vector_trajectories(n, seed, actions, **kwargs):
         obs, rew, term, trunc, info = venv.step(a)
         trace.append(obs)
         if needs_reset:
-            assert (rew == 0).all() and not trunc.any()
+            assert (rew == 0).all() and not term.any() and not trunc.any()
             needs_reset = False
             continue
         trace += [rew] + [np.asarray(info[k], dtype=float) for k in INFO_KEYS]
-        needs_reset = trunc.all()
-        assert trunc.all() == trunc.any() and not term.any()
+        needs_reset = term.all()
+        assert term.all() == term.any() and not trunc.any()
     return trace
 
 
