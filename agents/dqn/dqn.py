@@ -14,8 +14,10 @@ the TD targets use rewards minus ``reward_mean``, a running mean of the rewards 
 (env reward units per transition). A k-step return ``sum_j gamma^j r_j`` becomes
 ``sum_j gamma^j (r_j - reward_mean)``, i.e. ``returns - reward_mean * (1 - gamma^k) / (1 - gamma)``.
 Subtracting a constant from every reward lowers every discounted value by ``constant / (1 - gamma)``
-and so leaves the greedy, and the optimal, policy of the discounted problem unchanged when episodes
-only end by truncation (bootstrapped); with true terminations it would change what ending is worth.
+(by ``constant x (1 - gamma^m) / (1 - gamma)`` with m steps left before a termination), so it leaves
+the greedy, and the optimal, policy of the discounted problem unchanged when episodes end by
+truncation (bootstrapped) or at a time no action can change (a fixed horizon); only where actions
+can bring a termination earlier or later does it change what ending is worth.
 What it removes is the large common offset of the Q-values (about ``mean reward / (1 - gamma)``),
 so the network fits the small differences between actions instead.
 """
