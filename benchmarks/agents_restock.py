@@ -35,8 +35,11 @@ from agents import per_sku, sb3  # noqa: E402
 from agents.dqn import run as dqn_run  # noqa: E402
 from agents.dqn.evaluation import evaluate  # noqa: E402
 from agents.hyperparams import library_versions, load_hyperparams  # noqa: E402
+from agents.registry import make_policy  # noqa: E402
 from agents.trained import load_policy  # noqa: E402
 from scenarios.benchmark import run_benchmark  # noqa: E402
+from scenarios.rollout import rollout  # noqa: E402
+from shopgym.config import load_scenario  # noqa: E402
 
 RESTOCK = "shopgym/Restock-v0"
 #: Our DQN as one Q-net shared by every SKU (``agents/per_sku.py``), trained on the per-SKU vector env.
@@ -183,11 +186,14 @@ def discard_run(out: Path, name: str, timings: dict, timings_path: Path) -> None
         keep = ~df["policy"].astype(str).str.endswith(f":{run_dir}")
         if not keep.all():
             df[keep].to_csv(results, index=False)
-    cart_path = out / "cartpole_eval.json"
-    if cart_path.exists():
-        cart = json.loads(cart_path.read_text())
-        if cart.pop(str(run_dir), None) is not None:
-            cart_path.write_text(json.dumps(cart, indent=2))
+    for cache_path in (out / "cartpole_eval.json", out / "endgame-quickstart.json"):
+        if cache_path.exists():
+            cache = json.loads(cache_path.read_text())
+            dropped = [k for k in cache if k == str(run_dir) or k.endswith(f":{run_dir}")]
+            for k in dropped:
+                del cache[k]
+            if dropped:
+                cache_path.write_text(json.dumps(cache, indent=2))
     print(f"discarded {run_dir} (run, timings, evaluations)", flush=True)
 
 
@@ -220,6 +226,27 @@ def cartpole_eval(algo: str, run_dir: Path, eval_path: Path) -> dict:
         eval_path.write_text(json.dumps(cache, indent=2))
     r = np.array(cache[str(run_dir)])
     return {"mean": float(r.mean()), "ci95": ci95(r)}
+
+
+def endgame(policy_spec: str, scenario: str, cache_path: Path, days: int = 10) -> dict:
+    """End-of-horizon behaviour of one policy on seeds 0..9 (cached in ``cache_path``; a diagnostic, not a selection).
+
+    ``ordered_last``: units ordered in the last ``days`` days; ``left_over``: units on hand after the
+    last day, bought and never sold (stock is worth nothing after the horizon). Means per episode.
+    """
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    if policy_spec not in cache:
+        env = gym.make(RESTOCK, scenario=scenario)
+        policy = make_policy(policy_spec, env)
+        ordered, left = [], []
+        for seed in range(EVAL_SEEDS):
+            t = rollout(env, policy, seed, record=True).trajectory
+            last = t["day"].max()
+            ordered.append(float(t.loc[t["day"] > last - days, "ordered"].sum()))
+            left.append(float(t.loc[t["day"] == last, "on_hand"].sum()))
+        cache[policy_spec] = {"ordered_last": float(np.mean(ordered)), "left_over": float(np.mean(left))}
+        cache_path.write_text(json.dumps(cache, indent=2))
+    return cache[policy_spec]
 
 
 def fmt(mean: float, half: float, digits: int = 0) -> str:
@@ -272,11 +299,16 @@ def main() -> None:
         s["algo"] = s["policy"].map({spec(a, out / f"{scenario}-{a}"): a for a, _ in agents})
         summaries[scenario] = s
 
-    # 3. CartPole sanity check
+    # 3. end-of-horizon behaviour on quickstart (diagnostic)
+    unit_cost = load_scenario("quickstart").catalog.unit_cost[0]
+    ends = {p: {**endgame(p, "quickstart", out / "endgame-quickstart.json"), "unit_cost": float(unit_cost)}
+            for p in summaries["quickstart"]["policy"]}
+
+    # 4. CartPole sanity check
     cart = {algo: {**cartpole_eval(algo, out / f"cartpole-{algo}", out / "cartpole_eval.json"),
                    **timings[str(out / f"cartpole-{algo}")]} for algo, _ in CARTPOLE}
     total_min = (time.perf_counter() - t_start) / 60
-    write_doc(Path(args.doc), out, summaries, cart, timings, command, total_min, args.quick, args.workers)
+    write_doc(Path(args.doc), out, summaries, cart, timings, command, total_min, args.quick, args.workers, ends)
     print(f"wrote {args.doc} ({total_min:.1f} min in this invocation)")
 
 
@@ -314,7 +346,7 @@ def _train_cells(t: dict) -> str:
 
 
 def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: dict, timings: dict, command: str,
-              total_min: float, quick: bool, workers: int) -> None:
+              total_min: float, quick: bool, workers: int, ends: dict) -> None:
     """Render docs/agents.md from the results (no hand-typed numbers)."""
     versions = library_versions()
     lines = [
@@ -352,6 +384,13 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
                      f"{fmt(r['pct_of_reference'], r['pct_ci95'], 1)} | {target} |")
     if not opt.empty:
         lines += ["", "(`optimal` is the exact policy played on the same seeds: its sample mean estimates the reference.)"]
+    labels = dict(zip(q["policy"], q["label"], strict=True))
+    lines += ["", "End of the horizon (same seeds; stock left after the last day was bought and is never sold):", "",
+              "| policy | units ordered in the last 10 days | units left over at the end | their purchase cost |",
+              "|---|---:|---:|---:|"]
+    for p, e in ends.items():
+        lines.append(f"| {labels.get(p, p)} | {e['ordered_last']:.1f} | {e['left_over']:.1f} | "
+                     f"{e['left_over'] * e['unit_cost']:.1f} |")
     for scenario in ("seasonal", "supply-shock"):
         s = summaries[scenario]
         heur = s[s["policy"].isin(HEURISTICS)].sort_values("profit_mean", ascending=False)

@@ -29,6 +29,8 @@ def test_discard_run_removes_run_timings_and_evaluations_only(tmp_path):
     pd.DataFrame({"scenario": ["quickstart"] * 3, "policy": [f"dqn:{gone}", f"sb3:{kept}", "sS"],
                   "seed": [0, 0, 0], "profit": [1.0, 2.0, 3.0]}).to_csv(results, index=False)
     (out / "cartpole_eval.json").write_text(json.dumps({str(gone): [1.0], str(kept): [2.0]}))
+    ends = {f"dqn:{gone}": {"left_over": 1.0}, f"sb3:{kept}": {"left_over": 2.0}, "sS": {"left_over": 3.0}}
+    (out / "endgame-quickstart.json").write_text(json.dumps(ends))
 
     mod.discard_run(out, "quickstart-shopgym-dqn", timings, timings_path)
 
@@ -36,3 +38,4 @@ def test_discard_run_removes_run_timings_and_evaluations_only(tmp_path):
     assert json.loads(timings_path.read_text()) == {str(kept): {"steps": 2}}
     assert list(pd.read_csv(results)["policy"]) == [f"sb3:{kept}", "sS"]
     assert json.loads((out / "cartpole_eval.json").read_text()) == {str(kept): [2.0]}
+    assert set(json.loads((out / "endgame-quickstart.json").read_text())) == {f"sb3:{kept}", "sS"}
