@@ -139,7 +139,9 @@ class PerSKUVectorEnv(VectorEnv):
     it leaves the optimal policy of the discounted problem unchanged.
 
     ## Episode end
-    Truncated after ``horizon`` days for all SKUs of every world at once (never terminated). With
+    Terminated after ``horizon`` days for all SKUs of every world at once, as the Restock env is (the
+    horizon is part of the task: stock left at the end is worth nothing). With shaping, the terminal
+    state's potential is 0, so the last step charges the purchase value of the stock left over. With
     Gymnasium 1.x next-step autoreset, the following step resets every world (actions ignored,
     rewards 0, the new episodes' first observations).
 
@@ -209,9 +211,9 @@ class PerSKUVectorEnv(VectorEnv):
         self._needs_reset = done
         before = self._potential
         obs = self.observe()
-        if self.stock_shaping is not None:
-            rewards = rewards + self.stock_shaping * self._potential - before
-        return obs, rewards, np.zeros(n, dtype=bool), np.full(n, done), {}
+        if self.stock_shaping is not None:  # phi of the terminal state is 0 (see Rewards, Episode end)
+            rewards = rewards + (0.0 if done else self.stock_shaping) * self._potential - before
+        return obs, rewards, np.full(n, done), np.zeros(n, dtype=bool), {}
 
 
 class SKUFeatureObservation(gym.ObservationWrapper):

@@ -42,7 +42,7 @@ def test_sku_rewards_sum_to_restock_reward_exactly():
         _, rewards, terms, truncs, _ = per_sku.step(levels)
         _, reward, term, trunc, _ = restock.step(levels)
         assert rewards.shape == (n,) and rewards.sum() == pytest.approx(reward, rel=1e-12, abs=1e-9)
-        assert not terms.any() and bool(truncs.all()) == trunc == (day == SHORT["horizon"] - 1)
+        assert not truncs.any() and not trunc and bool(terms.all()) == term == (day == SHORT["horizon"] - 1)
 
 
 def test_scaled_rewards_match_vector_restock_per_world():
@@ -61,7 +61,8 @@ def test_scaled_rewards_match_vector_restock_per_world():
 
 
 def test_stock_shaping_adds_the_change_in_stock_value():
-    """Shaped reward = profit + gamma * phi(s') - phi(s), phi = unit cost x (on hand + pipeline) x reward_scale."""
+    """Shaped reward = profit + gamma * phi(s') - phi(s), phi = unit cost x (on hand + pipeline) x reward_scale,
+    with phi = 0 for the terminal state (the last step charges the stock left over)."""
     kw = {**SHORT, "reward_scale": 0.1}
     plain, shaped = PerSKUVectorEnv(2, SCENARIO, **kw), PerSKUVectorEnv(2, SCENARIO, stock_shaping=0.9, **kw)
     plain.reset(seed=4)
@@ -73,12 +74,15 @@ def test_stock_shaping_adds_the_change_in_stock_value():
         return (owned * plain.world.catalog.unit_cost * 0.1).reshape(-1)
 
     rng = np.random.default_rng(2)
-    for _ in range(SHORT["horizon"]):
+    for day in range(SHORT["horizon"]):
         before = phi()
         levels = rng.integers(0, plain.view.n_levels, plain.num_envs)
-        _, r_plain, *_ = plain.step(levels)
+        _, r_plain, terms, *_ = plain.step(levels)
         _, r_shaped, *_ = shaped.step(levels)
-        np.testing.assert_allclose(r_shaped, r_plain + 0.9 * phi() - before, rtol=1e-9, atol=1e-9)
+        after = 0.0 if day == SHORT["horizon"] - 1 else phi()
+        assert terms.all() == (day == SHORT["horizon"] - 1)
+        np.testing.assert_allclose(r_shaped, r_plain + 0.9 * after - before, rtol=1e-9, atol=1e-9)
+    assert phi().sum() > 0  # stock is left at the end, so the terminal charge was tested
     with pytest.raises(HyperparameterError, match="stock_shaping"):
         PerSKUVectorEnv(1, SCENARIO, stock_shaping=2.0)
 
@@ -91,10 +95,10 @@ def test_observation_shapes_and_autoreset():
     assert env.single_observation_space.shape == (size,) and env.single_action_space.n == env.view.n_levels
     assert np.isfinite(obs).all()
     for _ in range(SHORT["horizon"]):
-        obs, rewards, _, truncs, _ = env.step(np.ones(env.num_envs, dtype=np.int64))
-    assert truncs.all()
-    obs, rewards, _, truncs, _ = env.step(np.ones(env.num_envs, dtype=np.int64))  # the autoreset step
-    assert not truncs.any() and (rewards == 0).all() and env.world.day == 0
+        obs, rewards, terms, truncs, _ = env.step(np.ones(env.num_envs, dtype=np.int64))
+    assert terms.all() and not truncs.any()
+    obs, rewards, terms, truncs, _ = env.step(np.ones(env.num_envs, dtype=np.int64))  # the autoreset step
+    assert not terms.any() and not truncs.any() and (rewards == 0).all() and env.world.day == 0
     with pytest.raises(ActionError):
         env.step(np.full(env.num_envs, env.view.n_levels))
 
