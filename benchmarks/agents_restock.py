@@ -117,7 +117,12 @@ CHANGES = [
     "it. The horizon is part of the task (the objective is the profit of these days, the exact optimum is a "
     "finite-horizon value, stock left at the end is worth nothing, `elapsed` is observed), so the envs now "
     "report the last day as `terminated`, and every Restock agent above was retrained. The end-of-horizon table "
-    "measures the same on seeds 0..9.",
+    "measures the same on seeds 0..9: the trained agents now order less in the last days than before, but still "
+    "leave 3-4 times the optimum's stock. Against the previous report (`git show dd14a01:docs/agents.md`), same "
+    "seeds: our DQN 95.8% -> 94.9% of the optimum, SB3 DQN 93.8% -> 94.4% (with centering, previous item), SB3 PPO "
+    "96.0% -> 95.9%; on the 10-SKU scenarios SB3 PPO fell from 23,490 to 16,214 (seasonal) and from 6,040 to "
+    "-6,860 (supply-shock). Each is one training run, so part of each change is training noise; the PPO sections for "
+    "10 SKUs were not retuned after the change.",
     "PPO on quickstart: the learning rate decays linearly to 0 (`lin_0.0003`).",
     "PPO on the 10-SKU scenarios: with `MultiDiscrete` orders (81 or 61 levels per SKU) the uniform initial policy "
     "orders about 40 units per SKU and day and loses heavily; the shipped sections train on the continuous "
@@ -145,10 +150,14 @@ CHANGES = [
     "(training-time evaluation, seeds 900000..; mean of the evaluations at 0.9-1.2M steps, scaled return): former "
     "settings 2,714 (training seed 1: 2,822); centering 3,938 (seed 1: 4,121); centering with gamma 0.97 4,724 "
     "(seed 1: 4,180); gamma 0.97 alone 3,080; centering with learning rate 3e-4 2,493; centering with stock shaping "
-    "4,434; all three 2,227. Seasonal ships centering with gamma 0.97. On supply-shock, centering with shaping at "
-    "gamma 0.99 gave 4,301 against 2,141 for the former settings and 3,356 for the seasonal ones, so it ships there. "
-    "The trials (runs/per-sku, comments in `shopgym-dqn.yml`) ran before the horizon's end became a termination; "
-    "the rows above were trained after it, for 4M transitions as before.",
+    "4,434; all three 2,227. On supply-shock, centering with shaping at gamma 0.99 gave 4,301 against 2,141 for "
+    "the former settings and 3,356 for centering with gamma 0.97, so it ships there. The trials (runs/per-sku, "
+    "comments in `shopgym-dqn.yml`) ran before the horizon's end became a termination. After it, a full 4M-transition "
+    "seasonal run with centering and gamma 0.97 peaked at 5,312 (2.0M) and fell to 4,042, and evaluated at 53,193 "
+    "on seeds 0..9 (this benchmark's first run after the change); the same with gamma 0.99 peaked at 6,045 (3.2M), "
+    "so seasonal ships centering with gamma 0.99 and the row above is that run. The falling evaluations and the "
+    "53,193 (below the previous report's 57,582) led to the second run; the choice between the two runs used the "
+    "training-time evaluations only.",
 ]
 
 
