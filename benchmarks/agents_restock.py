@@ -37,6 +37,7 @@ from agents.dqn.evaluation import evaluate  # noqa: E402
 from agents.hyperparams import library_versions, load_hyperparams  # noqa: E402
 from agents.registry import make_policy  # noqa: E402
 from agents.trained import load_policy  # noqa: E402
+from benchmarks.agents_restock_notes import CHANGES, USAGE  # noqa: E402
 from scenarios.benchmark import run_benchmark  # noqa: E402
 from scenarios.rollout import rollout  # noqa: E402
 
@@ -54,128 +55,6 @@ TRAINED = {
 HEURISTICS = ["sS", "base_stock", "critical_fractile"]
 CARTPOLE = [("shopgym-dqn", "our DQN"), ("dqn", "SB3 DQN")]
 QUICK_STEPS = 3_000
-
-#: What was changed to close gaps, in order; kept by hand: numbers here come from earlier runs and say which.
-CHANGES = [
-    "Rewards are daily profits in currency (tens per day): the DQN sections train on `reward_scale: 0.1`, "
-    "PPO on `VecNormalize` reward normalisation, so TD targets and advantages are of order one. Evaluation "
-    "always reports unscaled profit on the scenario's own (discrete) env.",
-    "Observations mix units (stock, prices, calendar in [-1, 1]): our DQN standardises them with statistics "
-    "frozen after the warm-up (`normalize_obs`), SB3 uses `VecNormalize(norm_obs=True)`.",
-    "Training runs on the native Restock vector env (8 worlds in one batched simulation, far cheaper per "
-    "step than 8 separate envs), which bought the step budgets below on a shared 2-core machine.",
-    "DQN on quickstart: a first setting (gamma 0.99, batch 128, learning rate 5e-4, target update every 2,000 "
-    "steps) plateaued below the target in trial runs; a second one used gamma 0.98, batch 256, learning rate "
-    "3e-4, target update every 1,000 steps and epsilon down to 0.01, with 3-step returns (an order is paid "
-    "today but sells lead time + 1 days later). That second setting missed the target in the first full run of "
-    "this benchmark (`git show eaff7e3:docs/agents.md`), so a third one also doubled the replay ratio (one "
-    "gradient step per 2 transitions) and decayed the learning rate linearly to 0. That third setting reached 91.8% "
-    "(our DQN) and 92.5% (SB3 DQN) of the optimum at 150,000 steps (`git show 9d15bdf:docs/agents.md`), still "
-    "missing the target. The shipped setting keeps it but looks further ahead: gamma 0.995 instead of 0.98 and "
-    "5-step instead of 3-step returns, because an order's fixed cost (8) is paid the day it is placed while its "
-    "16 units arrive 2 days later and sell over the next ~4 days, and near the horizon's end the right choice "
-    "(stop ordering) depends on sales weeks ahead; gamma 0.98 discounts day 14 by a quarter, 0.995 by 7%. It "
-    "trains for 300,000 steps (buffer 300,000: every transition) since the training-time evaluation was still "
-    "rising at 150,000. Chosen between two candidates (gamma 0.99 with 3-step returns, gamma 0.995 with 5-step "
-    "returns; 300,000 steps, seed 0: `shopgym train --algo shopgym-dqn --scenario quickstart --seed 0` with the "
-    "shipped section, and with gamma 0.99, n_step 3 for the other) by the training-time evaluation on seeds "
-    "900000.. only (best row of each run's `logs/eval.csv`: 438.5 vs 444.1 in profit x 0.1, i.e. 94.1% vs 95.3% "
-    "of the optimum), never by the benchmark's seeds 0..9. The our-DQN row above comes from a fresh training with "
-    "these settings (`python benchmarks/agents_restock.py --workers 2 --retrain quickstart-shopgym-dqn "
-    "--retrain quickstart-dqn`, which retrained SB3 DQN too; the SB3 DQN row is from a later retrain, below). Our DQN and SB3 DQN shared these settings in "
-    "that run; the variants tried for SB3 DQN alone afterwards are listed below. Each row is one training seed evaluated on 10 episodes, so read the percentages "
-    "with their confidence intervals.",
-    "Greedy policies fluctuate between evaluations, so every restock run keeps its best model by evaluation during "
-    "training (`select: best`; 10 episodes, 30 for SB3 DQN, on seeds 900000.., disjoint from the benchmark's seeds "
-    "0..9).",
-    "SB3 DQN on quickstart, after the shipped run missed the target: six more trainings of 300,000 steps, each "
-    "evaluated during training on 30 episodes every 10,000 steps (seeds 900000..) and compared by those "
-    "evaluations only (`shopgym train --algo dqn --scenario quickstart --seed K --hyperparams FILE`, FILE a copy of "
-    "`dqn.yml` with `n_eval_episodes: 30, eval_freq: 10000` plus the change). Best evaluation / mean evaluation "
-    "after 200,000 steps, seeds 0 and 1: shipped section 95.1% / 93.6% and 95.0% / 93.4% of the optimum; "
-    "observation statistics frozen after 5,000 steps as our DQN does (`freeze_normalize_after: 5000`) 94.7% / "
-    "93.4% and 95.0% / 94.2% (seed 1 stopped at 240,000 steps); a dueling head (`policy: DuelingMlpPolicy`, "
-    "`agents/sb3_dueling.py`) 95.2% / 94.1% and 95.2% / 93.7%. A 256x256 network and 8 gradient steps per vector "
-    "step were stopped at 50,000-60,000 steps, 15-25 points behind. No change moved the plateau by more than the "
-    "evaluation noise (about 0.5 points). The shipped section takes the variant with the highest plateau, the "
-    "dueling head with 30-episode evaluations every 10,000 steps; it was fixed before its benchmark run, and the SB3 "
-    "DQN run of the previous report (`git show dd14a01:docs/agents.md`) reached 93.8 ± 1.8% with it. "
-    "Then four more variants, two seeds each, same protocol (best / mean evaluation after 200,000 steps): Double-DQN "
-    "targets (`double_q: true`, `agents/sb3_double.py`: SB3's DQN with only the bootstrap target changed, the one "
-    "part of our DQN that SB3's lacks) 94.6% / 93.6% and 94.6% / 93.3%; reward centering (`normalize: "
-    "{center_reward: true}`, `agents/sb3_centering.py`: TD targets on rewards minus their running mean) 96.0% / "
-    "94.6% and 94.7% / 93.7%; centering with the horizon's end as a termination (next item) 95.3% / 94.4% and "
-    "94.7% / 93.8%. Double Q did not help. Centering is within the noise of the dueling head alone (94.1% / 93.7%) "
-    "and ships (with the termination, which is now how the env ends): it removes the large common part of the "
-    "action values, about 1.28 / (1 - 0.995) = 256 in scaled reward against an order's fixed cost of 0.8, at no "
-    "cost. The SB3 DQN row above is the retrain with these settings.",
-    "End of the horizon: the Restock envs used to report the last day as a truncation, so every learner "
-    "bootstrapped past it as if the shop went on. On seeds 900100..900119 (outside evaluation; measured by a one-off script at the time, not kept), "
-    "the exact optimum ordered 21.2 units in the last 10 days and left 1.4 on hand, tuned (s,S) 23.9 and 2.4, "
-    "while two SB3 DQN trial runs, and this benchmark's previous our-DQN and SB3 PPO runs, ordered 39-41 units "
-    "and left 6-11: about 110 currency per episode less profit in the last 20 days than the optimum, some 2% of "
-    "it. The horizon is part of the task (the objective is the profit of these days, the exact optimum is a "
-    "finite-horizon value, stock left at the end is worth nothing, `elapsed` is observed), so the envs now "
-    "report the last day as `terminated`, and every Restock agent above was retrained. The end-of-horizon table "
-    "measures the same on seeds 0..9: the trained agents now order less in the last days than before, but still "
-    "leave 3-4 times the optimum's stock. Against the previous report (`git show dd14a01:docs/agents.md`), same "
-    "seeds: our DQN 95.8% -> 94.9% of the optimum, SB3 DQN 93.8% -> 94.4% (with centering, previous item), SB3 PPO "
-    "96.0% -> 95.9%; on the 10-SKU scenarios SB3 PPO fell from 23,490 to 16,214 (seasonal) and from 6,040 to "
-    "-6,860 (supply-shock). Each is one training run, so part of each change is training noise; the PPO sections for "
-    "10 SKUs were not retuned after the change.",
-    "PPO on quickstart: the learning rate decays linearly to 0 (`lin_0.0003`).",
-    "PPO on the 10-SKU scenarios: with `MultiDiscrete` orders (81 or 61 levels per SKU) the uniform initial policy "
-    "orders about 40 units per SKU and day and loses heavily; the shipped sections train on the continuous "
-    "variant, whose Gaussian policy starts near 'order nothing' with a wide initial spread (`log_std_init: 2.5`), "
-    "and evaluate on the discrete env by rounding (as the continuous env itself rounds). A DQN does not apply "
-    "to the joint action (it needs a single `Discrete` action); ours applies per SKU (next item).",
-    "Our DQN on the 10-SKU scenarios, per SKU (`agents/per_sku.py`), because SB3 PPO on the joint action reached "
-    "only a quarter of (s,S)'s profit on seasonal: one Q-network shared by every SKU decides each SKU's order from "
-    "scale-free features (quantities in days of that SKU's demand, stock position, promotion and margin ratios, "
-    "order-step and order-cost sizes, lead time, calendar); every (world, SKU) pair is one sub-env of a vector env "
-    "over one batched World, rewarded with that SKU's daily profit. Settings were chosen on seasonal by the "
-    "training-time evaluation (seeds 900000..) among 1.2M-transition trials (scaled return of the whole shop): "
-    "batch 1024 with one gradient step per 20 transitions 3,248 against about -1,260 for batch 256; gamma 0.995 "
-    "with 10-step returns and reward scale 0.05 1,216; a 128x128 network and 15-step returns with Huber delta 10 "
-    "about the same (3,030). On supply-shock, potential-based stock shaping (purchase cost booked when the units "
-    "sell) is on: it scored 3,572 in a 1.2M seasonal trial, but a full-length seasonal run with it evaluated worse "
-    "(best 4,716 against 5,819), so whether it helps supply-shock is untested. The agent still orders too little "
-    "(see its fill rate above): it batches orders for most SKUs, but the largest order (`max_order`, 80 units) covers only a few days of the busiest SKU's demand, while "
-    "tuned (s,S) orders up to 21 days of cover (`cover: 21.0` in `eval-seasonal/tuned.json`). Longer training and larger order levels for fast movers are the next things to try.",
-    "Per-SKU agent, second round (the rows above): with gamma 0.99 and per-SKU rewards of about 2.7 per day "
-    "(scaled), action values are near 270 while the choices differ by about 1.5 (an order's fixed cost), so TD noise "
-    "on the common part swamps the difference. Our DQN now has reward centering (`reward_centering: true`, "
-    "`agents/dqn/dqn.py`: TD targets on rewards minus their running mean, which leaves the greedy policy of the "
-    "discounted problem unchanged, also with the fixed-horizon termination). 1.2M-transition trials on seasonal "
-    "(training-time evaluation, seeds 900000..; mean of the evaluations at 0.9-1.2M steps, scaled return): former "
-    "settings 2,714 (training seed 1: 2,822); centering 3,938 (seed 1: 4,121); centering with gamma 0.97 4,724 "
-    "(seed 1: 4,180); gamma 0.97 alone 3,080; centering with learning rate 3e-4 2,493; centering with stock shaping "
-    "4,434; all three 2,227. On supply-shock, centering with shaping at gamma 0.99 gave 4,301 against 2,141 for "
-    "the former settings and 3,356 for centering with gamma 0.97, so it ships there. The trials (runs/per-sku, "
-    "comments in `shopgym-dqn.yml`) ran before the horizon's end became a termination. After it, a full 4M-transition "
-    "seasonal run with centering and gamma 0.97 peaked at 5,312 (2.0M) and fell to 4,042, and evaluated at 53,193 "
-    "on seeds 0..9 (this benchmark's first run after the change); the same with gamma 0.99 peaked at 6,045 (3.2M), "
-    "so seasonal ships centering with gamma 0.99 and the row above is that run. The falling evaluations and the "
-    "53,193 (below the previous report's 57,582) led to the second run; the choice between the two runs used the "
-    "training-time evaluations only.",
-]
-
-
-USAGE = """## Using the agents
-
-- Train: `shopgym train --algo {dqn,ppo,a2c,sac,shopgym-dqn} --env ENV_ID --scenario S --timesteps N --seed K --out DIR`
-  (`shopgym-dqn` is our DQN in `agents/dqn/`; SAC needs the continuous restock variant, which its section selects;
-  `--algo shopgym-dqn --env shopgym/RestockPerSKU-v0` trains one Q-net shared by every SKU, `agents/per_sku.py`).
-  Re-running the same command after a kill resumes from `DIR/checkpoints/latest` (model, optimizer, replay buffer,
-  normalisation statistics, step counter); logs (`DIR/logs/*.csv`, TensorBoard under `DIR/logs/tb`) are appended.
-  `DIR/config.yml` holds the resolved configuration, `DIR/run.json` every command line, seed and library versions.
-- Evaluate: `shopgym evaluate --model DIR --scenario S --episodes N` (greedy, seeds 0..N-1, unscaled profit).
-- Benchmark with heuristics: `shopgym benchmark --policies sS,base_stock,sb3:DIR,dqn:DIR2,dqn-sku:DIR3` (trained agents are
-  `Policy` objects through `agents.trained.load_policy`).
-- Hyperparameters: `agents/hyperparams/<algo>.yml`, one section per env id and optional `<env id>@<scenario>`
-  overrides; unknown keys are errors naming the key. Python: `from agents.dqn import DQN;
-  DQN("CartPole-v1", {"net_arch": [64, 64]}, seed=0).learn(50_000)`, `DQN.load(path)` checks the spaces.
-"""
 
 
 def train_one(algo: str, env_id: str, scenario: str | None, out: Path, steps: int | None) -> dict:
