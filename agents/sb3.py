@@ -6,14 +6,19 @@ statistics, when the section asks for ``normalize``), ``best/`` (``best_model.zi
 seeds 900000.. that benchmarks never use), ``checkpoints/latest/`` (model, replay buffer and normalisation statistics), ``logs/progress.csv`` (appended on resume) and ``eval/evaluations.npz``.
 
 Hyperparameter sections (``agents/hyperparams/<algo>.yml``) hold the algorithm's constructor
-arguments plus ``n_timesteps``, ``policy``, ``n_envs``, ``normalize`` (``true`` or ``VecNormalize``
-arguments, plus ``center_reward: true`` for reward centering, ``agents.sb3_centering``), ``freeze_normalize_after`` (env steps after which the observation statistics stop
-updating, as our DQN's ``normalize_obs`` does, and the reward mean with them; default never), ``env_kwargs``, ``eval_freq``,
-``checkpoint_freq`` and ``n_eval_episodes``;
-``policy`` is an SB3 alias (``MlpPolicy``) or ``DuelingMlpPolicy`` (DQN with a dueling head,
-``agents.sb3_dueling``); ``double_q: true`` (DQN only) trains with Double-DQN targets
-(``agents.sb3_double.DoubleDQN``, SB3's DQN with only the bootstrap target changed); ``policy_kwargs.activation_fn`` names an activation (``relu``, ``tanh``, ...), never code;
-``learning_rate`` and ``clip_range`` take a number or ``lin_<number>`` (linear decay to 0).
+arguments plus:
+
+- ``n_timesteps``, ``n_envs``, ``env_kwargs``, ``eval_freq``, ``checkpoint_freq``, ``n_eval_episodes``;
+- ``policy``: an SB3 alias (``MlpPolicy``) or ``DuelingMlpPolicy`` (DQN with a dueling head,
+  ``agents.sb3_dueling``); ``policy_kwargs.activation_fn`` names an activation (``relu``, ``tanh``, ...),
+  never code;
+- ``normalize``: ``true`` or ``VecNormalize`` arguments, plus ``center_reward: true`` for reward
+  centering (``agents.sb3_centering``);
+- ``freeze_normalize_after``: env steps after which the observation statistics (and the reward mean)
+  stop updating, as our DQN's ``normalize_obs`` does; default never;
+- ``double_q: true`` (DQN only): Double-DQN targets (``agents.sb3_double.DoubleDQN``, SB3's DQN with
+  only the bootstrap target changed);
+- ``learning_rate`` and ``clip_range``: a number or ``lin_<number>`` (linear decay to 0).
 """
 
 from __future__ import annotations
