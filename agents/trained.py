@@ -9,6 +9,7 @@ by ``RestockView.action_for_orders``, which rounds to the order step exactly as 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,9 @@ def load_sb3(directory: str | Path, env: gym.Env | None = None, name: str | None
     best = cfg.get("select") == "best" and (directory / "best" / "best_model.zip").exists()
     model_path, norm_path = ((directory / "best" / "best_model.zip", directory / "best" / "vecnormalize.pkl") if best
                              else (directory / "model.zip", directory / "vecnormalize.pkl"))
-    model = model_class(cfg).load(model_path, device="cpu")
+    with warnings.catch_warnings():  # SB3 re-reads a saved n-step buffer's settings and warns; acting needs no buffer
+        warnings.filterwarnings("ignore", message="`n_steps=", category=UserWarning)
+        model = model_class(cfg).load(model_path, device="cpu")
     norm = None
     if norm_path.exists():
         dummy = make_envs(cfg, 1, seed=0)
