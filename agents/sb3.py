@@ -82,6 +82,9 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
         norm_args = [p for p in inspect.signature(VecNormalize.__init__).parameters if p not in ("self", "venv")]
         norm_args.append("center_reward")
         check_keys(hp["normalize"], norm_args, f"'normalize' of {where}")
+        if hp["normalize"].get("center_reward") and not issubclass(cls, OffPolicyAlgorithm):
+            raise HyperparameterError(f"normalize.center_reward in {where} centres the rewards an off-policy replay "
+                                      f"buffer samples (dqn, sac); {algo!r} learns from the rollout's rewards: remove it.")
     for key in ("policy_kwargs", "env_kwargs", "replay_buffer_kwargs"):
         if key in hp and not isinstance(hp[key], dict):
             raise HyperparameterError(f"{key} in {where} must be a mapping, got {hp[key]!r}.")

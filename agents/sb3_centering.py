@@ -12,7 +12,8 @@ unchanged.
 raw rewards seen while training (env reward units, e.g. currency x ``reward_scale`` per day),
 updated on every step while ``training`` is on and saved with the statistics. SB3's replay buffers
 normalise rewards when they sample, so every sampled reward (and every term of an n-step return)
-is centred with the current ``r̄``; evaluation and the logged episode returns stay raw.
+is centred with the current ``r̄``; evaluation and the logged episode returns stay raw. On-policy
+algorithms (PPO, A2C) learn from the rollout's rewards instead, so ``resolve`` refuses the key for them.
 """
 
 from __future__ import annotations

@@ -65,3 +65,10 @@ def test_dqn_trains_on_centred_samples_and_evaluates_raw(tmp_path, write_hp):
                    np.round(stored.astype(np.float64), 3)).all()
     evals = np.load(out / "eval" / "evaluations.npz")["results"]
     assert evals.mean() > stored.mean() * 10  # evaluation returns are raw episode sums (tens of days), not centred
+
+
+def test_centering_is_refused_for_on_policy_algos(write_hp):
+    section = {"normalize": {"norm_obs": True, "center_reward": True}}
+    with pytest.raises(sb3.HyperparameterError, match="center_reward.*'ppo'"):
+        sb3.resolve("ppo", RESTOCK, None, 100, 0, write_hp({RESTOCK: section}, "ppo.yml"))
+    assert sb3.resolve("dqn", RESTOCK, None, 100, 0, write_hp({RESTOCK: section}, "dqn.yml"))["normalize"]["center_reward"]
