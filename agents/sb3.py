@@ -16,8 +16,8 @@ arguments plus:
   centering (``agents.sb3_centering``);
 - ``freeze_normalize_after``: env steps after which the observation statistics (and the reward mean)
   stop updating, as our DQN's ``normalize_obs`` does; default never;
-- ``double_q: true`` (DQN only): Double-DQN targets (``agents.sb3_double.DoubleDQN``, SB3's DQN with
-  only the bootstrap target changed);
+- ``double_q: true`` and ``advantage_learning: alpha`` (DQN only): Double-DQN and advantage-learning
+  targets (``agents.sb3_targets.TargetDQN``, SB3's DQN with only the TD target changed);
 - ``learning_rate`` and ``clip_range``: a number or ``lin_<number>`` (linear decay to 0).
 """
 
@@ -47,12 +47,12 @@ from agents.checkpoint_files import swap_in
 from agents.dqn.run import EVAL_SEED_BASE, check_select, train_seed
 from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
 from agents.sb3_centering import CenteringVecNormalize
-from agents.sb3_double import DoubleDQN
 from agents.sb3_dueling import POLICIES
+from agents.sb3_targets import TargetDQN
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C, "sac": SAC}
 RUN_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "freeze_normalize_after", "env_kwargs", "eval_freq",
-            "checkpoint_freq", "n_eval_episodes", "select", "double_q")
+            "checkpoint_freq", "n_eval_episodes", "select", "double_q", "advantage_learning")
 NOT_SETTABLE = ("self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU,
                "silu": nn.SiLU}
@@ -66,8 +66,9 @@ def algo_class(algo: str) -> type[BaseAlgorithm]:
 
 
 def model_class(cfg: dict[str, Any]) -> type[BaseAlgorithm]:
-    """The class a resolved run trains and loads: ``DoubleDQN`` for ``double_q``, else the algo's SB3 class."""
-    return DoubleDQN if cfg.get("double_q") else algo_class(cfg["algo"])
+    """The class a resolved run trains and loads: ``TargetDQN`` for ``double_q`` or ``advantage_learning``,
+    else the algo's SB3 class."""
+    return TargetDQN if cfg.get("double_q") or cfg.get("advantage_learning") else algo_class(cfg["algo"])
 
 
 def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None, seed: int,
@@ -100,6 +101,12 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
         raise HyperparameterError(f"double_q={double_q!r} in {where} must be true or false.")
     if double_q and algo != "dqn":
         raise HyperparameterError(f"double_q in {where} is a DQN option (Double-DQN targets); remove it for {algo!r}.")
+    alpha = hp.get("advantage_learning", 0.0)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha < 1.0:
+        raise HyperparameterError(f"advantage_learning={alpha!r} in {where} must be a number in [0, 1) (0 is off).")
+    if alpha and algo != "dqn":
+        raise HyperparameterError(f"advantage_learning in {where} is a DQN option (advantage-learning targets); "
+                                  f"remove it for {algo!r}.")
     n = int(timesteps if timesteps is not None else hp.pop("n_timesteps", 100_000))
     hp.pop("n_timesteps", None)
     run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}
@@ -111,7 +118,7 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
             "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
             "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
             "n_eval_episodes": int(run.get("n_eval_episodes", 5)), "select": check_select(run.get("select", "last")),
-            "double_q": double_q, "hyperparams": hp}
+            "double_q": double_q, "advantage_learning": float(alpha), "hyperparams": hp}
 
 
 class NativeVecEnv(VecEnv):
@@ -231,7 +238,10 @@ def build_model(cfg: dict[str, Any], venv: VecEnv, seed: int) -> BaseAlgorithm:
         if cfg["algo"] != "dqn":
             raise HyperparameterError(f"policy {policy!r} is for algo 'dqn', not {cfg['algo']!r}.")
         policy = POLICIES[policy]
-    return model_class(cfg)(policy, venv, seed=seed, device="cpu", verbose=0, **hp)
+    cls = model_class(cfg)
+    if cls is TargetDQN:
+        hp = {**hp, "double_q": cfg["double_q"], "advantage_learning": cfg.get("advantage_learning", 0.0)}
+    return cls(policy, venv, seed=seed, device="cpu", verbose=0, **hp)
 
 
 class AppendingCSV(CSVOutputFormat):

@@ -43,6 +43,7 @@ class DQNConfig:
     n_envs: int = 1  #: copies of the env stepped together
     reward_centering: bool = False  #: subtract the running mean reward from TD targets (see ``DQN``)
     reward_centering_window: int = 100_000  #: the running mean weighs about the last this many rewards (transitions)
+    advantage_learning: float = 0.0  #: advantage-learning weight alpha in [0, 1): widens the action gap (0 = off)
 
     def __post_init__(self) -> None:
         self.net_arch = [int(w) for w in self.net_arch]
@@ -55,6 +56,9 @@ class DQNConfig:
                      "exploration_initial_eps", "exploration_final_eps"]:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise HyperparameterError(f"DQN hyperparameter {name}={getattr(self, name)!r} must be in [0, 1].")
+        if not 0.0 <= self.advantage_learning < 1.0:
+            raise HyperparameterError(f"DQN hyperparameter advantage_learning={self.advantage_learning!r} must be in "
+                                      "[0, 1) (0 is off).")
         if self.learning_starts < 0:
             raise HyperparameterError(f"DQN hyperparameter learning_starts={self.learning_starts!r} must be >= 0.")
         if self.reward_centering and self.gamma >= 1.0:

@@ -20,6 +20,13 @@ truncation (bootstrapped) or at a time no action can change (a fixed horizon); o
 can bring a termination earlier or later does it change what ending is worth.
 What it removes is the large common offset of the Q-values (about ``mean reward / (1 - gamma)``),
 so the network fits the small differences between actions instead.
+
+Advantage learning (``advantage_learning`` alpha, off by default; Baird 1999, Bellemare et al. 2016,
+"Increasing the action gap"): the target of ``(s, a)`` loses ``alpha * (max_b Q_target(s, b) -
+Q_target(s, a))``. The best action keeps its value; the others fall further below it, their gap
+tending to ``gap / (1 - alpha)``, and the greedy policy of the fixed point stays optimal. Use it where
+the right action wins by little against the noise of the returns (Restock: ordering 16 units beats 13
+by about 1.1 currency in episode values of thousands).
 """
 
 from __future__ import annotations
@@ -277,7 +284,9 @@ class DQN:
     @torch.no_grad()
     def td_targets(self, b: Batch) -> torch.Tensor:
         """TD targets of a minibatch: (centered) k-step return + gamma^k x the target net's value of the
-        next observation (picked by the online net with ``double_q``), no bootstrap where ``done``."""
+        next observation (picked by the online net with ``double_q``), no bootstrap where ``done``; with
+        ``advantage_learning`` alpha, minus alpha x (max_b Q_target(s, b) - Q_target(s, a)) for the batch's
+        first states and actions (Bellemare et al., 2016: widens the action gap, keeps the greedy policy)."""
         next_obs = torch.from_numpy(b.next_obs)
         next_q_target = self.policy.q_target(next_obs)
         if self.config.double_q:
@@ -286,7 +295,13 @@ class DQN:
         else:
             next_q = next_q_target.max(dim=1).values
         returns = torch.from_numpy(self.centered_returns(b.returns, b.discount))
-        return returns + torch.from_numpy(b.discount * (1.0 - b.done)) * next_q
+        target = returns + torch.from_numpy(b.discount * (1.0 - b.done)) * next_q
+        alpha = self.config.advantage_learning
+        if alpha > 0.0:
+            q_now = self.policy.q_target(torch.from_numpy(b.obs))
+            taken = q_now.gather(1, torch.from_numpy(b.actions)[:, None]).squeeze(1)
+            target = target - alpha * (q_now.max(dim=1).values - taken)
+        return target
 
     def _train_step(self) -> float:
         """One gradient step on a replay minibatch; returns the loss."""

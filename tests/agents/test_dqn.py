@@ -153,6 +153,33 @@ def test_centering_shifts_targets_by_the_discounted_mean():
     np.testing.assert_allclose(got, [out_shifted[0][2]], rtol=1e-6)
 
 
+def test_advantage_learning_lowers_targets_by_alpha_times_the_action_gap():
+    """On a hand-built batch: the target of (s, a) drops by alpha x (max_b Q_target(s, b) - Q_target(s, a)),
+    computed by hand from the target net; the target's own best action keeps its plain target."""
+    alpha = 0.75
+    model = DQN("CartPole-v1", {**TINY_DQN, "advantage_learning": alpha}, seed=0)
+    with torch.no_grad():  # a target net unlike the online net, so that the gaps are not all zero
+        for p in model.policy.q_target.parameters():
+            p.add_(torch.randn_like(p))
+    b = hand_batch([1.0, 3.0, -0.5, 0.2], [0.9, 0.9, 0.81, 0.9], [0.0, 1.0, 0.0, 0.0])
+    with torch.no_grad():
+        q = model.policy.q_target(torch.from_numpy(b.obs)).numpy()
+    best = q.argmax(1)
+    b.actions[:] = [best[0], 1 - best[1], 1 - best[2], best[3]]  # CartPole: actions 0 and 1
+    gap = q.max(1) - q[np.arange(4), b.actions]
+    assert gap[1] > 0 and gap[2] > 0 and gap[0] == gap[3] == 0
+    got = model.td_targets(b).numpy()
+    model.config.advantage_learning = 0.0
+    plain = model.td_targets(b).numpy()
+    np.testing.assert_allclose(plain - got, alpha * gap, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 1.0, 1.5])
+def test_advantage_learning_must_be_in_zero_one(alpha):
+    with pytest.raises(HyperparameterError, match="advantage_learning"):
+        DQNConfig(advantage_learning=alpha)
+
+
 def test_reward_mean_is_the_plain_mean_then_a_moving_average():
     model = DQN("CartPole-v1", {**TINY_DQN, "reward_centering": True, "reward_centering_window": 4}, seed=0)
     model._track_reward_mean(np.array([1.0, 3.0]))

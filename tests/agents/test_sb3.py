@@ -177,12 +177,12 @@ def test_dueling_policy_is_for_dqn_only(tmp_path, write_hp):
 def test_double_q_targets_use_the_online_argmax_and_the_target_value(tmp_path, write_hp):
     import torch
 
-    from agents.sb3_double import DoubleDQN
+    from agents.sb3_targets import TargetDQN
 
     out = tmp_path / "run"
     model = sb3.train("dqn", RESTOCK, out, timesteps=300, seed=0, scenario="quickstart",
                       **run_kwargs(tmp_path, write_hp, "dqn", double_q=True))
-    assert isinstance(model, DoubleDQN)
+    assert isinstance(model, TargetDQN) and model.double_q and model.advantage_learning == 0.0
     with torch.no_grad():  # make the target net differ from the online net, so the two argmaxes disagree
         for p in model.q_net_target.parameters():
             p.add_(torch.randn_like(p))
@@ -197,13 +197,51 @@ def test_double_q_targets_use_the_online_argmax_and_the_target_value(tmp_path, w
     assert (online.argmax(1) != target.argmax(1)).any() and not torch.allclose(got, stock)
     assert (got <= stock + 1e-6).all()  # never above the max over the target net's values
     env = gym.make(RESTOCK, scenario="quickstart", **SHORT)
-    policy = load_policy(f"sb3:{out}", env)  # a double_q run loads (as DoubleDQN) and acts like the saved model
-    loaded = DoubleDQN.load(out / "model.zip", device="cpu")
+    policy = load_policy(f"sb3:{out}", env)  # a double_q run loads (as TargetDQN) and acts like the saved model
+    loaded = TargetDQN.load(out / "model.zip", device="cpu")
     obs, _ = env.reset(seed=3)
     for _ in range(10):
         action = policy.act(obs)
         assert action == int(loaded.predict(obs[None], deterministic=True)[0][0])
         obs, *_ = env.step(action)
+
+
+def test_advantage_learning_targets_subtract_alpha_times_the_target_nets_gap(tmp_path, write_hp):
+    import torch
+
+    from agents.sb3_targets import TargetDQN
+
+    out = tmp_path / "run"
+    model = sb3.train("dqn", RESTOCK, out, timesteps=300, seed=0, scenario="quickstart",
+                      **run_kwargs(tmp_path, write_hp, "dqn", advantage_learning=0.8))
+    assert isinstance(model, TargetDQN) and model.advantage_learning == 0.8 and not model.double_q
+    with torch.no_grad():
+        for p in model.q_net_target.parameters():
+            p.add_(torch.randn_like(p))
+    dim = model.observation_space.shape[0]
+    obs, next_obs = torch.randn(64, dim), torch.randn(64, dim)
+    rewards, dones = torch.randn(64, 1), (torch.rand(64, 1) < 0.2).float()
+    with torch.no_grad():
+        q_now, q_next = model.q_net_target(obs), model.q_net_target(next_obs)
+    actions = torch.randint(0, model.action_space.n, (64, 1))
+    actions[:8, 0] = q_now[:8].argmax(1)  # the target net's own best actions: no gap, no change
+    stock = rewards + (1 - dones) * 0.9 * q_next.max(1, keepdim=True).values  # SB3's DQN target
+    gap = q_now.max(1, keepdim=True).values - q_now.gather(1, actions)
+    got = model.td_targets(rewards, dones, 0.9, next_obs, obs, actions)
+    torch.testing.assert_close(got, stock - 0.8 * gap)
+    torch.testing.assert_close(got[:8], stock[:8])
+    assert (gap[8:] > 0).any()
+    with pytest.raises(ValueError, match="observations and actions"):
+        model.td_targets(rewards, dones, 0.9, next_obs)
+    loaded = TargetDQN.load(out / "model.zip", device="cpu")  # the setting is saved with the model (for resume)
+    assert loaded.advantage_learning == 0.8
+
+
+@pytest.mark.parametrize("algo, alpha, match", [("dqn", 1.0, "in \\[0, 1\\)"), ("dqn", "big", "advantage_learning='big'"),
+                                                ("ppo", 0.5, "DQN option")])
+def test_advantage_learning_must_be_a_weight_below_one_and_dqn_only(write_hp, algo, alpha, match):
+    with pytest.raises(HyperparameterError, match=match):
+        sb3.resolve(algo, RESTOCK, None, 100, 0, write_hp({RESTOCK: {"advantage_learning": alpha}}, f"{algo}.yml"))
 
 
 @pytest.mark.parametrize("section, match", [({"double_q": "yes"}, "double_q='yes'"), ({"double_q": True}, "DQN option")])
