@@ -4,7 +4,7 @@ Writes ``docs/agents.md`` (every number in it comes from this script's run) and 
 training run, evaluation and timing under ``--out``, so a re-run (after a kill, say) skips the
 work already done: training runs resume from their last checkpoint, evaluations skip finished seeds.
 
-    python benchmarks/agents_restock.py                 # full benchmark (~25 min on 2 busy cores)
+    python benchmarks/agents_restock.py                 # full benchmark (~40 min on 2 cores)
     python benchmarks/agents_restock.py --quick --out /tmp/agents-quick --doc /tmp/agents.md   # smoke test
 
 Evaluation seeds 0..9 are never used in training: training envs are seeded from
@@ -356,7 +356,10 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
               f"`{out}` to start over, or pass `--retrain RUN` to redo one cached run such as `quickstart-shopgym-dqn`).",
               "- One agent: `shopgym train --algo ppo --scenario seasonal --seed 0 --out runs/ppo-seasonal`, then "
               "`shopgym evaluate --model runs/ppo-seasonal --scenario seasonal --episodes 10`.",
-              f"- Per-run tables of all policies: `{out}/eval-<scenario>/summary.md`.", ""]
+              f"- Per-run tables of all policies: `{out}/eval-<scenario>/summary.md`.",
+              "- Where the quickstart agents lose profit (orders, lost sales, paired % on 100 validation seeds): "
+              "`python benchmarks/quickstart_diagnosis.py --policies sb3:DIR,dqn:DIR2` writes "
+              "[agents_diagnosis.md](agents_diagnosis.md).", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
 

@@ -1,0 +1,38 @@
+"""``benchmarks/quickstart_diagnosis.py``: paired comparison with the exact policy on validation seeds."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "quickstart_diagnosis.py"
+
+
+def run(tmp_path, *extra):
+    return subprocess.run([sys.executable, str(SCRIPT), "--cache", str(tmp_path / "cache"), "--doc",
+                           str(tmp_path / "diag.md"), *extra], capture_output=True, text=True, timeout=600)
+
+
+def rows(doc: Path) -> dict[str, list[str]]:
+    lines = [ln for ln in doc.read_text().splitlines() if ln.startswith("| ") and not ln.startswith("| policy")]
+    return {cells[0]: cells[1:] for cells in ([c.strip() for c in ln.strip("|").split("|")] for ln in lines)}
+
+
+def test_the_optimal_row_is_the_paired_reference_and_is_cached(tmp_path):
+    first = run(tmp_path, "--episodes", "2", "--policies", "critical_fractile", "--note", "two episodes only")
+    assert first.returncode == 0, first.stderr
+    table = rows(tmp_path / "diag.md")
+    assert set(table) == {"optimal", "critical_fractile"}
+    assert table["optimal"][0] == "100.00 ± 0.00"
+    pct = float(table["critical_fractile"][0].split(" ± ")[0])
+    assert 0 < pct < 100  # the myopic heuristic orders every day and pays the fixed cost each time
+    assert float(table["critical_fractile"][2]) > float(table["optimal"][2])  # more orders than the optimum
+    text = (tmp_path / "diag.md").read_text()
+    assert "two episodes only" in text and "--episodes 2" in text
+    assert (tmp_path / "cache" / "optimal-2.csv").exists()
+    again = run(tmp_path, "--episodes", "2", "--policies", "critical_fractile")  # reuses the optimal's episodes
+    assert again.returncode == 0 and rows(tmp_path / "diag.md") == table
+
+
+def test_one_episode_is_refused_with_the_reason(tmp_path):
+    out = run(tmp_path, "--episodes", "1", "--policies", "sS")
+    assert out.returncode == 2 and "at least 2" in out.stderr
