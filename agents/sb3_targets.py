@@ -10,7 +10,8 @@
   the target of ``(s, a)``. The optimal action keeps its value; every other action's distance from it
   (the action gap) grows towards ``gap / (1 - alpha)``, while the greedy policy of the fixed point stays
   optimal. It helps where the right choice wins by little against the noise of the returns: on
-  ``quickstart`` ordering 16 units beats ordering 13 by about 1.1 currency in a value of thousands.
+  ``quickstart`` ordering 16 units rather than 13 saves part of a future order's fixed cost, a small
+  margin in a value of thousands (``docs/agents.md``, last item of "What we changed").
 
 ``TargetDQN`` is SB3's ``DQN`` with only the target changed; replay, n-step returns, exploration,
 target updates, saving and loading are SB3's own. With both options off it computes SB3's target.
