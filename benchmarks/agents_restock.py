@@ -4,11 +4,12 @@ Writes ``docs/agents.md`` (every number in it comes from this script's run) and 
 training run, evaluation and timing under ``--out``, so a re-run (after a kill, say) skips the
 work already done: training runs resume from their last checkpoint, evaluations skip finished seeds.
 
-    python benchmarks/agents_restock.py                 # full benchmark (~40 min on 2 cores)
+    python benchmarks/agents_restock.py                 # full benchmark (about 92 CPU-minutes of training: ~50 min on 2 cores)
     python benchmarks/agents_restock.py --quick --out /tmp/agents-quick --doc /tmp/agents.md   # smoke test
 
-Evaluation seeds 0..9 are never used in training: training envs are seeded from
-``agents.dqn.run.train_seed`` (32-bit draws) and heuristics are tuned on seeds from 1,000,000 on.
+Evaluation seeds (0..99 on ``quickstart``, 0..9 elsewhere) are never used in training: training envs are
+seeded from ``agents.dqn.run.train_seed`` (32-bit draws), evaluation during training uses seeds from
+900,000 on, and heuristics are tuned on seeds from 1,000,000 on.
 """
 
 from __future__ import annotations
@@ -39,13 +40,23 @@ from agents.registry import make_policy  # noqa: E402
 from agents.trained import load_policy  # noqa: E402
 from benchmarks.agents_restock_notes import CHANGES, USAGE  # noqa: E402
 from scenarios.benchmark import run_benchmark  # noqa: E402
+from scenarios.optimality import pct_of_optimum  # noqa: E402
 from scenarios.rollout import rollout  # noqa: E402
 
 RESTOCK = "shopgym/Restock-v0"
 #: Our DQN as one Q-net shared by every SKU (``agents/per_sku.py``), trained on the per-SKU vector env.
 PER_SKU = "shopgym-dqn-sku"
 PER_SKU_ENV = "shopgym/RestockPerSKU-v0"
-EVAL_SEEDS = 10
+EVAL_SEEDS = 10  #: evaluation episodes (seeds 0..9) on the 10-SKU scenarios and CartPole
+#: Evaluation episodes (seeds 0..99) on ``quickstart``: its target is a question of one percentage point
+#: (>= 95% of the optimum), which 10 episodes cannot settle (the exact policy itself averaged 99.6% of its
+#: expectation on seeds 0..9; an agent's paired estimate spans about +-0.5 points there).
+QUICKSTART_SEEDS = 100
+
+
+def n_eval_seeds(scenario: str) -> int:
+    """Evaluation episodes on ``scenario`` (seeds 0..n-1)."""
+    return QUICKSTART_SEEDS if scenario == "quickstart" else EVAL_SEEDS
 #: Trained agents per scenario: (algo, label). SB3 DQN needs a Discrete action (one SKU: quickstart only).
 TRAINED = {
     "quickstart": [("shopgym-dqn", "our DQN"), ("dqn", "SB3 DQN"), ("ppo", "SB3 PPO")],
@@ -102,7 +113,7 @@ def discard_run(out: Path, name: str, timings: dict, timings_path: Path) -> None
         keep = ~df["policy"].astype(str).str.endswith(f":{run_dir}")
         if not keep.all():
             df[keep].to_csv(results, index=False)
-    for cache_path in (out / "cartpole_eval.json", out / "endgame-quickstart.json"):
+    for cache_path in (out / "cartpole_eval.json", *out.glob("endgame-*.json")):
         if cache_path.exists():
             cache = json.loads(cache_path.read_text())
             dropped = [k for k in cache if k == str(run_dir) or k.endswith(f":{run_dir}")]
@@ -145,7 +156,8 @@ def cartpole_eval(algo: str, run_dir: Path, eval_path: Path) -> dict:
 
 
 def endgame(policy_spec: str, scenario: str, cache_path: Path, days: int = 10) -> dict:
-    """End-of-horizon behaviour of one policy on seeds 0..9 (cached in ``cache_path``; a diagnostic, not a selection).
+    """End-of-horizon behaviour of one policy on the scenario's evaluation seeds (cached in ``cache_path``; a
+    diagnostic, not a selection).
 
     ``ordered_last``: units ordered in the last ``days`` days; ``left_over``: units on hand after the
     last day, bought and never sold (stock is worth nothing after the horizon); ``left_over_cost``:
@@ -156,7 +168,7 @@ def endgame(policy_spec: str, scenario: str, cache_path: Path, days: int = 10) -
         env = gym.make(RESTOCK, scenario=scenario)
         policy = make_policy(policy_spec, env)
         ordered, left = [], []
-        for seed in range(EVAL_SEEDS):
+        for seed in range(n_eval_seeds(scenario)):
             t = rollout(env, policy, seed, record=True).trajectory
             last = t["day"].max()
             ordered.append(float(t.loc[t["day"] > last - days, "ordered"].sum()))
@@ -168,16 +180,18 @@ def endgame(policy_spec: str, scenario: str, cache_path: Path, days: int = 10) -
     return cache[policy_spec]
 
 
-def paired_pct(results: pd.DataFrame) -> pd.DataFrame:
-    """Each policy's profit as % of the exact policy's on the same seed: mean and 95% t-interval per policy.
+def paired_pct(results: pd.DataFrame, reference: float) -> pd.DataFrame:
+    """Each policy's expected profit as % of the optimum, estimated on episodes paired with the exact policy's.
 
-    The seeds' demand luck is common to both, so this pins down a policy's distance from the optimum far
-    more tightly than its mean over the expected optimum does.
+    ``scenarios.optimality.pct_of_optimum``: 100 * (1 + mean(profit - optimal's profit) / reference), unbiased
+    because the exact policy's expected profit is the reference; the seeds' demand luck, common to both,
+    cancels, so this pins a policy's distance from the optimum far more tightly than its mean profit over
+    the reference does. The quickstart target is judged on it.
     """
     by_seed = results.pivot_table(index="seed", columns="policy", values="profit")
-    ratios = 100 * by_seed.div(by_seed["optimal"], axis=0)
-    return pd.DataFrame({"policy": ratios.columns, "paired_pct": ratios.mean().to_numpy(),
-                         "paired_ci95": [ci95(ratios[c].to_numpy()) for c in ratios.columns]})
+    est = {c: pct_of_optimum(by_seed[c], by_seed["optimal"], reference) for c in by_seed.columns}
+    return pd.DataFrame({"policy": list(est), "paired_pct": [e[0] for e in est.values()],
+                         "paired_ci95": [e[1] for e in est.values()]})
 
 
 def fmt(mean: float, half: float, digits: int = 0) -> str:
@@ -217,23 +231,25 @@ def main() -> None:
     train_all([(out / f"cartpole-{algo}", algo, "CartPole-v1", None) for algo, _ in CARTPOLE], steps, 2, timings,
               timings_path)
 
-    # 2. restock evaluation through the benchmark runner (10 held-out seeds per policy)
+    # 2. restock evaluation through the benchmark runner (held-out seeds: 100 on quickstart, 10 elsewhere)
     summaries = {}
     for scenario, agents in TRAINED.items():
         trained = [spec(a, out / f"{scenario}-{a}") for a, _ in agents]
         ref = ["optimal"] if scenario == "quickstart" else []
-        res = run_benchmark([scenario], ref + HEURISTICS + trained, n_seeds=EVAL_SEEDS, out=out / f"eval-{scenario}",
+        res = run_benchmark([scenario], ref + HEURISTICS + trained, n_seeds=n_eval_seeds(scenario),
+                            out=out / f"eval-{scenario}",
                             progress=False, command=command)
         labels = {spec(a, out / f"{scenario}-{a}"): label for a, label in agents}
         s = res.summary.copy()
         s["label"] = s["policy"].map(lambda p, lab=labels: lab.get(p, p))
         s["algo"] = s["policy"].map({spec(a, out / f"{scenario}-{a}"): a for a, _ in agents})
         if "optimal" in ref:
-            s = s.merge(paired_pct(res.results), on="policy", how="left")
+            s = s.merge(paired_pct(res.results, float(s["reference_profit"].iloc[0])), on="policy", how="left")
         summaries[scenario] = s
 
     # 3. end-of-horizon behaviour on quickstart (diagnostic)
-    ends = {p: endgame(p, "quickstart", out / "endgame-quickstart.json") for p in summaries["quickstart"]["policy"]}
+    ends = {p: endgame(p, "quickstart", out / f"endgame-quickstart-{QUICKSTART_SEEDS}.json")
+            for p in summaries["quickstart"]["policy"]}
 
     # 4. CartPole sanity check
     cart = {algo: {**cartpole_eval(algo, out / f"cartpole-{algo}", out / "cartpole_eval.json"),
@@ -250,9 +266,11 @@ def status_lines(summaries: dict[str, pd.DataFrame]) -> list[str]:
         heur = s[s["policy"].isin(HEURISTICS)]["profit_mean"].max()
         for _, r in s[s["algo"].notna()].iterrows():
             if scenario == "quickstart":
-                ok = r["pct_of_reference"] >= 95
-                out.append(f"- `{scenario}`, {r['label']}: {r['pct_of_reference']:.1f}% of the optimum: "
-                           f"{'meets' if ok else 'misses'} the 95% target.")
+                pct, half = r["paired_pct"], r["paired_ci95"]
+                sure = ("its whole 95% interval is above 95" if pct - half >= 95 else
+                        "its whole 95% interval is below 95" if pct + half < 95 else "its 95% interval contains 95")
+                out.append(f"- `{scenario}`, {r['label']}: {pct:.1f} ± {half:.1f}% of the optimum (paired estimate): "
+                           f"{'meets' if pct >= 95 else 'misses'} the 95% target; {sure}.")
             else:
                 ok = r["profit_mean"] >= heur
                 out.append(f"- `{scenario}`, {r['label']}: {'beats' if ok else 'does not beat'} the best tuned heuristic "
@@ -292,8 +310,9 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
         "less so; "
         f"python {versions['python']}, torch {versions['torch']}, gymnasium {versions['gymnasium']}, "
         f"stable-baselines3 {versions['stable-baselines3']}.",
-        "Evaluation: greedy policies, 10 episodes with seeds 0..9 (never used in training), mean episode profit "
-        "(currency) with a 95% t-interval. Training: seed 0, hyperparameters from `agents/hyperparams/<algo>.yml`; "
+        f"Evaluation: greedy policies, {QUICKSTART_SEEDS} episodes with seeds 0..{QUICKSTART_SEEDS - 1} on `quickstart` "
+        f"and {EVAL_SEEDS} with seeds 0..{EVAL_SEEDS - 1} on the other scenarios and CartPole (never used in training), mean "
+        "episode profit (currency) with a 95% t-interval. Training: seed 0, hyperparameters from `agents/hyperparams/<algo>.yml`; "
         f"each run's resolved `config.yml`, command line and library versions are in `{out}/<run>/`.",
         "",
     ]
@@ -305,20 +324,22 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
         "",
         f"Optimal expected episode profit (backward induction, `agents/exact.py`): **{ref:,.1f}**. Target: >= 95%.",
         "",
-        "| policy | training steps | training wall time (s) | training CPU time (s) | mean profit ± 95% CI | % of optimum ± 95% CI | target | % of `optimal` on the same seeds (paired) |",
-        "|---|---:|---:|---:|---:|---:|---|---:|",
+        "| policy | training steps | training wall time (s) | training CPU time (s) | mean profit ± 95% CI | "
+        "mean profit / optimum (%) | % of optimum, paired estimate ± 95% CI | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for _, r in q.iterrows():
         t = _timing(timings, out, "quickstart", r["algo"])
-        target = ("meets" if r["pct_of_reference"] >= 95 else "**misses**") if t else ""
+        target = ("meets" if r["paired_pct"] >= 95 else "**misses**") if t else ""
         lines.append(f"| {r['label']} | {_train_cells(t)} | {fmt(r['profit_mean'], r['profit_ci95'])} | "
-                     f"{fmt(r['pct_of_reference'], r['pct_ci95'], 1)} | {target} | "
-                     f"{fmt(r['paired_pct'], r['paired_ci95'], 1)} |")
+                     f"{fmt(r['pct_of_reference'], r['pct_ci95'], 1)} | {fmt(r['paired_pct'], r['paired_ci95'], 1)} | "
+                     f"{target} |")
     if not opt.empty:
-        lines += ["", "(`optimal` is the exact policy played on the same seeds: its sample mean estimates the reference. "
-                  "The target is judged on the percentage of the expected optimum; the last column divides each "
-                  "episode's profit by the exact policy's on the same seed, which removes the demand luck the two "
-                  "share and so measures the distance from the optimum more tightly.)"]
+        lines += ["", "(`optimal` is the exact policy played on the same seeds; its mean estimates the reference, "
+                  "and its distance from it is the seeds' demand luck. The target is judged on the paired estimate "
+                  "(`scenarios/optimality.py`): 100 x (1 + mean(profit - optimal's profit on the same seed) / "
+                  "optimum), unbiased because the exact policy's expected profit is the optimum, and far tighter "
+                  "than mean profit / optimum because the luck both policies share cancels.)"]
     labels = dict(zip(q["policy"], q["label"], strict=True))
     lines += ["", "End of the horizon (same seeds; stock left after the last day was bought and is never sold):", "",
               "| policy | units ordered in the last 10 days | units left over at the end | their purchase cost |",

@@ -30,7 +30,8 @@ def test_discard_run_removes_run_timings_and_evaluations_only(tmp_path):
                   "seed": [0, 0, 0], "profit": [1.0, 2.0, 3.0]}).to_csv(results, index=False)
     (out / "cartpole_eval.json").write_text(json.dumps({str(gone): [1.0], str(kept): [2.0]}))
     ends = {f"dqn:{gone}": {"left_over": 1.0}, f"sb3:{kept}": {"left_over": 2.0}, "sS": {"left_over": 3.0}}
-    (out / "endgame-quickstart.json").write_text(json.dumps(ends))
+    endgame = out / f"endgame-quickstart-{mod.QUICKSTART_SEEDS}.json"
+    endgame.write_text(json.dumps(ends))
 
     mod.discard_run(out, "quickstart-shopgym-dqn", timings, timings_path)
 
@@ -38,4 +39,16 @@ def test_discard_run_removes_run_timings_and_evaluations_only(tmp_path):
     assert json.loads(timings_path.read_text()) == {str(kept): {"steps": 2}}
     assert list(pd.read_csv(results)["policy"]) == [f"sb3:{kept}", "sS"]
     assert json.loads((out / "cartpole_eval.json").read_text()) == {str(kept): [2.0]}
-    assert set(json.loads((out / "endgame-quickstart.json").read_text())) == {f"sb3:{kept}", "sS"}
+    assert set(json.loads(endgame.read_text())) == {f"sb3:{kept}", "sS"}
+
+
+def test_paired_pct_uses_the_exact_policy_as_a_control_variate():
+    mod = _load()
+    optimal = [100.0, 120.0, 80.0, 110.0]  # demand luck: the optimum itself scores 102.5 on average
+    results = pd.DataFrame({"seed": list(range(4)) * 2, "policy": ["optimal"] * 4 + ["agent"] * 4,
+                            "profit": optimal + [o - d for o, d in zip(optimal, [4.0, 6.0, 5.0, 5.0], strict=True)]})
+    table = mod.paired_pct(results, reference=100.0).set_index("policy")
+    assert table.loc["optimal", "paired_pct"] == 100.0 and table.loc["optimal", "paired_ci95"] == 0.0
+    # 100 * (1 + mean(agent - optimal) / reference) = 95.0, although mean(agent) / reference = 97.5
+    assert abs(table.loc["agent", "paired_pct"] - 95.0) < 1e-9
+    assert 0 < table.loc["agent", "paired_ci95"] < 2.0
