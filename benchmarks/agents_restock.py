@@ -325,7 +325,7 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
         f"Optimal expected episode profit (backward induction, `agents/exact.py`): **{ref:,.1f}**. Target: >= 95%.",
         "",
         "| policy | training steps | training wall time (s) | training CPU time (s) | mean profit ± 95% CI | "
-        "mean profit / optimum (%) | % of optimum, paired estimate ± 95% CI | target |",
+        "mean profit / optimum (%) ± 95% CI | % of optimum, paired estimate ± 95% CI | target |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for _, r in q.iterrows():
