@@ -4,7 +4,7 @@ Writes ``docs/agents.md`` (every number in it comes from this script's run) and 
 training run, evaluation and timing under ``--out``, so a re-run (after a kill, say) skips the
 work already done: training runs resume from their last checkpoint, evaluations skip finished seeds.
 
-    python benchmarks/agents_restock.py                 # full benchmark (about 92 CPU-minutes of training: ~50 min on 2 cores)
+    python benchmarks/agents_restock.py                 # full benchmark (about 112 CPU-minutes of training: ~1 hour on 2 cores)
     python benchmarks/agents_restock.py --quick --out /tmp/agents-quick --doc /tmp/agents.md   # smoke test
 
 Evaluation seeds (0..99 on ``quickstart``, 0..9 elsewhere) are never used in training: training envs are
@@ -50,7 +50,7 @@ PER_SKU_ENV = "shopgym/RestockPerSKU-v0"
 EVAL_SEEDS = 10  #: evaluation episodes (seeds 0..9) on the 10-SKU scenarios and CartPole
 #: Evaluation episodes (seeds 0..99) on ``quickstart``: its target is a question of one percentage point
 #: (>= 95% of the optimum), which 10 episodes cannot settle (the exact policy itself averaged 99.6% of its
-#: expectation on seeds 0..9; an agent's paired estimate spans about +-0.5 points there).
+#: expectation on seeds 0..9; the agents' paired estimates spanned +-0.5 to 0.9 points there).
 QUICKSTART_SEEDS = 100
 
 
@@ -188,7 +188,11 @@ def paired_pct(results: pd.DataFrame, reference: float) -> pd.DataFrame:
     cancels, so this pins a policy's distance from the optimum far more tightly than its mean profit over
     the reference does. The quickstart target is judged on it.
     """
-    by_seed = results.pivot_table(index="seed", columns="policy", values="profit")
+    by_seed = results.pivot(index="seed", columns="policy", values="profit")  # raises on a duplicated episode
+    missing = {c: sorted(by_seed.index[by_seed[c].isna()]) for c in by_seed.columns if by_seed[c].isna().any()}
+    if missing:
+        raise ValueError(f"paired_pct: policies lack evaluation seeds the others have: {missing}; delete their rows "
+                         "in eval-quickstart/results.csv (or pass --retrain) so they are evaluated on every seed")
     est = {c: pct_of_optimum(by_seed[c], by_seed["optimal"], reference) for c in by_seed.columns}
     return pd.DataFrame({"policy": list(est), "paired_pct": [e[0] for e in est.values()],
                          "paired_ci95": [e[1] for e in est.values()]})

@@ -1,12 +1,13 @@
 """Where trained restock agents lose profit against the exact optimum on ``quickstart``: a diagnosis.
 
 Plays the exact optimal policy and each given policy on the same validation seeds (910000.., used by
-neither training, its evaluation during training on 900000.., nor the benchmark's 0..9) and prints
+neither training, its evaluation during training on 900000.., nor the benchmark's evaluation seeds) and prints
 per policy: expected profit as a % of the optimum, estimated on episodes paired with the exact
 policy's (``scenarios.optimality.pct_of_optimum``, with a 95% t-interval), orders placed per episode and their mean size (units), lost sales (units) and stock
 left at the end (units). Writes the table to ``--doc`` (default ``docs/agents_diagnosis.md``).
 Every policy's episodes are cached under ``--cache``, keyed by the spec and, for a trained policy, the
 bytes of its saved model, so a re-run (after a kill, or with one more policy) plays only what is new.
+The key does not cover the simulator's code: after changing the env or the heuristics, delete the cache.
 
     python benchmarks/quickstart_diagnosis.py --episodes 100 --policies sb3:runs/agents-benchmark/quickstart-dqn
 """
@@ -56,7 +57,7 @@ def fingerprint(spec: str) -> str:
     if spec.partition(":")[2] and run_dir.is_dir():
         for f in sorted(run_dir.rglob("*")):
             rel = f.relative_to(run_dir)
-            if f.is_file() and not {"checkpoints", "logs", "eval"} & set(rel.parts) and f.suffix in {".zip", ".pt", ".pkl"}:
+            if f.is_file() and not {"checkpoints", "logs", "eval"} & set(rel.parts) and (f.suffix in {".zip", ".pt", ".pkl"} or f.name == "hyperparameters.json"):
                 h.update(str(rel).encode())
                 h.update(f.read_bytes())
     return h.hexdigest()[:16]
@@ -100,6 +101,8 @@ def main() -> None:
     table = []
     for spec in ["optimal", *args.policies.split(",")]:
         eps = cached_play(env, spec, seeds, Path(args.cache))
+        if list(eps.seed) != list(optimal.seed):
+            raise SystemExit(f"{spec}: its cached episodes are not on the optimal policy's seeds; delete {args.cache}")
         pct, half = pct_of_optimum(eps.profit, optimal.profit, reference)
         table.append({"policy": spec, "% of optimum (paired)": f"{pct:.2f} ± {half:.2f}",
                       "mean profit": f"{eps.profit.mean():,.1f}", "orders": f"{eps.orders.mean():.1f}",

@@ -31,6 +31,9 @@ def pct_of_optimum(profit, optimal_profit, reference: float) -> tuple[float, flo
     if p.shape != o.shape or p.ndim != 1 or len(p) == 0:
         raise ValueError(f"pct_of_optimum needs two equally long 1-D sequences of episode profits on the same seeds; "
                          f"got shapes {p.shape} and {o.shape}")
+    if not (np.isfinite(p).all() and np.isfinite(o).all()):
+        raise ValueError("pct_of_optimum: an episode profit is NaN or infinite (a seed missing for one of the two "
+                         "policies?); pass the profits of both policies on exactly the same seeds")
     if not np.isfinite(reference) or reference <= 0:
         raise ValueError(f"pct_of_optimum: the optimal expected profit must be a positive number, got {reference!r}")
     diff = 100.0 * (p - o) / reference

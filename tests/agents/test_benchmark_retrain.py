@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "agents_restock.py"
 
@@ -52,3 +53,10 @@ def test_paired_pct_uses_the_exact_policy_as_a_control_variate():
     # 100 * (1 + mean(agent - optimal) / reference) = 95.0, although mean(agent) / reference = 97.5
     assert abs(table.loc["agent", "paired_pct"] - 95.0) < 1e-9
     assert 0 < table.loc["agent", "paired_ci95"] < 2.0
+
+
+def test_paired_pct_refuses_a_policy_missing_a_seed():
+    mod = _load()
+    results = pd.DataFrame({"seed": [0, 1, 0], "policy": ["optimal", "optimal", "agent"], "profit": [1.0, 2.0, 1.0]})
+    with pytest.raises(ValueError, match="lack evaluation seeds"):
+        mod.paired_pct(results, reference=1.0)

@@ -39,12 +39,16 @@ def test_one_episode_is_refused_with_the_reason(tmp_path):
     assert out.returncode == 2 and "at least 2" in out.stderr
 
 
-def test_a_cached_policy_is_replayed_when_its_saved_model_changes(tmp_path):
+def test_a_cached_policy_is_replayed_when_its_saved_model_changes(tmp_path, monkeypatch):
     import importlib.util
+
+    import pandas as pd
 
     spec = importlib.util.spec_from_file_location("quickstart_diagnosis", SCRIPT)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    played = []
+    monkeypatch.setattr(mod, "play", lambda env, spec, seeds, desc: played.append(spec) or pd.DataFrame({"seed": seeds}))
     run_dir = tmp_path / "run"
     (run_dir / "best").mkdir(parents=True)
     (run_dir / "logs").mkdir()
@@ -55,3 +59,10 @@ def test_a_cached_policy_is_replayed_when_its_saved_model_changes(tmp_path):
     (run_dir / "best" / "model.pt").write_bytes(b"weights v2")  # retrained: new weights
     assert mod.fingerprint(f"dqn:{run_dir}") != first
     assert mod.fingerprint("sS") != mod.fingerprint("base_stock")
+    cache = tmp_path / "cache"
+    mod.cached_play(None, f"dqn:{run_dir}", [1, 2], cache)
+    mod.cached_play(None, f"dqn:{run_dir}", [1, 2], cache)  # same model: read from the cache
+    assert len(played) == 1
+    (run_dir / "best" / "model.pt").write_bytes(b"weights v3")
+    mod.cached_play(None, f"dqn:{run_dir}", [1, 2], cache)  # retrained: played again
+    assert len(played) == 2

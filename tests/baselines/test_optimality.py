@@ -41,6 +41,7 @@ def test_the_optimal_policy_scores_exactly_100_and_a_heuristic_less_on_quickstar
     ([], [], 10.0, "equally long"),
     ([1.0, 2.0], [1.0, 2.0], 0.0, "positive"),
     ([1.0, 2.0], [1.0, 2.0], float("nan"), "positive"),
+    ([1.0, float("nan")], [1.0, 2.0], 10.0, "same seeds"),  # a seed missing for one policy
 ])
 def test_bad_input_is_refused_with_the_reason(profit, optimal, reference, match):
     with pytest.raises(ValueError, match=match):
