@@ -1,10 +1,11 @@
 """Where trained restock agents lose profit against the exact optimum on ``quickstart``: a diagnosis.
 
-Plays the exact optimal policy and each given policy on the same validation seeds (910000.., used by
-neither training, its evaluation during training on 900000.., nor the benchmark's evaluation seeds) and prints
-per policy: expected profit as a % of the optimum, estimated on episodes paired with the exact
-policy's (``scenarios.optimality.pct_of_optimum``, with a 95% t-interval), orders placed per episode and their mean size (units), lost sales (units) and stock
-left at the end (units). Writes the table to ``--doc`` (default ``docs/agents_diagnosis.md``).
+Plays the exact optimal policy and each given policy on the same validation seeds (910000.., used
+by neither training, its evaluation during training on 900000.., nor the benchmark's evaluation
+seeds) and prints per policy: expected profit as a % of the optimum, estimated on episodes paired
+with the exact policy's (``scenarios.optimality.pct_of_optimum``, with a 95% t-interval), orders
+placed per episode and their mean size (units), lost sales (units) and stock left at the end
+(units). Writes the table to ``--doc`` (default ``docs/agents_diagnosis.md``).
 Every policy's episodes are cached under ``--cache``, keyed by the spec and, for a trained policy, the
 bytes of its saved model, so a re-run (after a kill, or with one more policy) plays only what is new.
 The key does not cover the simulator's code: after changing the env or the heuristics, delete the cache.
@@ -53,13 +54,14 @@ def play(env, spec: str, seeds: list[int], desc: str) -> pd.DataFrame:
 def fingerprint(spec: str) -> str:
     """What a policy's cached episodes depend on: its spec and, for ``kind:DIR``, the saved model files in DIR."""
     h = hashlib.sha1(spec.encode())
-    run_dir = Path(spec.partition(":")[2])
-    if spec.partition(":")[2] and run_dir.is_dir():
-        for f in sorted(run_dir.rglob("*")):
-            rel = f.relative_to(run_dir)
-            if f.is_file() and not {"checkpoints", "logs", "eval"} & set(rel.parts) and (f.suffix in {".zip", ".pt", ".pkl"} or f.name == "hyperparameters.json"):
-                h.update(str(rel).encode())
-                h.update(f.read_bytes())
+    path = spec.partition(":")[2]
+    files = sorted(Path(path).rglob("*")) if path and Path(path).is_dir() else []
+    for f in files:
+        rel = f.relative_to(path)
+        saved = f.suffix in {".zip", ".pt", ".pkl"} or f.name == "hyperparameters.json"
+        if f.is_file() and saved and not {"checkpoints", "logs", "eval"} & set(rel.parts):
+            h.update(str(rel).encode())
+            h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
