@@ -16,7 +16,7 @@ from scipy import stats
 
 from shopgym.config import Scenario, load_scenario
 from shopgym.errors import ScenarioError
-from shopgym.world.world import World
+from shopgym.plugins import build_world
 
 MAX_STATES = 400_000
 
@@ -67,7 +67,7 @@ def solve(scenario: Scenario | str) -> ExactSolution:
     why = exact_reason(scenario)
     if why:
         raise ScenarioError(f"scenario {scenario.name!r} has no exact reference: {why}.")
-    world = World(scenario)
+    world = build_world(scenario)
     cat, inv, env = world.catalog, scenario.inventory, scenario.env
     C, L, T = inv.capacity, int(cat.lead_time[0]), env.horizon
     price, cost = float(cat.price[0]), float(cat.unit_cost[0])

@@ -10,6 +10,15 @@ auto-regressively.
 SKU ``i`` is driven by training series ``i mod n_series`` (series sorted by name). Demand is in the
 units of the training ``y`` per day. If the forecaster uses exogenous ``price`` or ``promo``
 columns they are taken from the world (today's price and promotion flag, held over the horizon).
+
+The model is a guest in the world and is checked every day (vectorised over worlds and SKUs):
+
+* a non-finite predicted mean or quantile raises ``LearnedModelError`` naming the model, the day,
+  the world and the SKU;
+* demand is never negative (the distribution is read as ``max(X, 0)``) and never above a ceiling:
+  ``ceiling[i] = ceiling_factor * max(m_i, 1)`` units/day, where ``m_i`` is the largest daily value of
+  SKU ``i``'s training series (and at most ``MAX_CEILING``). Draws above it are cut to it and counted
+  in ``clipped_today`` (per world) and ``clipped_total``; ``expected`` and ``forecast`` are cut to it too.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from forecasters.base import Forecaster
 from forecasters.data import DS, ID, Y
 from forecasters.distribution import GRID, Distribution, _interp
 from forecasters.panel import Panel
-from shopgym.errors import ScenarioError
+from shopgym.errors import LearnedModelError, ScenarioError
 from shopgym.world.protocols import DemandContext
 
 #: Probability midpoints used to integrate the (zero-clipped) predictive distribution into its mean.
@@ -41,6 +50,11 @@ _W = _interp_weights(_U)
 _W_MEAN = _W.mean(0)
 _N_TAIL = int(np.sum(_U < GRID[0]))
 
+#: Default ceiling on daily demand, as a multiple of the largest daily value of the SKU's training series.
+CEILING_FACTOR = 10.0
+#: Absolute ceiling on daily demand (units/day), far below the int64 limit that rounding must not overflow.
+MAX_CEILING = 1e12
+
 
 class LearnedDemand:
     """Demand drawn from a fitted daily forecaster (satisfies ``shopgym.world.protocols.DemandModel``).
@@ -53,10 +67,18 @@ class LearnedDemand:
         context: days of history given to the forecaster each day (default: enough for the model).
         horizon: steps computed in the daily forward pass (covers ``expected`` and the usual
             ``forecast`` look-ahead; a longer ``forecast`` triggers one more pass).
+        ceiling_factor: daily demand is cut at this multiple of the largest value of the SKU's training
+            series (see the module docstring); > 0.
+        name: how error messages name the model (``from_saved`` uses the file's path).
     """
 
-    def __init__(self, forecaster: Forecaster, n_skus: int, start_date: str, context: int | None = None, horizon: int = 1):
+    def __init__(self, forecaster: Forecaster, n_skus: int, start_date: str, context: int | None = None, horizon: int = 1,
+                 ceiling_factor: float = CEILING_FACTOR, name: str | None = None):
         forecaster._check_fitted()
+        if not (np.isfinite(ceiling_factor) and ceiling_factor > 0):
+            raise ValueError(f"ceiling_factor must be a finite number > 0, got {ceiling_factor!r}.")
+        self.name = name or type(forecaster).__name__
+        self.ceiling_factor = float(ceiling_factor)
         if forecaster.freq_ != pd.Timedelta(days=1):
             raise ScenarioError(
                 f"the saved forecaster was fitted on data with frequency {forecaster.freq_}; the world steps "
@@ -79,11 +101,16 @@ class LearnedDemand:
         self.reset(1)
 
     @classmethod
-    def from_saved(cls, path, catalog, scenario, n_days: int) -> LearnedDemand:
-        """Load a forecaster saved with ``save(path)`` for a world built from ``scenario`` and ``catalog``."""
-        model = Forecaster.load(path)
+    def from_saved(cls, path, catalog, scenario, n_days: int | None = None) -> LearnedDemand:
+        """Load a forecaster saved with ``save(path)`` for a world built from ``scenario`` and ``catalog``
+        (``n_days`` is accepted for compatibility and unused), without running code from the file
+        (``forecasters.safe_load``). Use ``shopgym.plugins`` to resolve a scenario:
+        it checks the file first and wraps every failure in an error naming the scenario key."""
+        from forecasters.safe_load import load_forecaster  # runs no code from the file
+
+        model = load_forecaster(path)
         horizon = int(np.max(catalog.lead_time)) + 1 + max(0, scenario.supply.shock_lead_time_add)
-        return cls(model, n_skus=catalog.n_skus, start_date=scenario.env.start_date, horizon=horizon)
+        return cls(model, n_skus=catalog.n_skus, start_date=scenario.env.start_date, horizon=horizon, name=str(path))
 
     # ------------------------------------------------------------------ warm-up
     def _warm_up(self) -> None:
@@ -91,9 +118,11 @@ class LearnedDemand:
         ids = sorted(hist[ID].unique())
         self.series_ids = [ids[i % len(ids)] for i in range(self.n_skus)]
         want_dow = (self.start - pd.Timedelta(days=1)).day_of_week
-        rows, exog = [], []
+        rows, exog, peak = [], [], []
         for uid in self.series_ids:
             g = hist[hist[ID] == uid]
+            top = np.nanmax(g[Y].to_numpy(float), initial=-np.inf)
+            peak.append(top if np.isfinite(top) else 0.0)
             drop = (g[DS].iloc[-1].day_of_week - want_dow) % 7
             g = g.iloc[: len(g) - drop] if drop else g
             if len(g) < 1:
@@ -104,6 +133,9 @@ class LearnedDemand:
         n = min(len(r) for r in rows)
         self.warm = np.stack([r[-n:] for r in rows])  # (n_skus, n), units/day
         self.warm_exog = np.stack([e[-n:] for e in exog])  # (n_skus, n, k)
+        #: Largest daily value of each SKU's training series (units/day) and the demand ceiling built on it.
+        self.history_max = np.asarray(peak, dtype=float)
+        self.ceiling = np.minimum(self.ceiling_factor * np.maximum(self.history_max, 1.0), MAX_CEILING)
 
     # ------------------------------------------------------------------ protocol
     def reset(self, n_worlds: int) -> None:
@@ -114,6 +146,9 @@ class LearnedDemand:
         self.day = 0
         self._cache: tuple | None = None
         self.forward_passes = 0
+        #: Draws cut to the ceiling on the last sampled day, per world, and since ``reset`` (counts of SKU-days).
+        self.clipped_today = np.zeros(self.n_worlds, dtype=np.int64)
+        self.clipped_total = np.zeros(self.n_worlds, dtype=np.int64)
 
     def warm_history(self, n_worlds: int, n_days: int) -> np.ndarray:
         """The last ``n_days`` of warm-up demand, ``(n_worlds, n_skus, n_days)``, units/day (left-padded
@@ -160,13 +195,27 @@ class LearnedDemand:
                                       pd.Timedelta(days=1), ex, self.exog_names)
             dist = self.forecaster.distribution_panel(panel, h, fut)
         dist = Distribution(dist.mean.reshape(b, n, h), dist.grid.reshape(b, n, h, -1))
+        self._check_finite(dist, ctx.day)
         self.forward_passes += 1
         self._cache = (h, dist)
         return dist
 
+    def _check_finite(self, dist: Distribution, day: int) -> None:
+        """Raise ``LearnedModelError`` naming the model, day, world and SKU if a mean or quantile is not finite."""
+        bad = ~(np.isfinite(dist.grid).all(-1) & np.isfinite(dist.mean))  # (b, n, h)
+        if bad.any():
+            w, i, k = np.argwhere(bad)[0]
+            vals = np.append(dist.grid[w, i, k], dist.mean[w, i, k])
+            raise LearnedModelError(
+                f"the demand model {self.name!r} ({type(self.forecaster).__name__}) predicted a non-finite value "
+                f"({vals[~np.isfinite(vals)][0]}) for day {day + k}, world {w}, SKU {i} (series {self.series_ids[i]!r}; "
+                f"{bad.any(-1).sum()} SKU-worlds affected): demand cannot be drawn from it. Check the training data "
+                "and the history fed to the model (NaN or huge values), or refit it."
+            )
+
     def expected(self, ctx: DemandContext) -> np.ndarray:
-        """Mean of today's demand distribution (clipped at zero), ``(n_worlds, n_skus)``, units/day."""
-        return self._mean(self._distribution(ctx, 1).grid[:, :, 0])
+        """Mean of today's demand distribution (clipped at zero, cut at ``ceiling``), ``(n_worlds, n_skus)``, units/day."""
+        return np.minimum(self._mean(self._distribution(ctx, 1).grid[:, :, 0]), self.ceiling)
 
     def forecast(self, ctx: DemandContext, horizon: int) -> np.ndarray:
         """Expected demand for the next ``horizon`` days, ``(n_worlds, n_skus, horizon)``; no randomness.
@@ -174,26 +223,26 @@ class LearnedDemand:
         Days after today are conditioned on the forecaster's own mean path (no sampling).
         """
         grid = self._distribution(ctx, horizon).grid[:, :, :horizon]
-        return self._mean(grid)
+        return np.minimum(self._mean(grid), self.ceiling[:, None])
 
     def sample(self, ctx: DemandContext, rngs: Sequence[np.random.Generator]) -> np.ndarray:
-        """Today's demand: a draw from the predictive distribution, rounded stochastically to integers."""
-        grid = self._distribution(ctx, 1).grid[:, :, 0]
+        """Today's demand: a draw from the predictive distribution, cut to ``[0, ceiling]`` (cuts counted in
+        ``clipped_today``), rounded stochastically to integers."""
+        dist = self._distribution(ctx, 1)
+        grid = dist.grid[:, :, 0]
         if len(rngs) != grid.shape[0]:
             raise ValueError(f"need one generator per world ({grid.shape[0]}), got {len(rngs)}.")
-        bad = ~np.isfinite(grid)
-        if bad.any():
-            w, i = np.argwhere(bad)[0][:2]
-            raise ScenarioError(
-                f"the demand forecaster ({type(self.forecaster).__name__}) predicted a non-finite quantile "
-                f"({grid[w, i][bad[w, i]][0]}) for day {ctx.day}, world {w}, SKU {i} (series {self.series_ids[i]!r}; "
-                f"{bad.any(-1).sum()} SKU-worlds affected): demand cannot be drawn from it. Check the training data "
-                "and the history fed to the model (NaN or huge values), or refit it."
-            )
+        self._check_finite(dist, ctx.day)  # also when the pass was cached (or its grid was altered since)
         out = np.empty(grid.shape[:2], dtype=np.int64)
+        clipped = np.zeros(grid.shape[0], dtype=np.int64)
         for w, rng in enumerate(rngs):  # world w draws from its own generator only
             x = np.maximum(_interp(grid[w], rng.random(self.n_skus)), 0.0)
+            over = x > self.ceiling
+            clipped[w] = np.count_nonzero(over)
+            x = np.where(over, self.ceiling, x)
             out[w] = np.floor(x + rng.random(self.n_skus)).astype(np.int64)  # unbiased rounding
+        self.clipped_today = clipped
+        self.clipped_total = self.clipped_total + clipped
         return out
 
     @staticmethod

@@ -29,23 +29,25 @@ class LearnedConversion:
         population: the world's shoppers (shopper features).
     """
 
-    def __init__(self, model: ConversionModel, catalog: Catalog, population: ShopperPopulation):
+    def __init__(self, model: ConversionModel, catalog: Catalog, population: ShopperPopulation, start_weekday: int = 0):
         if tuple(model.tasks) != STAGES:
             raise ValueError(f"a response model must predict the funnel {STAGES}, this one predicts {tuple(model.tasks)}.")
         if not hasattr(model, "network_"):
             raise ValueError("the conversion model is not fitted; call fit(logs) first.")
         self.model, self.catalog, self.population = model, catalog, population
+        self.start_weekday = int(start_weekday)  # day of week of day 0 (0 = Monday), for the weekday feature
 
     @classmethod
-    def from_saved(cls, path: str | Path, catalog: Catalog, population: ShopperPopulation) -> LearnedConversion:
+    def from_saved(cls, path: str | Path, catalog: Catalog, population: ShopperPopulation,
+                   start_weekday: int = 0) -> LearnedConversion:
         """Load the model saved at ``path`` (reads the file; nothing is loaded in ``__init__``)."""
-        return cls(ConversionModel.load(path), catalog, population)
+        return cls(ConversionModel.load(path), catalog, population, start_weekday)
 
     def probabilities(self, batch: ImpressionBatch) -> np.ndarray:
         """``(n, 3)``: p(click), p(cart | click), p(purchase | cart) as the model sees them."""
         if len(batch) == 0:
             return np.zeros((0, 3))
-        frame = pd.DataFrame(impression_features(batch, self.catalog, self.population))
+        frame = pd.DataFrame(impression_features(batch, self.catalog, self.population, self.start_weekday))
         return joint_to_funnel(self.model.predict_proba(frame))
 
     def sample(self, batch: ImpressionBatch, rng: np.random.Generator) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from shopgym.config import Scenario
+from shopgym.world.calendar import start_weekday
 from shopgym.world.catalog import Catalog
 from shopgym.world.protocols import ImpressionBatch
 from shopgym.world.response import (
@@ -63,7 +64,8 @@ class LogGenerator:
         self.scenario = scenario
         self.catalog = Catalog.generate(scenario.catalog, scenario.demand)
         self.population = ShopperPopulation.generate(scenario.shoppers, scenario.catalog.embedding_dim)
-        self.truth = GroundTruthResponse(self.catalog, self.population, scenario.shoppers)
+        self.start_weekday = start_weekday(scenario.env.start_date)
+        self.truth = GroundTruthResponse(self.catalog, self.population, scenario.shoppers, self.start_weekday)
         if scenario.shoppers.slate_size > self.catalog.n_skus:
             raise ValueError(f"slate_size {scenario.shoppers.slate_size} exceeds the catalog's {self.catalog.n_skus} SKUs.")
         n_pairs = self.population.n_shoppers * self.catalog.n_skus
@@ -112,7 +114,7 @@ class LogGenerator:
         cond = self.truth.probabilities(batch)
         outcome = nested_sample(cond, self.rng_resp)
         cols = {"session_id": np.repeat(np.arange(self.next_session, self.next_session + s), k)}
-        cols.update(impression_features(batch, self.catalog, self.population))
+        cols.update(impression_features(batch, self.catalog, self.population, self.start_weekday))
         joint = funnel_to_joint(cond)
         for j, task in enumerate(TASKS):
             cols[task] = outcome[:, j].astype(np.int8)

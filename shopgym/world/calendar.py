@@ -15,6 +15,15 @@ def day_of_week(dates: np.ndarray) -> np.ndarray:
     return ((dates.astype("datetime64[D]").astype(np.int64) + 3) % 7).astype(np.int64)
 
 
+def start_weekday(start_date: str) -> int:
+    """Day of week of day 0 of a scenario starting on ``start_date`` (0 = Monday .. 6 = Sunday).
+
+    Day ``t`` of the episode is weekday ``(start_weekday(start_date) + t) % 7``; ``t % 7`` alone is the
+    weekday only when the scenario starts on a Monday.
+    """
+    return int(day_of_week(np.datetime64(start_date, "D")))
+
+
 def day_of_year(dates: np.ndarray) -> np.ndarray:
     """1 .. 366."""
     d = dates.astype("datetime64[D]")

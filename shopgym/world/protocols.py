@@ -3,7 +3,8 @@
 The world core calls these once per simulated day for every SKU of every parallel world at
 once (arrays are shaped ``(n_worlds, n_skus)``; SKUs along the last axis). Ground-truth generators
 and learned models (``forecasters.LearnedDemand``) satisfy them structurally: nothing here has to be
-subclassed.
+subclassed. The world receives model objects; ``shopgym.plugins`` turns a scenario's ``learned:PATH``
+into one.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class ImpressionBatch:
         seen: how many times this shopper was shown this item before (int, >= 0; drives fatigue).
         discount: price cut from a discount or coupon, fraction of the list price in ``[0, 1)``.
         in_stock: whether the item can be bought now (bool).
-        day: day index of the impression (days since the start; ``day % 7`` is the weekday, 0 = Monday).
+        day: day index of the impression (days since the episode's start date; its weekday is
+            ``calendar.day_of_week(start_date + day)``, which equals ``day % 7`` only when the start date is a Monday).
     """
 
     shopper: np.ndarray

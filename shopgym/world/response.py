@@ -19,6 +19,7 @@ import numpy as np
 
 from shopgym.config import Scenario, ShoppersConfig
 from shopgym.errors import ScenarioError
+from shopgym.world.calendar import start_weekday
 from shopgym.world.catalog import Catalog
 from shopgym.world.protocols import ImpressionBatch, ResponseModel
 from shopgym.world.shoppers import ShopperPopulation
@@ -78,15 +79,18 @@ class GroundTruthResponse:
         catalog: products (``features``, ``price``).
         population: shoppers (``preferences``, ``price_sensitivity``).
         cfg: the scenario's ``[shoppers]`` section.
+        start_weekday: day of week of day 0 (0 = Monday; ``calendar.start_weekday(env.start_date)``), so
+            that weekends fall on the calendar's Saturdays and Sundays.
     """
 
-    def __init__(self, catalog: Catalog, population: ShopperPopulation, cfg: ShoppersConfig):
+    def __init__(self, catalog: Catalog, population: ShopperPopulation, cfg: ShoppersConfig, start_weekday: int = 0):
         if catalog.features.shape[1] != population.preferences.shape[1]:
             raise ValueError(
                 f"catalog features have {catalog.features.shape[1]} dims, shopper preferences "
                 f"{population.preferences.shape[1]}."
             )
         self.catalog, self.population, self.cfg = catalog, population, cfg
+        self.start_weekday = int(start_weekday)
         self.reference_price = float(np.median(catalog.price))
 
     def affinity(self, batch: ImpressionBatch) -> np.ndarray:
@@ -102,7 +106,7 @@ class GroundTruthResponse:
             raise ValueError("discount must lie in [0, 1).")
         rel = np.log(self.catalog.price[batch.item] * (1.0 - discount) / self.reference_price)
         sens = self.population.price_sensitivity[batch.shopper]
-        weekend = (np.asarray(batch.day) % 7) >= 5
+        weekend = ((self.start_weekday + np.asarray(batch.day)) % 7) >= 5
         examine = (1.0 + np.asarray(batch.position)) ** -c.position_decay * np.exp(-c.fatigue_rate * np.asarray(batch.seen))
         w = c.affinity_weight
         click = examine * _sigmoid(_logit(c.base_ctr) + w * aff - CLICK_PRICE_SHARE * sens * rel + WEEKEND_LIFT * weekend)
@@ -116,13 +120,15 @@ class GroundTruthResponse:
         return nested_sample(self.probabilities(batch), rng)
 
 
-def impression_features(batch: ImpressionBatch, catalog: Catalog, population: ShopperPopulation) -> dict[str, np.ndarray]:
+def impression_features(batch: ImpressionBatch, catalog: Catalog, population: ShopperPopulation,
+                        start_weekday: int = 0) -> dict[str, np.ndarray]:
     """What a conversion model may see of each impression, as named columns (arrays of length ``n``).
 
     Ids (``shopper_id``, ``item_id``), context (``day``, ``weekday``, ``position``, ``seen``),
     shopper features (``segment``, ``price_sensitivity``, preference ``u_0..``), item features
     (``category``, ``price`` in currency, ``discount`` as a fraction, ``price_paid`` in currency,
-    ``in_stock``, embedding ``e_0..``).
+    ``in_stock``, embedding ``e_0..``). ``weekday`` is the calendar's (0 = Monday), counted from
+    ``start_weekday``, the day of week of day 0.
     """
     day = np.asarray(batch.day, dtype=np.int64)
     price = catalog.price[batch.item]
@@ -131,7 +137,7 @@ def impression_features(batch: ImpressionBatch, catalog: Catalog, population: Sh
         "shopper_id": np.asarray(batch.shopper, dtype=np.int64),
         "item_id": np.asarray(batch.item, dtype=np.int64),
         "day": day,
-        "weekday": day % 7,
+        "weekday": (int(start_weekday) + day) % 7,
         "position": np.asarray(batch.position, dtype=np.int64),
         "seen": np.asarray(batch.seen, dtype=np.int64),
         "segment": population.segment[batch.shopper],
@@ -152,23 +158,19 @@ def impression_features(batch: ImpressionBatch, catalog: Catalog, population: Sh
 
 
 def build_response_model(scenario: Scenario, catalog: Catalog, population: ShopperPopulation) -> ResponseModel:
-    """The scenario's response model: ground truth, or a saved conversion model (``learned:PATH``).
+    """The scenario's ground-truth response model.
 
-    A learned model is resolved lazily (torch is imported only then), like ``demand_model``.
+    The world core loads no files: a ``learned:PATH`` model is resolved above it
+    (``shopgym.plugins.build_world``, which loads and checks the file) and handed to ``World`` as an object.
     """
     name = scenario.shoppers.response_model
     if name == "ground_truth":
-        return GroundTruthResponse(catalog, population, scenario.shoppers)
+        return GroundTruthResponse(catalog, population, scenario.shoppers,
+                                   start_weekday(scenario.env.start_date))
     if not name.startswith("learned:"):
         raise ScenarioError(f"shoppers.response_model = {name!r}; use 'ground_truth' or 'learned:PATH'.")
-    import importlib
-    from pathlib import Path
-
-    path = name.split(":", 1)[1]
-    if not Path(path).exists():
-        raise ScenarioError(
-            f"shoppers.response_model points at {path!r}, which does not exist. Save a fitted conversion "
-            "model there first (model.save(path)) or use response_model = 'ground_truth'."
-        )
-    learned = importlib.import_module("forecasters.conversion.learned")
-    return learned.LearnedConversion.from_saved(path, catalog=catalog, population=population)
+    raise ScenarioError(
+        f"shoppers.response_model = {name!r} names a saved model, which the world core does not load. Build the "
+        "world with shopgym.plugins.build_world(scenario, n_worlds) (it loads and checks the file), or pass "
+        "response_model=<a ResponseModel object> to World."
+    )

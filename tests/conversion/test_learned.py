@@ -8,9 +8,10 @@ import pytest
 from forecasters.conversion import make_model
 from forecasters.conversion.learned import LearnedConversion
 from shopgym.config import load_scenario
+from shopgym.plugins import build_world
 from shopgym.world.catalog import Catalog
 from shopgym.world.protocols import ImpressionBatch, ResponseModel
-from shopgym.world.response import build_response_model, funnel_to_joint
+from shopgym.world.response import funnel_to_joint
 from shopgym.world.shoppers import ShopperPopulation
 
 from .conformance import FAST
@@ -43,7 +44,10 @@ def test_selected_in_a_scenario_file(saved, tiny_scenario, tmp_path):
     )
     scen = load_scenario(toml)
     cat, pop = parts(scen)
-    model = build_response_model(scen, cat, pop)
+    world = build_world(scen)  # the resolver loads the file; the world core receives the object
+    model = world.response_model
+    np.testing.assert_array_equal(world.catalog.features, cat.features)
+    np.testing.assert_array_equal(model.population.preferences, pop.preferences)
     assert isinstance(model, LearnedConversion) and isinstance(model, ResponseModel)
     b = candidates(cat.n_skus)
     p = model.probabilities(b)
@@ -63,3 +67,21 @@ def test_rejects_non_funnel_or_unfitted(tiny_logs, tiny_scenario):
         LearnedConversion(make_model("lr", tasks=("click",), **FAST).fit(tiny_logs), cat, pop)
     with pytest.raises(ValueError, match="not fitted"):
         LearnedConversion(make_model("lr"), cat, pop)
+
+
+def test_resolver_checks_the_world_fits_the_model(saved, tiny_scenario):
+    """Fitted with 8 embedding dims: a world with 4 cannot feed it (named at build time, not at first use)."""
+    from shopgym.errors import LearnedModelError
+
+    sc = tiny_scenario.replace(response_model=f"learned:{saved}", embedding_dim=4)
+    with pytest.raises(LearnedModelError, match=r"shoppers\.response_model = .*'e_4'.*catalog\.embedding_dim = 4"):
+        build_world(sc)
+    fits = build_world(tiny_scenario.replace(response_model=f"learned:{saved}", n_skus=57))  # any SKU count fits
+    assert isinstance(fits.response_model, LearnedConversion) and fits.catalog.n_skus == 57
+
+
+def test_a_conversion_file_given_as_demand_model_points_to_the_response_key(saved, tiny_scenario):
+    from shopgym.errors import LearnedModelError
+
+    with pytest.raises(LearnedModelError, match=r"demand\.demand_model = .*shoppers\.response_model instead"):
+        build_world(tiny_scenario.replace(demand_model=f"learned:{saved}"))

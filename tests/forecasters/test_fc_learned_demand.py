@@ -11,8 +11,8 @@ from forecasters.learned_demand import LearnedDemand
 from forecasters.registry import make
 from shopgym.config import load_scenario
 from shopgym.errors import ScenarioError
+from shopgym.plugins import build_world
 from shopgym.world.protocols import DemandModel
-from shopgym.world.world import World
 
 DAYS = 56
 
@@ -29,7 +29,7 @@ def saved(tmp_path_factory):
 def _simulate(path, n_worlds=30, seed0=0):
     sc = load_scenario("steady", demand_model=f"learned:{path}", n_skus=3, horizon=DAYS, initial_stock=10_000,
                        start_date="2024-01-01")
-    world = World(sc, n_worlds=n_worlds)
+    world = build_world(sc, n_worlds=n_worlds)
     world.reset(list(range(seed0, seed0 + n_worlds)))
     dem = np.stack([world.step(np.zeros((n_worlds, 3), dtype=np.int64)).demand for _ in range(DAYS)])
     return world, sc, dem  # (days, worlds, skus)
@@ -73,7 +73,7 @@ def test_batch_of_worlds_reproduces_single_worlds(saved):
 def test_forecast_consumes_no_randomness(saved):
     _, path = saved
     sc = load_scenario("steady", demand_model=f"learned:{path}", n_skus=3, horizon=10)
-    a, b = World(sc), World(sc)
+    a, b = build_world(sc), build_world(sc)
     a.reset([1])
     b.reset([1])
     for _ in range(5):
@@ -87,8 +87,8 @@ def test_weekly_forecaster_is_refused(tmp_path):
     d = pd.date_range("2023-01-06", periods=60, freq="7D")
     df = pd.DataFrame({"unique_id": "a", "ds": d, "y": np.arange(60.0)})
     path = make("seasonal_naive").fit(df).save(tmp_path / "w.pkl")
-    with pytest.raises(ScenarioError, match="daily"):
-        World(load_scenario("steady", demand_model=f"learned:{path}", n_skus=2, horizon=5))
+    with pytest.raises(ScenarioError, match=r"demand\.demand_model = 'learned:.*daily data"):
+        build_world(load_scenario("steady", demand_model=f"learned:{path}", n_skus=2, horizon=5))
 
 
 def test_restock_env_through_a_scenario_file(saved, tmp_path):
@@ -119,7 +119,7 @@ def test_neural_forecaster_drives_the_world(tmp_path):
     model.fit(df.assign(promo=0.0))
     path = model.save(tmp_path / "cnn.pkl")
     sc = load_scenario("steady", demand_model=f"learned:{path}", n_skus=4, horizon=10, promo_prob=0.2)
-    world = World(sc, n_worlds=3)
+    world = build_world(sc, n_worlds=3)
     world.reset([0, 1, 2])
     for _ in range(10):
         out = world.step(np.zeros((3, 4), dtype=np.int64))

@@ -130,7 +130,7 @@ def test_build_response_model(world_parts):
     assert isinstance(build_response_model(SCEN, cat, pop), GroundTruthResponse)
     with pytest.raises(ScenarioError, match="learned:PATH"):
         build_response_model(SCEN.replace(response_model="oracle"), cat, pop)
-    with pytest.raises(ScenarioError, match="does not exist"):
+    with pytest.raises(ScenarioError, match=r"world core does not load.*build_world"):  # resolved in shopgym.plugins
         build_response_model(SCEN.replace(response_model="learned:/nonexistent/model.pt"), cat, pop)
 
 
@@ -139,3 +139,22 @@ def test_scenario_section_validates():
         Scenario().replace(base_ctr=1.5)
     with pytest.raises(ScenarioError, match="Did you mean 'n_shoppers'"):
         Scenario().replace(n_shopers=3)
+
+
+def test_weekend_lift_and_weekday_feature_follow_the_calendar_not_day_mod_7(world_parts):
+    """2024-01-06 is a Saturday: day 0 of a scenario starting then is a weekend day, day 2 (Monday) is not."""
+    from shopgym.world.calendar import start_weekday
+    from shopgym.world.response import impression_features
+
+    cat, pop, monday_start = world_parts
+    saturday = SCEN.replace(start_date="2024-01-06")
+    assert start_weekday(SCEN.env.start_date) == 0 and start_weekday(saturday.env.start_date) == 5
+    saturday_start = build_response_model(saturday, cat, pop)
+    days = batch(7)
+    days = ImpressionBatch(days.shopper, days.item, days.position, days.seen, days.discount, days.in_stock, np.arange(7))
+    click_sat = saturday_start.probabilities(days)[:, 0]
+    click_mon = monday_start.probabilities(days)[:, 0]
+    # Starting on Saturday, days 0 and 1 are the weekend; starting on Monday, days 5 and 6 are.
+    assert click_sat[0] > click_sat[2] and click_sat[1] > click_sat[2]
+    assert click_mon[5] > click_mon[0] and np.isclose(click_mon[0], click_sat[2])
+    np.testing.assert_array_equal(impression_features(days, cat, pop, start_weekday=5)["weekday"], [5, 6, 0, 1, 2, 3, 4])
