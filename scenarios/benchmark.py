@@ -17,7 +17,6 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm.auto import tqdm
 
 import shopgym  # noqa: F401  (registers the envs)
@@ -25,12 +24,26 @@ from agents.exact import exact_reason, is_newsvendor, newsvendor_optimum, solve
 from agents.registry import default_policies, make_policy, not_applicable
 from agents.tuning import GRIDS
 from scenarios.plots import plot_summary, plot_trajectory
-from scenarios.rollout import rollout
 from shopgym.config import load_scenario
+from shopgym.rollout import rollout
+from shopgym.stats import mean_ci95
+from shopgym.world.kpis import EPISODE_KPIS
 
 ENV_ID = "shopgym/Restock-v0"
-RESULT_COLUMNS = ["scenario", "policy", "seed", "profit", "fill_rate", "stockout_days_per_sku", "lost_units",
-                  "expired_units", "mean_inventory", "inventory_turns", "seconds"]
+#: One row per episode: its scenario, policy and seed, every episode KPI (``shopgym.world.kpis.EPISODE_KPIS``,
+#: defined there), and the wall time (s).
+RESULT_COLUMNS = ["scenario", "policy", "seed", *EPISODE_KPIS, "seconds"]
+#: The summary table's columns after the profit, each explained in one line (printed under the table in reports).
+COLUMN_NOTES = (
+    "- episodes: evaluation seeds per policy (the same seeds for every policy).",
+    "- profit: mean episode profit (currency) over the evaluation seeds, with a 95% t-interval.",
+    "- unit fill rate: share of the units demanded that were served from stock on the day they were demanded "
+    "(a backorder served later counts as unfilled).",
+    "- cycle service level: share of SKU-days without a stock-out (a day on which some of what customers "
+    "wanted could not be served from stock).",
+    "- % of exact optimum: mean profit / the exact optimum's expected profit, with a 95% interval, where the "
+    "optimum is known.",
+)
 
 
 @dataclass
@@ -52,18 +65,18 @@ def reference_profit(scenario) -> tuple[float | None, str]:
 
 
 def summarise(results: pd.DataFrame, references: dict[str, float | None]) -> pd.DataFrame:
-    """Mean episode profit with a 95% t-interval, fill rate, and percent of the reference per pair."""
+    """Per (scenario, policy): mean episode profit with a 95% t-interval, mean unit fill rate, cycle service level,
+    stock-out days per SKU and mean inventory (units), and percent of the reference."""
     rows = []
     for (sc, pol), g in results.groupby(["scenario", "policy"], sort=False):
         n = len(g)
-        sd = g["profit"].std(ddof=1) if n > 1 else np.nan
-        half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+        half = mean_ci95(g["profit"])[1]
         ref = references.get(sc)
         rows.append({
             "scenario": sc, "policy": pol, "episodes": n,
             "profit_mean": g["profit"].mean(), "profit_ci95": half,
-            "fill_rate": g["fill_rate"].mean(), "stockout_days_per_sku": g["stockout_days_per_sku"].mean(),
-            "mean_inventory": g["mean_inventory"].mean(),
+            "unit_fill_rate": g["unit_fill_rate"].mean(), "cycle_service_level": g["cycle_service_level"].mean(),
+            "stockout_days_per_sku": g["stockout_days_per_sku"].mean(), "mean_inventory": g["mean_inventory"].mean(),
             "reference_profit": ref,
             "pct_of_reference": 100 * g["profit"].mean() / ref if ref else np.nan,
             "pct_ci95": 100 * half / ref if ref else np.nan,
@@ -73,14 +86,31 @@ def summarise(results: pd.DataFrame, references: dict[str, float | None]) -> pd.
 
 def format_table(summary: pd.DataFrame) -> str:
     """The summary as a Markdown table (also readable in a terminal)."""
-    head = "| scenario | policy | episodes | profit (mean ± 95% CI) | fill rate | stock-out days/SKU | % of exact optimum |"
+    head = ("| scenario | policy | episodes | profit (mean ± 95% CI) | unit fill rate | cycle service level "
+            "| % of exact optimum |")
     lines = [head, "|---|---|---:|---:|---:|---:|---:|"]
     for r in summary.itertuples():
         pct = f"{r.pct_of_reference:.1f} ± {r.pct_ci95:.1f}" if np.isfinite(r.pct_of_reference) else "n/a"
         ci = f"{r.profit_ci95:,.0f}" if np.isfinite(r.profit_ci95) else "n/a"
         lines.append(f"| {r.scenario} | {r.policy} | {r.episodes} | {r.profit_mean:,.0f} ± {ci} | "
-                     f"{r.fill_rate:.3f} | {r.stockout_days_per_sku:.1f} | {pct} |")
+                     f"{r.unit_fill_rate:.3f} | {r.cycle_service_level:.3f} | {pct} |")
     return "\n".join(lines)
+
+
+def _load_results(path: Path) -> pd.DataFrame:
+    """The episodes already in ``results.csv``; a file written before the current KPI columns is set aside
+    (renamed ``results.old.csv``) and its episodes are simulated again."""
+    if not path.exists():
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    done = pd.read_csv(path)
+    missing = [c for c in RESULT_COLUMNS if c not in done.columns]
+    if missing:
+        old = path.with_name("results.old.csv")
+        path.rename(old)
+        print(f"{path} lacks the KPI columns {missing} (written by an older shopgym): moved to {old}; "
+              "its episodes are simulated again.", file=sys.stderr)
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    return done
 
 
 def _load_json(path: Path) -> dict:
@@ -110,7 +140,7 @@ def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_see
                 continue
             plan.append((name, pol))
     results_path, tuned_path, refs_path = out / "results.csv", out / "tuned.json", out / "references.json"
-    done = pd.read_csv(results_path) if results_path.exists() else pd.DataFrame(columns=RESULT_COLUMNS)
+    done = _load_results(results_path)
     tuned, refs = _load_json(tuned_path), _load_json(refs_path)
     seeds = list(range(seed_base, seed_base + n_seeds))
     (out / "config.json").write_text(json.dumps({
@@ -140,7 +170,7 @@ def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_see
         for seed in todo:
             t0 = time.perf_counter()
             ep = rollout(env, policy, seed)
-            rows.append({"scenario": name, "policy": pol, "seed": seed, **{k: ep.kpis[k] for k in RESULT_COLUMNS[3:-1]},
+            rows.append({"scenario": name, "policy": pol, "seed": seed, **{k: ep.kpis[k] for k in EPISODE_KPIS},
                          "seconds": time.perf_counter() - t0})
             bar.update(1)
         new = pd.DataFrame(rows, columns=RESULT_COLUMNS)
@@ -171,7 +201,7 @@ def _write_report(summary, loaded, tuned, refs, out: Path, command: str) -> None
             notes.append(f"- `{name}`: reference = {src}, expected episode profit {refs[name]:,.1f}.")
     md = [
         "# shopgym benchmark", "", f"Command: `{command}`", "",
-        "Mean episode profit (currency) over evaluation seeds with a 95% t-interval; fill rate = sold / (sold + lost).",
+        "Columns (each KPI is defined in `shopgym/world/kpis.py`):", "", *COLUMN_NOTES, "",
         "Tunable heuristics were tuned on separate training seeds; tuned parameters: "
         + (", ".join(f"`{k}` {v}" for k, v in tuned.items()) or "none") + ".", "",
         format_table(summary), "", *notes, "", "![benchmark](benchmark.png)", "",

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from scenarios.benchmark import run_benchmark
+from scenarios.benchmark import COLUMN_NOTES, RESULT_COLUMNS, run_benchmark
 from shopgym.cli.main import app
 
 
@@ -15,6 +15,10 @@ def tiny_scenario(tmp_path):
         'description = "tiny exact instance"\n[catalog]\nlead_time = 1\norder_cost = 4.0\n'
         "[demand]\nbase_rate = 3.0\n[inventory]\ncapacity = 12\ninitial_stock = 4\n[env]\nhorizon = 30\nmax_order = 8\n"
     )
+    backorders = path.read_text().replace("[inventory]\n", "[inventory]\nbackorders = true\n")
+    # random orders average 4 units a day, below this demand of 6: a backlog builds up
+    (tmp_path / "tiny-b.toml").write_text(backorders.replace("tiny exact instance", "tiny, backorders")
+                                          .replace("base_rate = 3.0", "base_rate = 6.0"))
     return str(path)
 
 
@@ -25,6 +29,11 @@ def test_benchmark_writes_results_and_resumes(tmp_path, tiny_scenario):
         assert (out / name).exists(), name
     s = res.summary.set_index("policy")
     assert list(s.index) == ["random", "sS", "optimal"]
+    assert list(pd.read_csv(out / "results.csv").columns) == RESULT_COLUMNS
+    for col in ("unit_fill_rate", "cycle_service_level"):
+        assert s[col].between(0, 1).all(), col
+    report = (out / "summary.md").read_text()
+    assert "| unit fill rate | cycle service level |" in report and all(n in report for n in COLUMN_NOTES)
     assert (s["episodes"] == 3).all()
     assert s.loc["optimal", "reference_profit"] > 0
     # the optimum's simulated profit is close to its exact expectation (3 seeds: loose bound)
@@ -39,6 +48,19 @@ def test_benchmark_writes_results_and_resumes(tmp_path, tiny_scenario):
         res.results.sort_values(["policy", "seed"]).reset_index(drop=True)[["policy", "seed", "profit"]],
         res2.results.sort_values(["policy", "seed"]).reset_index(drop=True)[["policy", "seed", "profit"]],
     )
+
+
+def test_backorder_benchmark_reports_unit_fill_rate_below_one_and_redoes_stale_results(tmp_path, tiny_scenario):
+    # the old "fill rate" (sold / (sold + lost)) was 1.000 for every policy once demand was backordered
+    out = tmp_path / "bench"
+    out.mkdir()
+    pd.DataFrame({"scenario": ["tiny"], "policy": ["random"], "seed": [0], "fill_rate": [1.0]}).to_csv(
+        out / "results.csv", index=False)  # a results file of an older shopgym: set aside, not mixed in
+    res = run_benchmark([tiny_scenario.replace(".toml", "-b.toml")], ["random"], n_seeds=2, out=out, progress=False)
+    assert (out / "results.old.csv").exists()
+    r = res.results
+    assert len(r) == 2 and (r["lost_units"] == 0).all() and (r["backordered_units"] > 0).all()
+    assert (r["unit_fill_rate"] < 0.8).all() and (r["cycle_service_level"] < 0.8).all()
 
 
 def test_cli_scenarios_run_and_benchmark(tmp_path, tiny_scenario):

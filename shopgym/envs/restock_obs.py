@@ -10,20 +10,22 @@ from __future__ import annotations
 from shopgym.world.kernel import compile_kernel
 
 
-def _observe_worlds(obs, stock, backlog, pipeline, sales_buf, sales_end, window, price, unit_cost, lead, forecast,
-                    calendar):
+def _observe_worlds(obs, stock, backlog, pipeline, sales_history, window, price, unit_cost, lead, forecast, calendar):
     """Fill ``obs`` (``(b, obs_size)`` float32) in place.
 
     Args:
         stock: ``(b, n, K)`` units per age bucket; backlog: ``(b, n)`` units; pipeline: ``(b, n, P + 1)`` units
-            arriving in 0..P days (slot 0 is empty between days).
-        sales_buf: ``(b, n, T)`` units sold per day; the window is columns ``sales_end - window .. sales_end - 1``.
+            on order; between days slot ``k`` holds the units arriving ``k + 1`` days after the last simulated
+            day (slot 0: at the start of the coming day, before its sales) and slot ``P`` is empty.
+        sales_history: ``(b, n, H)`` units sold per day, most recent last (``World.sales_history``); the
+            observation takes its last ``window`` columns.
         price: ``(b, n)`` currency/unit; unit_cost: ``(n,)`` currency/unit; lead: ``(n,)`` days.
         forecast: ``(b, n, P + 1)`` expected demand from today on (units), ``(1, n, P + 1)`` when the same for
             every world, or ``(0, 0, 0)`` for no forecast fields.
         calendar: ``(5,)`` calendar features of today.
     """
     n_worlds, n_skus, n_buckets = stock.shape
+    sales_end = sales_history.shape[2]
     n_pipe = pipeline.shape[2] - 1
     with_fc = forecast.shape[0] > 0
     n_fields = 2 + n_pipe + window + 3 + (2 if with_fc else 0)
@@ -40,7 +42,7 @@ def _observe_worlds(obs, stock, backlog, pipeline, sales_buf, sales_end, window,
                 obs[w, base + 2 + k] = pipeline[w, i, k]
             f = base + 2 + n_pipe
             for k in range(window):
-                obs[w, f + k] = sales_buf[w, i, sales_end - window + k]
+                obs[w, f + k] = sales_history[w, i, sales_end - window + k]
             f += window
             obs[w, f] = price[w, i]
             obs[w, f + 1] = unit_cost[i]

@@ -13,6 +13,7 @@ from shopgym.envs.restock_obs import observe_worlds
 from shopgym.errors import ActionError
 from shopgym.world.calendar import calendar_features
 from shopgym.world.kernel import Q_FIELDS
+from shopgym.world.kpis import TOTAL_FIELDS, day_kpis
 from shopgym.world.outcome import DayOutcome
 from shopgym.world.world import World
 
@@ -20,6 +21,7 @@ CALENDAR_FIELDS = ("dow_sin", "dow_cos", "doy_sin", "doy_cos", "elapsed")
 #: Ledger rows of the per-SKU flows in an info: ordered, demand, sold, lost, received, expired, on_hand.
 _INFO_ROWS_ARRAY = np.array([Q_FIELDS.index(f) for f in ("ordered", "demand", "sold", "lost", "received", "expired",
                                                           "end_stock")])
+_PROFIT = TOTAL_FIELDS.index("profit")
 
 
 class RestockView:
@@ -78,8 +80,8 @@ class RestockView:
         obs = np.empty((w.n_worlds, self.obs_size), dtype=np.float32)
         fc = (np.ascontiguousarray(w.forecast_rows(self.forecast_days), dtype=np.float64) if self.with_forecast
               else self._no_forecast)
-        observe_worlds(obs, w.stock, w.backlog, w.pipeline, w._sales_buf, w.day + w.history_len, self.window,
-                       w._price_by_day[day], w._catf[0], w._lead_table[day], fc, self.calendar[day])
+        observe_worlds(obs, w.stock, w.backlog, w.pipeline, w.sales_history, self.window, w.price_on(day),
+                       w.unit_cost, w.lead_time_on(day), fc, self.calendar[day])
         return obs
 
     def observe_numpy(self) -> np.ndarray:
@@ -96,13 +98,13 @@ class RestockView:
         s0 = i[f"sales_lag_{self.window}"]
         block[..., s0 : s0 + self.window] = w.sales_history[..., -self.window :]
         block[..., i["price"]] = w.price_on(day)
-        block[..., i["unit_cost"]] = w.catalog.unit_cost
+        block[..., i["unit_cost"]] = w.unit_cost
         lead = w.lead_time_on(day)
         block[..., i["lead_time"]] = lead
         if self.with_forecast:
             fc = w.forecast(self.forecast_days)
             block[..., i["forecast_today"]] = fc[..., 0]
-            block[..., i["forecast_lead"]] = np.cumsum(fc, axis=-1)[:, w._sku_index, lead]
+            block[..., i["forecast_lead"]] = np.take_along_axis(np.cumsum(fc, axis=-1), lead[None, :, None], -1)[..., 0]
         obs[:, self.block_size :] = self.calendar[min(day, len(self.calendar) - 1)]
         return obs
 
@@ -166,22 +168,27 @@ class RestockView:
     # ------------------------------------------------------------------ rewards and infos
     def rewards(self, out: DayOutcome) -> np.ndarray:
         """The day's profit per world (currency x reward_scale), summed over SKUs."""
-        return self.world.kpis.last[:, 0] * self.reward_scale
+        return self.world.kpis.last[:, _PROFIT] * self.reward_scale
 
     def world_info(self, out: DayOutcome, w: int) -> dict:
         """World ``w``'s entries of ``infos(out)``: KPIs as floats, per-SKU flows as fresh ``(n_skus,)`` arrays."""
-        profit, revenue, _, sold_total, _, _, stockout, inventory, _, wanted = self.world.kpis.last[w].tolist()
+        info = day_kpis(self.world.kpis.last[w].tolist())
         # fancy indexing copies: the rows are fresh memory, safe for users to keep
         ordered, demand, sold, lost, received, expired, on_hand = out.q[w, _INFO_ROWS_ARRAY]
-        return {"profit": profit, "revenue": revenue, "costs": revenue - profit, "demand": demand, "sold": sold,
-                "lost": lost, "expired": expired, "stockout_skus": stockout, "inventory": inventory,
-                "fill_rate": sold_total / wanted if wanted > 0 else 1.0, "ordered": ordered, "received": received,
-                "on_hand": on_hand}
+        info.update(demand=demand, sold=sold, lost=lost, expired=expired, ordered=ordered, received=received,
+                    on_hand=on_hand)
+        clipped = getattr(self.world.demand_model, "clipped_today", None)  # learned demand cut to its ceiling
+        info["demand_clipped"] = 0 if clipped is None else int(clipped[w])
+        return info
 
     def infos(self, out: DayOutcome) -> dict[str, np.ndarray]:
-        """The day's KPIs per world (see ``RestockEnv`` for units) and per-SKU flows."""
+        """The day's KPIs per world (``shopgym.world.kpis.day_kpis``; see ``RestockEnv`` for units) and per-SKU
+        flows."""
         info = {k: np.asarray(v, dtype=np.float64) for k, v in self.world.last_kpis.items()}
         for name, arr in (("ordered", out.ordered), ("demand", out.demand), ("sold", out.sold), ("lost", out.lost),
                           ("received", out.received), ("expired", out.expired), ("on_hand", out.end_stock)):
             info[name] = arr.copy()  # users keep infos: never hand out the world's own buffers
+        # Learned demand draws cut to the model's ceiling today, per world (count of SKUs; 0 for the ground truth).
+        clipped = getattr(self.world.demand_model, "clipped_today", None)
+        info["demand_clipped"] = np.zeros(self.world.n_worlds, np.int64) if clipped is None else clipped.copy()
         return info

@@ -10,7 +10,8 @@ the reference; a property test checks that both engines produce identical days.
 
 The kernel writes each day's flows into two ledgers, one row per field:
 ``q`` (``(n_worlds, len(Q_FIELDS), n_skus)``, int64 units) and ``m`` (``(n_worlds, len(M_FIELDS),
-n_skus)``, float64 currency), and each world's day totals into ``totals`` (``KPI_COLUMNS``).
+n_skus)``, float64 currency), and each world's day sums into ``totals`` (``KPI_COLUMNS``, defined with
+the KPIs built from them in ``shopgym.world.kpis``). Rows are read by name: ``q[w, SOLD, i]``.
 """
 
 from __future__ import annotations
@@ -19,21 +20,37 @@ import os
 
 import numpy as np
 
+from shopgym.world.kpis import TOTAL_FIELDS
+
 #: Integer flows of a day, units per world and SKU (see ``DayOutcome`` for their meaning).
 Q_FIELDS = ("ordered", "order_cut", "received", "start_stock", "demand", "substitute_out", "substitute_in",
-            "sold", "lost", "backlog_before", "backlog", "expired", "end_stock")
+            "sold", "filled", "lost", "backlog_before", "backlog", "expired", "end_stock")
 #: Real-valued fields of a day: expected demand (units) and money (currency) per world and SKU.
 M_FIELDS = ("expected_demand", "price", "revenue", "purchase_cost", "order_cost", "holding_cost", "lost_sale_cost",
             "backorder_cost", "disposal_cost", "profit")
-#: Per-world sums over SKUs of one day (``stockout_skus`` counts SKUs with unmet wants; ``inventory`` is
-#: the end-of-day stock; ``cogs`` the cost of the goods sold; ``wanted`` new demand + substitutes + backlog).
-KPI_COLUMNS = ("profit", "revenue", "demand", "sold", "lost", "expired", "stockout_skus", "inventory", "cogs",
-               "wanted")
+#: Per-world sums over SKUs of one day (defined in ``shopgym.world.kpis``).
+KPI_COLUMNS = TOTAL_FIELDS
 #: Scenario constants handed to the kernel, in this order.
 PARAMS = ("capacity", "backorders", "substitution", "lost_sale_penalty", "backorder_penalty", "disposal_cost")
 
-_Q = {name: i for i, name in enumerate(Q_FIELDS)}
-_M = {name: i for i, name in enumerate(M_FIELDS)}
+# Named rows of the ledgers (compile-time constants for numba): q[w, SOLD, i] is SKU i's units sold in world w.
+ORDERED, ORDER_CUT, RECEIVED, START_STOCK, DEMAND, SUBSTITUTE_OUT, SUBSTITUTE_IN, SOLD, FILLED, LOST, \
+    BACKLOG_BEFORE, BACKLOG, EXPIRED, END_STOCK = range(len(Q_FIELDS))
+EXPECTED_DEMAND, PRICE, REVENUE, PURCHASE_COST, ORDER_COST, HOLDING_COST, LOST_SALE_COST, BACKORDER_COST, \
+    DISPOSAL_COST, PROFIT = range(len(M_FIELDS))
+T_PROFIT, T_REVENUE, T_COGS, T_DEMAND, T_FILLED, T_SOLD, T_LOST, T_EXPIRED, T_BACKORDERED, T_BACKLOG, \
+    T_STOCKOUT_SKUS, T_INVENTORY, T_INVENTORY_VALUE, T_DEMAND_COST = range(len(TOTAL_FIELDS))
+# The names above must follow the field tuples' order; a reordered tuple fails here, at import.
+_NAMED = {"q": (Q_FIELDS, ("ORDERED", "ORDER_CUT", "RECEIVED", "START_STOCK", "DEMAND", "SUBSTITUTE_OUT",
+                           "SUBSTITUTE_IN", "SOLD", "FILLED", "LOST", "BACKLOG_BEFORE", "BACKLOG", "EXPIRED",
+                           "END_STOCK")),
+          "m": (M_FIELDS, ("EXPECTED_DEMAND", "PRICE", "REVENUE", "PURCHASE_COST", "ORDER_COST", "HOLDING_COST",
+                           "LOST_SALE_COST", "BACKORDER_COST", "DISPOSAL_COST", "PROFIT")),
+          "totals": (TOTAL_FIELDS, tuple(f"T_{f.upper()}" for f in TOTAL_FIELDS))}
+for _fields, _names in _NAMED.values():
+    if tuple(f.upper() for f in _fields) != tuple(n.removeprefix("T_") for n in _names) or any(
+            globals()[n] != i for i, n in enumerate(_names)):
+        raise ImportError(f"kernel ledger row names {_names} do not match the fields {_fields}")
 
 
 def _step_worlds(stock, pipeline, backlog, orders, lead, demand, expected, price, catf, cati, params,
@@ -76,7 +93,7 @@ def _step_worlds(stock, pipeline, backlog, orders, lead, demand, expected, price
             s = 0
             for k in range(n_buckets):
                 s += stock[w, i, k]
-            q[w, 3, i] = s
+            q[w, START_STOCK, i] = s
             total_start += s
             for k in range(n_slots):
                 total_pipe += pipeline[w, i, k]
@@ -90,21 +107,21 @@ def _step_worlds(stock, pipeline, backlog, orders, lead, demand, expected, price
             o = orders[w, i]
             if cut:
                 o = o * room // max(total_order, 1)
-            q[w, 0, i] = o
-            q[w, 1, i] = orders[w, i] - o
+            q[w, ORDERED, i] = o
+            q[w, ORDER_CUT, i] = orders[w, i] - o
             # place the order, receive what is due today, move the pipeline one day on
             pipeline[w, i, lead[i]] += o
             r = pipeline[w, i, 0]
             for k in range(n_slots - 1):
                 pipeline[w, i, k] = pipeline[w, i, k + 1]
             pipeline[w, i, n_slots - 1] = 0
-            q[w, 2, i] = r
+            q[w, RECEIVED, i] = r
             stock[w, i, cati[0, i]] += r
             # customers: backlog first (with backorders), then today's demand; lowest buckets first
             d = demand[w, i]
-            q[w, 4, i] = d
+            q[w, DEMAND, i] = d
             b0 = backlog[w, i]
-            q[w, 9, i] = b0
+            q[w, BACKLOG_BEFORE, i] = b0
             want = d + b0 if backorders else d
             left = 0
             for k in range(n_buckets):
@@ -115,33 +132,35 @@ def _step_worlds(stock, pipeline, backlog, orders, lead, demand, expected, price
                 t = min(take, stock[w, i, k])
                 stock[w, i, k] -= t
                 take -= t
-            q[w, 7, i] = sold
+            q[w, SOLD, i] = sold
+            # today's demand is served after the backlog: what the backlog did not take
+            q[w, FILLED, i] = sold - min(b0, sold) if backorders else sold
             unmet = want - sold
-            q[w, 5, i] = 0
-            q[w, 6, i] = 0
+            q[w, SUBSTITUTE_OUT, i] = 0
+            q[w, SUBSTITUTE_IN, i] = 0
             if backorders:
                 backlog[w, i] = unmet
-                q[w, 8, i] = 0
+                q[w, LOST, i] = 0
             else:
-                q[w, 8, i] = unmet
+                q[w, LOST, i] = unmet
         # lost sales: a share of the unmet demand tries the same-category substitute
         if not backorders and share > 0 and n_skus > 1:
             for i in range(n_skus):
-                out = np.int64(np.floor(q[w, 8, i] * share))
-                q[w, 5, i] = out
-                q[w, 6, cati[2, i]] += out
+                out = np.int64(np.floor(q[w, LOST, i] * share))
+                q[w, SUBSTITUTE_OUT, i] = out
+                q[w, SUBSTITUTE_IN, cati[2, i]] += out
             for i in range(n_skus):
                 left = 0
                 for k in range(n_buckets):
                     left += stock[w, i, k]
-                extra = min(q[w, 6, i], left)
+                extra = min(q[w, SUBSTITUTE_IN, i], left)
                 take = extra
                 for k in range(n_buckets):
                     t = min(take, stock[w, i, k])
                     stock[w, i, k] -= t
                     take -= t
-                q[w, 7, i] += extra
-                q[w, 8, i] = q[w, 8, i] - q[w, 5, i] + (q[w, 6, i] - extra)
+                q[w, SOLD, i] += extra
+                q[w, LOST, i] = q[w, LOST, i] - q[w, SUBSTITUTE_OUT, i] + (q[w, SUBSTITUTE_IN, i] - extra)
         # end of day: holding cost on what is left, expiry and ageing, money, totals
         for k in range(totals.shape[1]):
             totals[w, k] = 0.0
@@ -156,41 +175,49 @@ def _step_worlds(stock, pipeline, backlog, orders, lead, demand, expected, price
                 for k in range(n_buckets - 2):
                     stock[w, i, k] = stock[w, i, k + 1]
                 stock[w, i, n_buckets - 2] = 0
-            q[w, 10, i] = backlog[w, i]
-            q[w, 11, i] = expired
-            q[w, 12, i] = held - expired
-            o, sold, lost = q[w, 0, i], q[w, 7, i], q[w, 8, i]
+            b1 = backlog[w, i]
+            q[w, BACKLOG, i] = b1
+            q[w, EXPIRED, i] = expired
+            q[w, END_STOCK, i] = held - expired
+            o, sold, lost = q[w, ORDERED, i], q[w, SOLD, i], q[w, LOST, i]
             p = price[w, i]
+            unit_cost = catf[0, i]
             revenue = p * sold
-            purchase = catf[0, i] * o
+            purchase = unit_cost * o
             order_cost = catf[1, i] if o > 0 else 0.0
             holding = catf[2, i] * held
             lost_cost = lost_pen * lost
-            back_cost = back_pen * backlog[w, i]
+            back_cost = back_pen * b1
             disposal = disp_cost * expired
             profit = revenue - purchase - order_cost - holding - lost_cost - back_cost - disposal
-            m[w, 0, i] = expected[w, i]
-            m[w, 1, i] = p
-            m[w, 2, i] = revenue
-            m[w, 3, i] = purchase
-            m[w, 4, i] = order_cost
-            m[w, 5, i] = holding
-            m[w, 6, i] = lost_cost
-            m[w, 7, i] = back_cost
-            m[w, 8, i] = disposal
-            m[w, 9, i] = profit
-            wanted = q[w, 4, i] + q[w, 6, i] + q[w, 9, i]
-            totals[w, 0] += profit
-            totals[w, 1] += revenue
-            totals[w, 2] += q[w, 4, i]
-            totals[w, 3] += sold
-            totals[w, 4] += lost
-            totals[w, 5] += expired
-            totals[w, 6] += 1.0 if wanted > sold else 0.0
-            totals[w, 7] += held - expired
-            totals[w, 8] += sold * catf[0, i]
-            totals[w, 9] += wanted
-            demand_buf[w, i, col] = q[w, 4, i]
+            m[w, EXPECTED_DEMAND, i] = expected[w, i]
+            m[w, PRICE, i] = p
+            m[w, REVENUE, i] = revenue
+            m[w, PURCHASE_COST, i] = purchase
+            m[w, ORDER_COST, i] = order_cost
+            m[w, HOLDING_COST, i] = holding
+            m[w, LOST_SALE_COST, i] = lost_cost
+            m[w, BACKORDER_COST, i] = back_cost
+            m[w, DISPOSAL_COST, i] = disposal
+            m[w, PROFIT, i] = profit
+            d = q[w, DEMAND, i]
+            b0 = q[w, BACKLOG_BEFORE, i]
+            wanted = d + q[w, SUBSTITUTE_IN, i] + b0
+            totals[w, T_PROFIT] += profit
+            totals[w, T_REVENUE] += revenue
+            totals[w, T_COGS] += sold * unit_cost
+            totals[w, T_DEMAND] += d
+            totals[w, T_FILLED] += q[w, FILLED, i]
+            totals[w, T_SOLD] += sold
+            totals[w, T_LOST] += lost
+            totals[w, T_EXPIRED] += expired
+            totals[w, T_BACKORDERED] += b1 - b0 + min(b0, sold)
+            totals[w, T_BACKLOG] += b1
+            totals[w, T_STOCKOUT_SKUS] += 1.0 if wanted > sold else 0.0
+            totals[w, T_INVENTORY] += held - expired
+            totals[w, T_INVENTORY_VALUE] += (held - expired) * unit_cost
+            totals[w, T_DEMAND_COST] += d * unit_cost
+            demand_buf[w, i, col] = d
             sales_buf[w, i, col] = sold
         for k in range(totals.shape[1]):
             acc[w, k] += totals[w, k]

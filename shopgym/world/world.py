@@ -21,12 +21,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from shopgym.config import Scenario
+from shopgym.errors import ScenarioError
 from shopgym.world import inventory as inv
 from shopgym.world import kernel
 from shopgym.world.calendar import day_dates
 from shopgym.world.catalog import Catalog
 from shopgym.world.demand import BLOCK_DAYS, GroundTruthDemand
-from shopgym.world.outcome import DayOutcome, KpiTracker
+from shopgym.world.kpis import KpiTracker, day_totals
+from shopgym.world.outcome import DayOutcome
 from shopgym.world.protocols import (
     DemandContext,
     DemandModel,
@@ -52,12 +54,20 @@ class World:
     Args:
         scenario: the validated scenario.
         n_worlds: number of independent worlds stepped together.
-        demand_model: overrides the ground truth (any ``DemandModel``); default built from the scenario.
+        demand_model: overrides the ground truth (any ``DemandModel``); default built from the scenario. The
+            core loads no files: for a scenario naming ``learned:PATH`` models use ``shopgym.plugins.build_world``.
         response_model: overrides the shoppers' ground-truth responses (any ``ResponseModel``); default
             built from the scenario's ``[shoppers]`` section when first used.
         engine: how a day is computed: ``"compiled"`` (one numba-compiled loop, ``shopgym.world.kernel``;
             the default) or ``"numpy"`` (the vectorised reference implementation; the default where numba
             is missing or ``SHOPGYM_ENGINE=numpy``). Both give identical days.
+
+    Public state, read by envs and agents (never the ``_``-prefixed attributes; write none of it): ``day``
+    (days simulated so far); ``stock`` (``(n_worlds, n_skus, K)`` units per age bucket, ``shopgym.world.inventory``)
+    and ``on_hand``; ``backlog`` (``(n_worlds, n_skus)`` units waiting); ``pipeline`` (``(n_worlds, n_skus, L + 1)``
+    units on order: between days slot ``k`` arrives at the start of day ``day + k``); ``sales_history``,
+    ``demand_history``; ``price_on(day)``, ``lead_time_on(day)``, ``unit_cost``, ``catalog``; ``forecast``; ``kpis``
+    (``shopgym.world.kpis.KpiTracker``) and ``last_kpis``.
     """
 
     def __init__(self, scenario: Scenario, n_worlds: int = 1, demand_model: DemandModel | None = None,
@@ -83,7 +93,8 @@ class World:
         if demand_model is None:
             demand_model = _build_demand_model(scenario, cat, self.n_calendar_days)
         if getattr(demand_model, "n_skus", cat.n_skus) != cat.n_skus:
-            raise ValueError(f"demand model has {demand_model.n_skus} SKUs, the catalog {cat.n_skus}.")
+            raise ScenarioError(f"the demand model has {demand_model.n_skus} SKUs, the catalog (catalog.n_skus) "
+                                f"{cat.n_skus}: build the model for this catalog or change catalog.n_skus.")
         self.demand_model = demand_model
         self._response_model = response_model
         self._shoppers = None
@@ -157,7 +168,7 @@ class World:
 
     @property
     def last_kpis(self) -> dict[str, np.ndarray]:
-        """The last simulated day's KPIs per world (see ``KpiTracker.day``)."""
+        """The last simulated day's KPIs per world (see ``shopgym.world.kpis.day_kpis``)."""
         return self.kpis.day()
 
     @property
@@ -167,7 +178,9 @@ class World:
 
     @property
     def sales_history(self) -> np.ndarray:
-        """Units sold on each of the last ``history_len`` days, ``(n_worlds, n_skus, H)``, most recent last."""
+        """Units sold on each of the last ``history_len`` days, ``(n_worlds, n_skus, H)``, most recent last
+        (a view of the world's buffer: read it, never write it; until ``H`` days have passed the oldest columns
+        hold the warm-up history set at reset)."""
         return self._sales_buf[..., self.day : self.day + self.history_len]
 
     def demand_model_profile_mean(self) -> float:
@@ -188,12 +201,18 @@ class World:
         return self.stock.sum(-1)
 
     def price_on(self, day: int) -> np.ndarray:
-        """Selling price per world and SKU on ``day`` (list price, cut while on promotion)."""
-        return self._price_table[:, min(day, self.n_calendar_days - 1)]
+        """Selling price (currency/unit) per world and SKU on ``day`` (list price, cut while on promotion),
+        ``(n_worlds, n_skus)`` float64, C-contiguous; a view of the world's price table: read it, never write it."""
+        return self._price_by_day[min(day, self.n_calendar_days - 1)]
 
     def lead_time_on(self, day: int) -> np.ndarray:
-        """Lead time (days) of an order placed on ``day``, per SKU."""
+        """Lead time (days) of an order placed on ``day``, per SKU (a fresh ``(n_skus,)`` int64 array)."""
         return self._lead_table[min(day, self.n_calendar_days - 1)].copy()
+
+    @property
+    def unit_cost(self) -> np.ndarray:
+        """Purchase cost per SKU (currency/unit), ``(n_skus,)`` float64, C-contiguous; read it, never write it."""
+        return self._catf[0]
 
     def context(self, day: int | None = None) -> DemandContext:
         """The demand model's view of ``day`` (default: today; built once per day)."""
@@ -331,6 +350,8 @@ class World:
             self.stock[:, self._sku_index, self.arrival_bucket] += received
             sold = np.minimum(want, self.stock.sum(-1))
             inv.remove_fifo(self.stock, sold)
+        # today's demand is served after the backlog: what the backlog did not take (substitute sales excluded)
+        filled = sold - np.minimum(backlog_before, sold) if icfg.backorders else sold
         unmet = want - sold
         sub_out = sub_in = self._zeros
         if icfg.backorders:
@@ -367,7 +388,7 @@ class World:
         out = DayOutcome.from_arrays(
             ordered=orders, order_cut=wanted - orders, received=received, start_stock=start_stock,
             demand=demand, expected_demand=expected, substitute_out=sub_out, substitute_in=sub_in,
-            sold=sold, lost=lost, backlog_before=backlog_before, backlog=self.backlog, expired=expired,
+            sold=sold, filled=filled, lost=lost, backlog_before=backlog_before, backlog=self.backlog, expired=expired,
             end_stock=end_stock, price=price, revenue=revenue, purchase_cost=purchase_cost, order_cost=order_cost,
             holding_cost=holding_cost, lost_sale_cost=lost_sale_cost, backorder_cost=backorder_cost,
             disposal_cost=disposal_cost,
@@ -376,14 +397,17 @@ class World:
         col = self.history_len + self.day
         self._demand_buf[..., col] = demand
         self._sales_buf[..., col] = out.sold
-        return out, KpiTracker.totals(out, cat.unit_cost)
+        return out, day_totals(out, cat.unit_cost)
 
 
 def _build_demand_model(scenario: Scenario, catalog: Catalog, n_days: int) -> DemandModel:
-    """The scenario's demand model: ground truth, or a saved forecaster resolved by name."""
+    """The scenario's ground-truth demand model. The core loads no files: a ``learned:PATH`` model is
+    resolved above it (``shopgym.plugins.build_world``) and passed in as an object."""
     name = scenario.demand.demand_model
     if name == "ground_truth":
         return GroundTruthDemand(catalog, scenario.demand, scenario.env.start_date, n_days)
-    from shopgym.plugins import load_learned_demand  # resolved lazily: the core never imports torch
-
-    return load_learned_demand(name.split(":", 1)[1], catalog=catalog, scenario=scenario, n_days=n_days)
+    raise ScenarioError(
+        f"demand.demand_model = {name!r} names a saved model, which World does not load. Build the world with "
+        "shopgym.plugins.build_world(scenario, n_worlds) (it loads and checks the file), or pass "
+        "demand_model=<a DemandModel object>."
+    )

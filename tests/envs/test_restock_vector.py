@@ -8,7 +8,7 @@ import shopgym  # noqa: F401
 
 #: Every per-step info entry (KPIs and per-SKU flows): the single env's must equal the vector env's row.
 INFO_KEYS = ("profit", "revenue", "costs", "demand", "sold", "lost", "expired", "stockout_skus", "inventory",
-             "fill_rate", "ordered", "received", "on_hand")
+             "unit_fill_rate", "ordered", "received", "on_hand", "demand_clipped")
 
 
 def _single_trajectories(n, seed, actions, **kwargs):

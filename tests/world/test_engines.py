@@ -1,5 +1,8 @@
 """The compiled day step (numba) against the vectorised numpy reference, and the demand fast paths."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -36,6 +39,9 @@ def test_compiled_and_numpy_engines_give_identical_days(overrides, seed, n_world
             np.testing.assert_array_equal(getattr(worlds["compiled"], name), getattr(worlds["numpy"], name))
         np.testing.assert_array_equal(views["compiled"].observe(), views["numpy"].observe())
     np.testing.assert_allclose(worlds["compiled"].kpis.acc, worlds["numpy"].kpis.acc, rtol=1e-12, atol=1e-9)
+    episode = {e: w.kpis.summary() for e, w in worlds.items()}
+    for name, value in episode["compiled"].items():
+        np.testing.assert_allclose(value, episode["numpy"][name], rtol=1e-12, atol=1e-9, err_msg=name)
 
 
 @pytest.mark.parametrize("name", ["quickstart", "seasonal", "supply-shock", "perishable"])
@@ -84,3 +90,12 @@ def test_negative_orders_are_refused_before_anything_changes():
 def test_unknown_engine_is_an_error():
     with pytest.raises(ValueError, match="engine"):
         World(load_scenario("quickstart"), engine="fortran")
+
+
+def test_code_outside_the_world_core_reads_only_its_public_state():
+    root = Path(__file__).resolve().parents[2]
+    private = re.compile(r"\b(?:world|w)\._[a-z]\w*")
+    found = [f"{path.relative_to(root)}: {m.group()}"
+             for folder in ("shopgym/envs", "shopgym/cli", "agents", "scenarios", "benchmarks", "forecasters")
+             for path in sorted((root / folder).rglob("*.py")) for m in private.finditer(path.read_text())]
+    assert found == [], "private World attributes read outside shopgym/world; add a documented property instead"

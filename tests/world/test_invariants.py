@@ -5,6 +5,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from shopgym.config import load_scenario
+from shopgym.world.kpis import day_totals
 from shopgym.world.outcome import DayOutcome
 from shopgym.world.world import World
 
@@ -54,6 +55,14 @@ def test_daily_invariants_hold(overrides, seed, n_worlds):
         np.testing.assert_array_equal(out.demand + out.substitute_in + out.backlog_before,
                                       out.sold + out.lost + out.substitute_out + out.backlog)
         assert (out.lost >= 0).all() and (out.backlog >= 0).all()
+        # today's demand served today: never more than demanded or sold; the backlog is served first
+        assert (out.filled >= 0).all() and (out.filled <= out.demand).all() and (out.filled <= out.sold).all()
+        if scenario.inventory.backorders:
+            np.testing.assert_array_equal(out.filled, np.maximum(out.sold - out.backlog_before, 0))
+        elif scenario.demand.substitution == 0 or world.catalog.n_skus == 1:
+            np.testing.assert_array_equal(out.filled, out.sold)
+        # the day sums behind every KPI are the sums of the ledger
+        np.testing.assert_allclose(world.kpis.last, day_totals(out, world.unit_cost), rtol=1e-12, atol=1e-9)
         if not scenario.inventory.backorders:
             assert (out.backlog == 0).all()
         # orders are never raised, only cut to capacity; capacity bounds stock plus pipeline
