@@ -6,6 +6,8 @@ instead of one decision over ``n_levels ** 10`` joint actions. Three pieces:
 
 - ``PerSKUVectorEnv``: a Gymnasium vector env in which sub-env ``w * n_skus + i`` is SKU ``i`` of
   world ``w`` of one batched ``World``; our DQN (``agents.dqn``) trains on it as on any vector env.
+  Registered as ``shopgym/RestockPerSKU-v0``, a vector-only id:
+  ``gymnasium.make_vec("shopgym/RestockPerSKU-v0", num_envs=N, scenario=...)`` (``make_vector_env``).
 - ``PerSKUPolicy``: acts on the ordinary ``shopgym/Restock-v0`` env with the shared Q-net (one
   batched forward pass over the SKUs); ``load_per_sku`` rebuilds it from a run directory, which is
   what the registry spec ``dqn-sku:DIR`` resolves to.
@@ -13,8 +15,8 @@ instead of one decision over ``n_levels ** 10`` joint actions. Three pieces:
   shopgym/RestockPerSKU-v0``), hyperparameters from the ``shopgym/RestockPerSKU-v0`` section of
   ``agents/hyperparams/shopgym-dqn.yml``. ``n_envs`` there counts sub-envs (worlds x SKUs).
 
-``shopgym/RestockPerSKU-v0`` names the hyperparameter section and the run's env; it is not a
-``gymnasium.make`` id (build the env with ``PerSKUVectorEnv``).
+``shopgym/RestockPerSKU-v0`` is the env id of runs and the hyperparameter section. ``gymnasium.make``
+refuses it with a clear error (there is no single-env form: the sub-envs share worlds).
 """
 
 from __future__ import annotations
@@ -39,13 +41,15 @@ from agents.dqn.run import learn_and_save, resolve, train_seed
 from agents.dqn.spaces import describe, short
 from agents.hyperparams import read_run_config, start_run
 from shopgym.config import Scenario, load_scenario
+from shopgym.envs.render import RENDER_FPS, RENDER_MODES, check_render_mode, warn_no_render_mode
 from shopgym.envs.restock import world_seed
+from shopgym.envs.restock_render import RestockRenderer
 from shopgym.envs.restock_vector import reseed_worlds
 from shopgym.envs.restock_view import CALENDAR_FIELDS, RestockView
 from shopgym.errors import HyperparameterError, ShopgymError
-from shopgym.world.world import World
+from shopgym.plugins import build_world
 
-ENV_ID = "shopgym/RestockPerSKU-v0"  #: hyperparameter section and run env of the per-SKU agent
+ENV_ID = "shopgym/RestockPerSKU-v0"  #: the registered vector env id; hyperparameter section and run env
 SPEC_PREFIX = "dqn-sku"  #: registry spec ``dqn-sku:DIR``
 DERIVED_FEATURES = ("position", "position_minus_forecast", "price_ratio", "margin", "order_step_days",
                     "order_cost_days", "holding_ratio", "log_mean_demand")
@@ -145,8 +149,12 @@ class PerSKUVectorEnv(VectorEnv):
     Gymnasium 1.x next-step autoreset, the following step resets every world (actions ignored,
     rewards 0, the new episodes' first observations).
 
+    ## Rendering
+    ``render_mode="ansi"`` or ``"rgb_array"``: ``render()`` returns one view per sub-env, a list; sub-env
+    ``w * n_skus + i`` shows SKU ``i`` of world ``w`` (as ``RestockEnv`` renders, for that SKU alone).
+
     ## Arguments
-    ``PerSKUVectorEnv(n_worlds=8, scenario="seasonal", stock_shaping=None, **scenario_keys)``; a
+    ``PerSKUVectorEnv(n_worlds=8, scenario="seasonal", stock_shaping=None, render_mode=None, **scenario_keys)``; a
     scenario key such as ``reward_scale`` or ``horizon`` overrides the scenario's value by name.
 
     ## Seeding
@@ -155,10 +163,11 @@ class PerSKUVectorEnv(VectorEnv):
     per-world generators seeded by those seeds.
     """
 
-    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": RENDER_FPS,
+                "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, n_worlds: int = 1, scenario: str | Scenario = "quickstart", stock_shaping: float | None = None,
-                 **scenario_keys: Any):
+                 render_mode: str | None = None, **scenario_keys: Any):
         if n_worlds < 1:
             raise ValueError(f"n_worlds must be >= 1, got {n_worlds}.")
         if stock_shaping is not None and not 0.0 <= stock_shaping <= 1.0:
@@ -166,8 +175,10 @@ class PerSKUVectorEnv(VectorEnv):
                                       "gamma, in [0, 1], or None for the plain profit.")
         self.stock_shaping = stock_shaping
         self.scenario = load_scenario(scenario, **scenario_keys)
-        self.world = World(self.scenario, n_worlds=n_worlds)
+        self.world = build_world(self.scenario, n_worlds=n_worlds)
         self.view = RestockView(self.world)
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
+        self.renderer = RestockRenderer(self.world, render_mode, "RestockPerSKU") if render_mode is not None else None
         self.features = SKUFeatures(self.view)
         self.n_worlds, self.n_skus = n_worlds, self.view.n_skus
         self.num_envs = n_worlds * self.n_skus
@@ -197,6 +208,8 @@ class PerSKUVectorEnv(VectorEnv):
     def _reset_worlds(self, seeds: list[int | None]) -> None:
         self.world.reset([world_seed(rng, s) for rng, s in zip(self._np_randoms, seeds, strict=True)])
         self._needs_reset = False
+        if self.renderer is not None:
+            self.renderer.on_reset()
 
     def step(self, actions):
         """Order ``actions[w * n_skus + i] x order_step`` units of SKU ``i`` in world ``w``; one day passes."""
@@ -206,6 +219,8 @@ class PerSKUVectorEnv(VectorEnv):
             zeros = np.zeros(n, dtype=bool)
             return self.observe(), np.zeros(n), zeros, zeros.copy(), {}
         out = self.world.step(self.view.orders_from_actions(np.asarray(actions).reshape(-1)))
+        if self.renderer is not None:
+            self.renderer.on_step(self.view.infos(out), out)
         rewards = (out.profit * self.view.reward_scale).reshape(n).astype(np.float64)
         done = self.world.day >= self.world.horizon
         self._needs_reset = done
@@ -214,6 +229,13 @@ class PerSKUVectorEnv(VectorEnv):
         if self.stock_shaping is not None:  # phi of the terminal state is 0 (see Rewards, Episode end)
             rewards = rewards + (0.0 if done else self.stock_shaping) * self._potential - before
         return obs, rewards, np.full(n, done), np.zeros(n, dtype=bool), {}
+
+    def render(self) -> list | None:
+        """Each sub-env's view, a list (sub-env ``w * n_skus + i``: SKU ``i`` of world ``w``)."""
+        if self.renderer is None:
+            warn_no_render_mode(ENV_ID)
+            return None
+        return [self.renderer.render(w, sku) for w in range(self.n_worlds) for sku in range(self.n_skus)]
 
 
 class SKUFeatureObservation(gym.ObservationWrapper):
@@ -315,12 +337,26 @@ def load_per_sku(directory: str | Path, env: gym.Env | None = None, name: str | 
     return PerSKUPolicy(name, q_net, env)
 
 
-def n_worlds_for(n_envs: int, n_skus: int) -> int:
-    """Worlds of a per-SKU vector env with ``n_envs`` sub-envs; ``n_envs`` must be a multiple of ``n_skus``."""
-    if n_envs % n_skus:
-        raise HyperparameterError(f"n_envs={n_envs} counts (world, SKU) sub-envs of the per-SKU env and must be "
-                                  f"a multiple of the scenario's {n_skus} SKUs (e.g. {max(1, n_envs // n_skus) * n_skus}).")
+def n_worlds_for(n_envs: int, n_skus: int, what: str = "n_envs") -> int:
+    """Worlds of a per-SKU vector env with ``n_envs`` sub-envs; ``n_envs`` must be a positive multiple of
+    ``n_skus`` (``what`` names the argument in the error)."""
+    if n_envs < 1 or n_envs % n_skus:
+        raise HyperparameterError(f"{what}={n_envs} counts (world, SKU) sub-envs of the per-SKU env and must be "
+                                  f"a positive multiple of the scenario's {n_skus} SKUs "
+                                  f"(e.g. {max(1, n_envs // n_skus) * n_skus}).")
     return n_envs // n_skus
+
+
+def make_vector_env(num_envs: int = 1, scenario: str | Scenario = "quickstart", stock_shaping: float | None = None,
+                    render_mode: str | None = None, **scenario_keys: Any) -> PerSKUVectorEnv:
+    """The vector entry point of ``shopgym/RestockPerSKU-v0``: ``gymnasium.make_vec(ENV_ID, num_envs, ...)``.
+
+    ``num_envs`` counts (world, SKU) sub-envs, so it must be a multiple of the scenario's SKUs
+    (``num_envs / n_skus`` worlds); the other arguments are those of ``PerSKUVectorEnv``.
+    """
+    loaded = load_scenario(scenario, **scenario_keys)
+    return PerSKUVectorEnv(n_worlds_for(num_envs, loaded.catalog.n_skus, "num_envs"), loaded, stock_shaping,
+                           render_mode)
 
 
 def train(scenario: str | None, out: str | Path, timesteps: int | None = None, seed: int = 0,

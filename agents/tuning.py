@@ -2,20 +2,25 @@
 
 Every (candidate, training seed) pair is one world of a single batched ``World``: a grid of
 hundreds of candidates costs one episode of array operations, not hundreds of episodes.
-Training seeds (``TRAIN_SEED_BASE + i``) never overlap the benchmark's evaluation seeds.
+Training seeds (``TRAIN_SEED_BASE + i``) never overlap the benchmark's evaluation seeds. ``tune``
+keeps its result in the user cache (``agents.tuning_cache``; ``shopgym cache`` lists it), so a
+scenario is tuned once, not on every ``make_policy``.
 """
 
 from __future__ import annotations
 
 import itertools
+import sys
+import time
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from agents import tuning_cache
 from agents.heuristics import BaseStockPolicy, RestockHeuristic, SSPolicy
 from shopgym.config import Scenario
 from shopgym.envs.restock_view import RestockView
-from shopgym.world.world import World
+from shopgym.plugins import build_world
 
 TRAIN_SEED_BASE = 1_000_000
 
@@ -25,13 +30,16 @@ GRIDS: dict[str, dict[str, np.ndarray]] = {
     "sS": {"z": np.linspace(-1.0, 3.0, 17), "cover": np.linspace(0.0, 35.0, 36)},
 }
 CLASSES: dict[str, type[RestockHeuristic]] = {"base_stock": BaseStockPolicy, "sS": SSPolicy}
+FINE_POINTS = 9  #: points per parameter of the fine grid, spanning one coarse step either side of the best
+#: The search, in words; part of the cache key, so a changed method never reuses old entries.
+METHOD = f"coarse grid, then {FINE_POINTS} points per parameter within one coarse step of the best (>= grid min)"
 
 
 def simulate_batch(scenario: Scenario, cls: type[RestockHeuristic], params: dict[str, np.ndarray],
                    seeds: list[int], bar=None) -> np.ndarray:
     """Episode profit of every (parameter setting, seed) pair, shape ``(n_settings, n_seeds)`` (currency)."""
     n_set = len(next(iter(params.values())))
-    world = World(scenario, n_worlds=n_set * len(seeds))
+    world = build_world(scenario, n_worlds=n_set * len(seeds))
     world.reset([s for _ in range(n_set) for s in seeds])
     view = RestockView(world)
     policy = cls(view, **{k: np.repeat(np.asarray(v, float), len(seeds))[:, None] for k, v in params.items()})
@@ -58,18 +66,45 @@ def _search(scenario, name, combos, keys, seeds, max_batch, progress) -> np.ndar
     return np.concatenate(means)
 
 
-def tune(scenario: Scenario, name: str, n_seeds: int = 6, max_batch: int = 4096, progress: bool = True) -> dict[str, float]:
+def tune(scenario: Scenario, name: str, n_seeds: int = 6, max_batch: int = 4096, progress: bool = True,
+         cache: bool = True) -> dict[str, float]:
     """The parameters with the highest mean training profit for heuristic ``name``.
 
-    A coarse grid (``GRIDS``), then a grid four times finer around the best coarse point.
+    A coarse grid (``GRIDS``), then a grid four times finer around the best coarse point. With
+    ``cache`` (the default) the result is read from, or else written to, the user cache
+    (``agents.tuning_cache``), keyed by the scenario's content, ``name``, the seeds, the grid and
+    ``METHOD``; ``max_batch`` only trades memory for speed and is not part of the key. With
+    ``progress``, a progress bar shows while tuning and one line on stderr says where the result is cached.
     """
     grid = GRIDS[name]
     keys = list(grid)
     seeds = [TRAIN_SEED_BASE + i for i in range(n_seeds)]
+    key = tuning_cache.cache_key(scenario, name, seeds, {k: grid[k].tolist() for k in keys}, METHOD) if cache else ""
+    if cache and (params := tuning_cache.read_params(key, keys)) is not None:
+        if progress:
+            tqdm.write(f"{name} on {scenario.name}: cached tuned parameters {params} "
+                       f"({tuning_cache.entry_path(key)}; `shopgym cache --clear` re-tunes)", file=sys.stderr)
+        return params
+    t0 = time.perf_counter()
+    params = _grid_search(scenario, name, keys, seeds, max_batch, progress)
+    if cache:
+        info = {"policy": name, "scenario": scenario.name, "seeds": seeds, "method": METHOD,
+                "seconds": round(time.perf_counter() - t0, 2)}
+        path = tuning_cache.write_params(key, params, info)
+        if progress and path is not None:
+            tqdm.write(f"tuned {name} on {scenario.name} in {info['seconds']:.1f} s: {params}; cached in {path}",
+                       file=sys.stderr)
+    return params
+
+
+def _grid_search(scenario: Scenario, name: str, keys: list[str], seeds: list[int], max_batch: int,
+                 progress: bool) -> dict[str, float]:
+    """The coarse-then-fine search of ``tune`` (see ``METHOD``), without the cache."""
+    grid = GRIDS[name]
     coarse = np.array(list(itertools.product(*(grid[k] for k in keys))))
     best = coarse[int(np.argmax(_search(scenario, name, coarse, keys, seeds, max_batch, progress)))]
     steps = [float(grid[k][1] - grid[k][0]) for k in keys]
-    fine_axes = [b + np.linspace(-st, st, 9) for b, st in zip(best, steps, strict=True)]
+    fine_axes = [b + np.linspace(-st, st, FINE_POINTS) for b, st in zip(best, steps, strict=True)]
     fine = np.array(list(itertools.product(*fine_axes)))
     fine = fine[np.all(fine >= [grid[k].min() for k in keys], axis=1)]
     scores = _search(scenario, name, fine, keys, seeds, max_batch, progress)

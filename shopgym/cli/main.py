@@ -82,7 +82,8 @@ def benchmark(
     seeds: int = typer.Option(10, min=2, help="Evaluation seeds per scenario and policy."),
     out: Path = typer.Option(None, help="Output folder (default runs/benchmark-TIMESTAMP); re-use one to resume."),
 ) -> None:
-    """Benchmark policies on scenarios: a table of mean profit (95% CI), fill rate and % of the exact optimum."""
+    """Benchmark policies on scenarios: a table of mean profit (95% CI), unit fill rate, cycle service level and %
+    of the exact optimum."""
     from scenarios.benchmark import format_table, run_benchmark
 
     out = out or Path("runs") / f"benchmark-{datetime.now():%Y%m%d-%H%M%S}"
@@ -93,6 +94,22 @@ def benchmark(
         _fail(exc)
     typer.echo(format_table(res.summary))
     typer.echo(f"\nwrote {out}/results.csv, summary.md, benchmark.png and trajectory plots")
+
+
+@app.command()
+def cache(clear: bool = typer.Option(False, "--clear", help="Delete every cached entry (the next use re-tunes).")) -> None:
+    """Print the folder of cached tuned heuristic parameters (set SHOPGYM_CACHE_DIR to move it) and its entries."""
+    from agents import tuning_cache
+
+    folder = tuning_cache.cache_dir()
+    if clear:
+        typer.echo(f"removed {tuning_cache.clear()} files from {folder}")
+        return
+    entries = tuning_cache.list_entries()
+    typer.echo(f"tuning cache: {folder} ({len(entries)} entries)")
+    for e in entries:
+        typer.echo(f"  {e.get('created', '?')}  {e.get('policy', '?')} on {e.get('scenario', '?')}: "
+                   f"{e.get('params')}  ({Path(e['path']).name})")
 
 
 def _mount(module: str, name: str | None, help_text: str) -> None:

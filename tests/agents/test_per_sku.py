@@ -19,7 +19,7 @@ from agents.per_sku import (
 )
 from agents.registry import make_policy
 from agents.trained import load_policy
-from shopgym.errors import ActionError
+from shopgym.errors import ActionError, ShopgymError
 from tests.agents.conftest import RESTOCK, TINY_DQN
 
 SCENARIO = "seasonal"
@@ -210,3 +210,36 @@ def test_shopgym_evaluate_runs_a_per_sku_model_on_the_whole_shop(tiny_run):
             done = terminated or truncated
         profits.append(info["episode_kpis"]["profit"])
     assert saved["profit"]["mean"] == pytest.approx(sum(profits) / 2)
+
+
+def test_registered_vector_id_builds_the_per_sku_env():
+    """``gym.make_vec`` on the registered id gives the same env as ``PerSKUVectorEnv`` (num_envs = worlds x SKUs)."""
+    assert ENV_ID in gym.registry and ENV_ID in [s["id"] for s in shopgym.VECTOR_ENVS]
+    made = gym.make_vec(ENV_ID, num_envs=20, vectorization_mode="vector_entry_point", scenario=SCENARIO, **SHORT)
+    direct = PerSKUVectorEnv(2, SCENARIO, **SHORT)
+    assert isinstance(made, PerSKUVectorEnv) and made.num_envs == 20 and made.n_worlds == 2
+    assert made.spec.id == ENV_ID
+    obs, _ = made.reset(seed=5)
+    np.testing.assert_array_equal(obs, direct.reset(seed=5)[0])
+    levels = np.ones(20, dtype=np.int64)
+    np.testing.assert_array_equal(made.step(levels)[1], direct.step(levels)[1])
+    default = gym.make_vec(ENV_ID)  # default scenario quickstart: one SKU, one world
+    assert default.num_envs == 1 and default.n_worlds == 1
+
+
+def test_registered_vector_id_refuses_gym_make_and_bad_num_envs():
+    with pytest.raises(ShopgymError, match="is a vector env.*make_vec"):
+        gym.make(ENV_ID)
+    with pytest.raises(ShopgymError, match="is a vector env"):
+        gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="sync")
+    with pytest.raises(HyperparameterError, match="num_envs=15 .*multiple of the scenario's 10 SKUs"):
+        gym.make_vec(ENV_ID, num_envs=15, scenario=SCENARIO)
+
+
+def test_import_shopgym_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, shopgym, gymnasium; assert 'torch' not in sys.modules, 'torch imported'"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
