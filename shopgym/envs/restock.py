@@ -8,8 +8,10 @@ import gymnasium as gym
 import numpy as np
 
 from shopgym.config import Scenario, load_scenario
+from shopgym.envs.render import RENDER_FPS, RENDER_MODES, check_render_mode, warn_no_render_mode
+from shopgym.envs.restock_render import RestockRenderer
 from shopgym.envs.restock_view import RestockView
-from shopgym.world.world import World
+from shopgym.plugins import build_world
 
 
 def world_seed(np_random: np.random.Generator, seed: int | None) -> int:
@@ -68,14 +70,25 @@ class RestockEnv(gym.Env):
     until the end as if the shop went on.
 
     ## Info
-    The day's KPIs: ``profit, revenue, costs`` (currency), ``demand, sold, lost, expired, inventory``
-    (units, all SKUs), ``stockout_skus`` (SKUs with unmet demand today), ``fill_rate`` (sold / wanted,
-    in [0, 1]); per-SKU arrays ``ordered, demand, sold, lost, received, expired, on_hand`` (units).
-    At the episode's end, ``episode_kpis`` holds episode KPIs (profit, fill rate, stock-out days per SKU,
-    lost units, mean inventory, inventory turns).
+    The day's KPIs (``shopgym.world.kpis.DAY_KPIS``): ``profit, revenue, costs`` (currency), ``inventory``
+    (units, all SKUs, end of day), ``stockout_skus`` (SKUs with unmet wants today), ``unit_fill_rate`` (share of
+    today's new demand served from stock today, in [0, 1]); per-SKU arrays ``ordered, demand, sold, lost,
+    received, expired, on_hand`` (units); ``demand_clipped``: SKUs whose learned demand draw was cut to the
+    model's ceiling today (count; 0 for the ground truth). At the episode's end, ``episode_kpis`` holds the episode KPIs
+    (``shopgym.world.kpis.EPISODE_KPIS``, each defined there): profit, revenue, costs (currency), gross
+    margin, unit fill rate, cycle service level, stock-out days per SKU, lost, expired and backordered units,
+    mean backorder age (days), mean inventory (units and currency) and inventory turns.
+
+    ## Rendering
+    ``render_mode="ansi"``: ``render()`` returns a string, a title and the latest day's stock, pipeline,
+    demand, sales (units) and profit (currency) per SKU (the first 5 SKUs, ``+k`` more, ``Σ`` totals).
+    ``render_mode="rgb_array"``: a 480x320 ``uint8`` RGB frame charting the last 60 days, all SKUs
+    summed (units on hand, in the pipeline, ordered, demanded, sold; profit per day), for
+    ``gymnasium.wrappers.RecordVideo`` (``render_fps`` days per second). Without a render mode
+    nothing is recorded.
 
     ## Arguments
-    ``gymnasium.make("shopgym/Restock-v0", scenario="quickstart", continuous=False, **keys)``:
+    ``gymnasium.make("shopgym/Restock-v0", scenario="quickstart", continuous=False, render_mode=None, **keys)``:
     ``scenario`` is a shipped scenario name (``shopgym scenarios`` lists them), a path to a ``.toml``
     file or a ``Scenario``; any scenario key overrides its value by name (e.g. ``n_skus=10``).
 
@@ -91,27 +104,39 @@ class RestockEnv(gym.Env):
     True
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": RENDER_FPS}
 
     def __init__(self, scenario: str | Scenario = "quickstart", continuous: bool = False, render_mode: str | None = None,
                  **scenario_keys: Any):
-        self.render_mode = None  # no rendering (accepted because wrappers such as SB3's pass it); plots: shopgym run
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self.scenario = load_scenario(scenario, **scenario_keys)
-        self.world = World(self.scenario, n_worlds=1)
+        self.world = build_world(self.scenario, n_worlds=1)
         self.view = RestockView(self.world, continuous=continuous)
+        self.renderer = RestockRenderer(self.world, render_mode) if render_mode is not None else None
         self.observation_space = self.view.observation_space
         self.action_space = self.view.action_space
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.world.reset([world_seed(self.np_random, seed)])
+        if self.renderer is not None:
+            self.renderer.on_reset()
         return self.view.observe()[0], {}
 
     def step(self, action):
         orders = self.view.orders_from_actions(action)
         out = self.world.step(orders)
         info = self.view.world_info(out, 0)
+        if self.renderer is not None:
+            self.renderer.on_step(info, out)
         terminated = self.world.day >= self.world.horizon
         if terminated:
             info["episode_kpis"] = {k: float(v[0]) for k, v in self.world.kpis.summary().items()}
         return self.view.observe()[0], info["profit"] * self.view.reward_scale, terminated, False, info
+
+    def render(self):
+        """The env in its render mode: a string (``"ansi"``) or an ``(H, W, 3)`` uint8 frame (``"rgb_array"``)."""
+        if self.renderer is None:
+            warn_no_render_mode(self.spec.id if self.spec is not None else "shopgym/Restock-v0")
+            return None
+        return self.renderer.render(0)

@@ -16,9 +16,11 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from shopgym.config import Scenario, load_scenario
+from shopgym.envs.render import RENDER_FPS, RENDER_MODES, check_render_mode, warn_no_render_mode
 from shopgym.envs.restock import world_seed
+from shopgym.envs.restock_render import RestockRenderer
 from shopgym.envs.restock_view import RestockView
-from shopgym.world.world import World
+from shopgym.plugins import build_world
 
 
 def reseed_worlds(seed: int | list[int | None] | None, np_randoms: list[np.random.Generator]) -> list[int | None]:
@@ -49,18 +51,24 @@ class RestockVectorEnv(VectorEnv):
     next-step autoreset, the step after the last one resets every sub-env (its action is ignored,
     the rewards are 0 and the observations are the new episodes' first ones). Infos are dicts of
     arrays with one row per sub-env (and Gymnasium's ``_key`` masks).
+
+    ``render()`` returns one view per sub-env, a list (as Gymnasium's ``CartPoleVectorEnv`` does), in
+    ``RestockEnv``'s render modes (``render_mode="ansi"`` or ``"rgb_array"``).
     """
 
-    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": RENDER_FPS,
+                "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int = 1, scenario: str | Scenario = "quickstart", continuous: bool = False,
-                 **scenario_keys: Any):
+                 render_mode: str | None = None, **scenario_keys: Any):
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}.")
         self.num_envs = num_envs
         self.scenario = load_scenario(scenario, **scenario_keys)
-        self.world = World(self.scenario, n_worlds=num_envs)
+        self.world = build_world(self.scenario, n_worlds=num_envs)
         self.view = RestockView(self.world, continuous=continuous)
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
+        self.renderer = RestockRenderer(self.world, render_mode) if render_mode is not None else None
         self.single_observation_space = self.view.observation_space
         self.single_action_space = self.view.action_space
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -77,6 +85,8 @@ class RestockVectorEnv(VectorEnv):
     def _reset_worlds(self, seeds) -> None:
         self.world.reset([world_seed(rng, s) for rng, s in zip(self._np_randoms, seeds, strict=True)])
         self._needs_reset = False
+        if self.renderer is not None:
+            self.renderer.on_reset()
 
     def step(self, actions):
         n = self.num_envs
@@ -88,6 +98,8 @@ class RestockVectorEnv(VectorEnv):
         infos: dict[str, Any] = {}
         for key, value in self.view.infos(out).items():
             infos[key], infos[f"_{key}"] = value, self._mask
+        if self.renderer is not None:
+            self.renderer.on_step(infos, out)
         done = self.world.day >= self.world.horizon
         if done:
             infos["episode_kpis"] = self.world.kpis.summary()
@@ -95,3 +107,10 @@ class RestockVectorEnv(VectorEnv):
             self._needs_reset = True
         rewards = self.view.rewards(out).astype(np.float64)
         return self.view.observe(), rewards, np.full(n, done), np.zeros(n, dtype=bool), infos
+
+    def render(self) -> list | None:
+        """Each sub-env's view, a list: strings (``"ansi"``) or ``(H, W, 3)`` uint8 frames (``"rgb_array"``)."""
+        if self.renderer is None:
+            warn_no_render_mode(self.spec.id if self.spec is not None else "shopgym/Restock-v0")
+            return None
+        return [self.renderer.render(w) for w in range(self.num_envs)]  # one matplotlib draw per sub-env
