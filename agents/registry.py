@@ -7,16 +7,21 @@ from agents.exact import exact_reason, is_newsvendor
 from agents.policy import Policy
 from agents.tuning import GRIDS, tune
 from shopgym.config import Scenario
-from shopgym.errors import ShopgymError, did_you_mean
+from shopgym.errors import ShopgymError
+from shopgym.registry import Entry, lookup
 
-HEURISTICS: dict[str, str] = {
-    "random": "uniformly random orders",
-    "base_stock": "order up to mean lead-time demand + z x std (z tuned on training seeds)",
-    "sS": "(s, S): below s order up to S (safety factor and days of cover tuned on training seeds)",
-    "critical_fractile": "order up to the newsvendor critical-fractile quantile of lead-time demand",
-    "newsvendor_optimum": "the closed-form optimal newsvendor order (newsvendor scenarios only)",
-    "optimal": "the exact optimum by backward induction (small single-SKU scenarios only)",
+#: Built-in policies (``shopgym.registry`` style): name -> Entry(class built with the env's view, description).
+POLICIES: dict[str, Entry] = {
+    "random": Entry(h.RandomPolicy, "uniformly random orders"),
+    "base_stock": Entry(h.BaseStockPolicy, "order up to mean lead-time demand + z x std (z tuned on training seeds)"),
+    "sS": Entry(h.SSPolicy, "(s, S): below s order up to S (safety factor and days of cover tuned on training seeds)"),
+    "critical_fractile": Entry(h.CriticalFractilePolicy,
+                               "order up to the newsvendor critical-fractile quantile of lead-time demand"),
+    "newsvendor_optimum": Entry(h.NewsvendorOptimum, "the closed-form optimal newsvendor order (newsvendor scenarios only)"),
+    "optimal": Entry(h.OptimalPolicy, "the exact optimum by backward induction (small single-SKU scenarios only)"),
 }
+#: name -> description of the built-in policies (kept for existing imports).
+HEURISTICS: dict[str, str] = {name: entry.description for name, entry in POLICIES.items()}
 TRAINED_PREFIXES = ("sb3:", "dqn:", "dqn-sku:")
 
 
@@ -41,28 +46,23 @@ def default_policies(scenario: Scenario) -> list[str]:
 def make_policy(name: str, env, params: dict | None = None) -> Policy:
     """Build policy ``name`` for a Restock env (``gymnasium.make`` result or unwrapped).
 
-    Tunable heuristics (``base_stock``, ``sS``) are tuned on training seeds unless ``params`` is given.
+    Tunable heuristics (``base_stock``, ``sS``) are tuned on training seeds unless ``params`` is given;
+    the tuned parameters are cached per scenario content (``agents.tuning.tune``, ``shopgym cache``), so
+    only the first call on a scenario tunes (with a progress bar) and later ones read the cache.
     """
     base = env.unwrapped
     if name.startswith(TRAINED_PREFIXES):
         from agents.trained import load_policy
 
         return load_policy(name, env)
-    if name not in HEURISTICS:
-        raise PolicyError(
-            f"Unknown policy {name!r}.{did_you_mean(name, HEURISTICS)} Built-in policies: "
-            f"{', '.join(HEURISTICS)}; trained agents: sb3:DIR, dqn:DIR or dqn-sku:DIR."
-        )
+    cls = lookup(POLICIES, name, "policy", PolicyError, " Trained agents: sb3:DIR, dqn:DIR or dqn-sku:DIR.")
     why = not_applicable(name, base.scenario)
     if why:
         raise PolicyError(f"Policy {name!r} does not apply to scenario {base.scenario.name!r}: {why}.")
     view = base.view
     if name in GRIDS:
         params = params if params is not None else tune(base.scenario, name)
-        cls = h.BaseStockPolicy if name == "base_stock" else h.SSPolicy
         policy = cls(view, **params)
         policy.params = params
         return policy
-    cls = {"random": h.RandomPolicy, "critical_fractile": h.CriticalFractilePolicy,
-           "newsvendor_optimum": h.NewsvendorOptimum, "optimal": h.OptimalPolicy}[name]
     return cls(view)

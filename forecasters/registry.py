@@ -1,31 +1,30 @@
-"""Forecaster registry: ``make("lstm", **params)`` builds any model by name."""
+"""Forecaster registry: ``make("lstm", **params)`` builds any model by name (``shopgym.registry`` style)."""
 
 from __future__ import annotations
 
-import importlib
+from shopgym.registry import Entry, describe, lookup
 
-from shopgym.errors import did_you_mean
-
-#: name -> "module:Class"; modules are imported only when a model is made.
-REGISTRY: dict[str, str] = {
-    "seasonal_naive": "forecasters.models.naive:SeasonalNaive",
-    "moving_average": "forecasters.models.naive:MovingAverage",
-    "ets": "forecasters.models.ets:HoltWinters",
-    "svr": "forecasters.models.svr:SVRForecaster",
-    "cnn": "forecasters.neural.cnn:CNNForecaster",
-    "lstm": "forecasters.neural.lstm:LSTMForecaster",
-    "transformer": "forecasters.neural.transformer:TransformerForecaster",
-    "ensemble": "forecasters.models.ensemble:Ensemble",
-    "autoets": "forecasters.models.autoets:StatsForecastAutoETS",
+#: name -> Entry("module:Class", description); modules are imported only when a model is made.
+FORECASTERS: dict[str, Entry] = {
+    "seasonal_naive": Entry("forecasters.models.naive:SeasonalNaive", "the value one season earlier"),
+    "moving_average": Entry("forecasters.models.naive:MovingAverage", "mean of the last `window` values, flat"),
+    "ets": Entry("forecasters.models.ets:HoltWinters", "damped-trend Holt-Winters smoothing per series"),
+    "svr": Entry("forecasters.models.svr:SVRForecaster", "one RBF-kernel SVR across all series"),
+    "cnn": Entry("forecasters.neural.cnn:CNNForecaster", "global dilated causal CNN with a quantile head"),
+    "lstm": Entry("forecasters.neural.lstm:LSTMForecaster", "global LSTM with a quantile head"),
+    "transformer": Entry("forecasters.neural.transformer:TransformerForecaster",
+                         "global Transformer encoder with a quantile head"),
+    "ensemble": Entry("forecasters.models.ensemble:Ensemble", "mean or median of member forecasts"),
+    "autoets": Entry("forecasters.models.autoets:StatsForecastAutoETS",
+                     "statsforecast AutoETS per series (optional `stats` extra)"),
 }
+#: name -> "module:Class" (the table before ``FORECASTERS``; kept for existing imports).
+REGISTRY: dict[str, str] = {name: entry.factory for name, entry in FORECASTERS.items()}
 
 
 def model_class(name: str):
-    """The class registered under ``name`` (``KeyError`` with a suggestion for an unknown name)."""
-    if name not in REGISTRY:
-        raise KeyError(f"Unknown forecaster {name!r}.{did_you_mean(name, REGISTRY)} Known: {', '.join(REGISTRY)}.")
-    module, cls = REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    """The class registered under ``name`` (``UnknownNameError``, a ``KeyError``, with a suggestion otherwise)."""
+    return lookup(FORECASTERS, name, "forecaster")
 
 
 def make(name: str, **params):
@@ -34,4 +33,10 @@ def make(name: str, **params):
 
 
 def available() -> list[str]:
-    return list(REGISTRY)
+    """The registered forecaster names."""
+    return list(FORECASTERS)
+
+
+def help_text() -> str:
+    """One ``name: description`` line per forecaster."""
+    return describe(FORECASTERS)

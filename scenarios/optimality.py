@@ -15,7 +15,8 @@ both policies, cancels, which narrows the 95% interval several-fold against ``10
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from shopgym.stats import mean_ci95
 
 
 def pct_of_optimum(profit, optimal_profit, reference: float) -> tuple[float, float]:
@@ -36,6 +37,5 @@ def pct_of_optimum(profit, optimal_profit, reference: float) -> tuple[float, flo
                          "policies?); pass the profits of both policies on exactly the same seeds")
     if not np.isfinite(reference) or reference <= 0:
         raise ValueError(f"pct_of_optimum: the optimal expected profit must be a positive number, got {reference!r}")
-    diff = 100.0 * (p - o) / reference
-    half = float(stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
-    return 100.0 + float(diff.mean()), half
+    mean, half = mean_ci95(100.0 * (p - o) / reference)
+    return 100.0 + mean, half

@@ -13,6 +13,11 @@ class ScenarioError(ShopgymError, ValueError):
     """A scenario file or override is malformed: unknown key, wrong type or out-of-range value."""
 
 
+class LearnedModelError(ScenarioError):
+    """A learned model named by a scenario (``learned:PATH``) is unusable: missing file, wrong kind of
+    model, mismatched world, or non-finite predictions while it drives the world."""
+
+
 class UnknownScenarioError(ScenarioError, KeyError):
     """A scenario name that is neither a shipped scenario nor an existing file."""
 
@@ -30,6 +35,17 @@ class HyperparameterError(ShopgymError, ValueError):
 
 class DataError(ShopgymError, ValueError):
     """An input data frame or file lacks a required column or holds invalid values."""
+
+
+class RenderModeError(ShopgymError, ValueError):
+    """A ``render_mode`` the env does not offer."""
+
+
+class UnknownNameError(ShopgymError, KeyError):
+    """A name that no registry table holds (a forecaster, a conversion model); see ``shopgym.registry``."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
 
 
 def did_you_mean(name: str, choices) -> str:

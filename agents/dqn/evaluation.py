@@ -1,4 +1,4 @@
-"""Greedy evaluation of any observation -> action function on a Gymnasium env."""
+"""Greedy evaluation of any observation -> action function on a Gymnasium env (episodes by ``shopgym.rollout``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
+
+from shopgym.rollout import ActPolicy, rollout
 
 
 @dataclass
@@ -28,15 +30,5 @@ class EvalResult:
 def evaluate(act: Callable[[np.ndarray], object], env: gym.Env, seeds: list[int], max_steps: int = 1_000_000) -> EvalResult:
     """Run one episode per seed (``env.reset(seed=s)``) acting with ``act(obs)``; episodes stop at
     termination, truncation or ``max_steps``."""
-    returns, lengths = [], []
-    for seed in seeds:
-        obs, _ = env.reset(seed=int(seed))
-        total, steps, done = 0.0, 0, False
-        while not done and steps < max_steps:
-            obs, reward, terminated, truncated, _ = env.step(act(obs))
-            total += float(reward)
-            steps += 1
-            done = terminated or truncated
-        returns.append(total)
-        lengths.append(steps)
-    return EvalResult(np.array(returns), np.array(lengths))
+    episodes = [rollout(env, ActPolicy(act), int(seed), max_steps=max_steps) for seed in seeds]
+    return EvalResult(np.array([e.episode_return for e in episodes]), np.array([e.length for e in episodes]))

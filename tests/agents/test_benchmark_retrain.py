@@ -1,24 +1,15 @@
-"""``benchmarks/agents_restock.py --retrain RUN`` forgets one cached run and nothing else."""
+"""``scenarios.agents_benchmark`` (``benchmarks/agents_restock.py``): ``--retrain RUN`` forgets one cached run and
+nothing else; the paired estimate of percent of the optimum."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "agents_restock.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("agents_restock", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from scenarios import agents_benchmark as mod
 
 
 def test_discard_run_removes_run_timings_and_evaluations_only(tmp_path):
-    mod = _load()
     out = tmp_path / "bench"
     gone, kept = out / "quickstart-shopgym-dqn", out / "quickstart-ppo"
     for d in (gone, kept):
@@ -44,7 +35,6 @@ def test_discard_run_removes_run_timings_and_evaluations_only(tmp_path):
 
 
 def test_paired_pct_uses_the_exact_policy_as_a_control_variate():
-    mod = _load()
     optimal = [100.0, 120.0, 80.0, 110.0]  # demand luck: the optimum itself scores 102.5 on average
     results = pd.DataFrame({"seed": list(range(4)) * 2, "policy": ["optimal"] * 4 + ["agent"] * 4,
                             "profit": optimal + [o - d for o, d in zip(optimal, [4.0, 6.0, 5.0, 5.0], strict=True)]})
@@ -56,7 +46,6 @@ def test_paired_pct_uses_the_exact_policy_as_a_control_variate():
 
 
 def test_paired_pct_refuses_a_policy_missing_a_seed():
-    mod = _load()
     results = pd.DataFrame({"seed": [0, 1, 0], "policy": ["optimal", "optimal", "agent"], "profit": [1.0, 2.0, 1.0]})
     with pytest.raises(ValueError, match="lack evaluation seeds"):
         mod.paired_pct(results, reference=1.0)

@@ -2,10 +2,15 @@
 
 import json
 
+import gymnasium as gym
+import pytest
 import yaml
 from typer.testing import CliRunner
 
+from agents.trained import load_policy
 from shopgym.cli.train import app
+from shopgym.rollout import rollout
+from shopgym.stats import mean_ci95
 from tests.agents.conftest import RESTOCK, SHORT, TINY_DQN
 
 runner = CliRunner()
@@ -31,6 +36,12 @@ def test_train_resume_and_evaluate_our_dqn(tmp_path, write_hp):
     assert ev.exit_code == 0, ev.output
     result = json.loads((out / "evaluation_quickstart.json").read_text())
     assert result["seeds"] == [0, 1] and len(result["profit"]["values"]) == 2
+    # evaluation drops the training reward scale: the return is the profit, and the summary is mean_ci95's
+    assert result["return"]["values"] == pytest.approx(result["profit"]["values"])
+    assert (result["profit"]["mean"], result["profit"]["ci95"]) == mean_ci95(result["profit"]["values"])
+    env = gym.make(RESTOCK, scenario="quickstart", horizon=SHORT["horizon"])
+    replay = [rollout(env, load_policy(f"dqn:{out}", env), seed).profit for seed in (0, 1)]
+    assert result["profit"]["values"] == replay  # the same episodes as shopgym.rollout plays
 
 
 def test_unknown_algo_is_refused(tmp_path):

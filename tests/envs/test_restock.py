@@ -65,9 +65,38 @@ def test_reward_is_the_days_profit_and_info_has_kpis():
     env.reset(seed=0)
     _, reward, _, _, info = env.step(5)
     assert reward == pytest.approx(info["profit"])
-    assert info["profit"] == pytest.approx(info["revenue"] - info["costs"])
-    assert 0.0 <= info["fill_rate"] <= 1.0
+    assert 0.0 <= info["unit_fill_rate"] <= 1.0
     assert info["ordered"][0] == 5
+
+
+def test_profit_is_revenue_minus_the_listed_costs_computed_from_the_flows():
+    """Revenue and every cost line recomputed from the day's per-SKU flows and the scenario's prices, not from profit.
+
+    ``perishable`` has all of them: purchases, a fixed order cost, holding (on the stock held at the end of the
+    day, before expiry), lost-sale penalties and disposal of expired units; random orders make every one occur.
+    """
+    env = gym.make("shopgym/Restock-v0", scenario="perishable", horizon=40).unwrapped
+    obs, _ = env.reset(seed=3)
+    env.action_space.seed(3)
+    cat, inv = env.world.catalog, env.scenario.inventory
+    seen = np.zeros(5)
+    for _ in range(40):
+        price = env.view.parse(obs)["price"]  # today's shelf price per SKU (promotions included)
+        obs, _, _, _, info = env.step(env.action_space.sample())
+        held = info["on_hand"] + info["expired"]
+        lines = np.array([
+            (cat.unit_cost * info["ordered"]).sum(),
+            (cat.order_cost * (info["ordered"] > 0)).sum(),
+            (cat.holding_cost * held).sum(),
+            inv.lost_sale_penalty * info["lost"].sum(),
+            inv.disposal_cost * info["expired"].sum(),
+        ])
+        revenue = float((price * info["sold"]).sum())
+        assert info["revenue"] == pytest.approx(revenue, rel=1e-5)  # float32 prices in the observation
+        assert info["costs"] == pytest.approx(lines.sum(), rel=1e-9, abs=1e-9)
+        assert info["profit"] == pytest.approx(info["revenue"] - lines.sum(), rel=1e-9, abs=1e-9)
+        seen += lines > 0
+    assert (seen > 0).all(), f"some cost line never occurred in 40 days: {seen}"
 
 
 def test_episode_terminates_at_horizon_with_episode_kpis():
@@ -77,7 +106,8 @@ def test_episode_terminates_at_horizon_with_episode_kpis():
         _, _, terminated, truncated, info = env.step(3)
         assert not truncated  # the horizon is part of the task: no bootstrapping past it
         assert terminated == (day == 9)
-    assert set(info["episode_kpis"]) >= {"profit", "fill_rate", "stockout_days_per_sku", "inventory_turns"}
+    assert set(info["episode_kpis"]) >= {"profit", "unit_fill_rate", "cycle_service_level", "stockout_days_per_sku",
+                                         "inventory_turns"}
 
 
 @pytest.mark.parametrize(

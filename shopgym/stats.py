@@ -1,0 +1,31 @@
+"""Summary statistics shared by the benchmarks, the CLI and the reports: one 95% confidence interval.
+
+Every "mean ± 95% CI" figure shopgym prints or writes comes from ``mean_ci95``, so all of them mean the
+same thing: the half-width of a Student-t interval on the mean of independent per-episode values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from shopgym.errors import DataError
+
+
+def mean_ci95(values) -> tuple[float, float]:
+    """The mean of ``values`` and the half-width of its two-sided 95% Student-t confidence interval.
+
+    ``values``: a 1-D sequence of per-episode numbers (any unit; both results are in that unit).
+    The half-width is ``t(0.975, n - 1) * s / sqrt(n)`` with ``s`` the sample standard deviation
+    (``ddof=1``). With a single value no spread can be estimated: the half-width is ``nan`` (the mean
+    is that value). An empty or non-1-D input is an error.
+    """
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or v.size == 0:
+        raise DataError(f"mean_ci95 needs a non-empty 1-D sequence of per-episode values, got shape {v.shape}; "
+                        "pass one number per episode")
+    n = v.size
+    if n < 2:
+        return float(v[0]), float("nan")
+    half = stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)
+    return float(v.mean()), float(half)
