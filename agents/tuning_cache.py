@@ -12,18 +12,18 @@ plain JSON: loading one never runs code.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import sys
-import tempfile
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from shopgym.atomic import atomic_write_json
 from shopgym.config import Scenario
+from shopgym.content import content_hash, scenario_content
 
 #: Bump when the tuning method or the simulation it scores changes: old entries are then never read.
 CACHE_FORMAT = 1
@@ -51,59 +51,11 @@ def cache_dir() -> Path:
     return cache_root() / "tuning"
 
 
-def _numbers_as_floats(value: Any) -> Any:
-    """``value`` with every int (not bool) as a float, so ``1`` and ``1.0`` hash alike."""
-    if isinstance(value, dict):
-        return {str(k): _numbers_as_floats(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_numbers_as_floats(v) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def _path_digest(path: str) -> str:
-    """sha256 of the files at ``path`` (one file, or every file below a folder with its relative name)."""
-    root = Path(path)
-    if not root.exists():
-        return "missing"
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    h = hashlib.sha256()
-    for f in files:
-        h.update(str(f.relative_to(root) if f != root else f.name).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
-
-
-def scenario_content(scenario: Scenario) -> dict[str, Any]:
-    """Every value of the resolved scenario that shapes its worlds, as plain JSON-able data.
-
-    Drops ``name`` and ``description`` (labels only); a ``learned:PATH`` demand or response model
-    adds the digest of the files at ``PATH``, since the same path may hold another model tomorrow.
-    """
-    data = scenario.to_dict()
-    data.pop("name", None)
-    data.pop("description", None)
-    models = {}
-    for section, key in (("demand", "demand_model"), ("shoppers", "response_model")):
-        value = data[section][key]
-        if isinstance(value, str) and value.startswith("learned:"):
-            models[key] = _path_digest(value[len("learned:"):])
-    if models:
-        data["learned_model_files"] = models
-    return _numbers_as_floats(data)
-
-
-def canonical_json(obj: Any) -> str:
-    """Compact JSON with sorted keys; NaN or infinity is an error (no canonical form)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
 def cache_key(scenario: Scenario, policy: str, seeds: list[int], grid: dict[str, list[float]], method: str) -> str:
     """The sha256 hex digest naming the entry of ``policy`` tuned on ``scenario`` with these seeds and grid."""
     payload = {"format": CACHE_FORMAT, "scenario": scenario_content(scenario), "policy": policy,
-               "seeds": [int(s) for s in seeds], "grid": _numbers_as_floats(grid), "method": method}
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+               "seeds": [int(s) for s in seeds], "grid": grid, "method": method}
+    return content_hash(payload)
 
 
 def entry_path(key: str) -> Path:
@@ -140,19 +92,9 @@ def write_params(key: str, params: dict[str, float], info: dict[str, Any]) -> Pa
     path = entry_path(key)
     entry = {"format": CACHE_FORMAT, "key": key, "params": params, **info,
              "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{key[:16]}-", suffix=".tmp",
-                                         delete=False) as f:
-            tmp = f.name
-            f.write(json.dumps(entry, indent=2))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        atomic_write_json(path, entry)
     except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         warnings.warn(f"could not cache tuned parameters in {path.parent} ({exc}); they will be tuned again "
                       f"next time. Set {ENV_VAR} to a writable folder to keep them.", stacklevel=2)
         return None
