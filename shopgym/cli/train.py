@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 import typer
-from scipy import stats
 
 import shopgym  # noqa: F401  (registers the shopgym envs)
+from shopgym.rollout import rollout
+from shopgym.stats import mean_ci95
 
 app = typer.Typer(help="Train and evaluate agents.", no_args_is_help=True)
 
@@ -91,18 +91,9 @@ def evaluate(
     env = gym.make("shopgym/Restock-v0" if per_sku else cfg["env_id"], **kwargs)
     spec = f"{'dqn-sku' if per_sku else 'dqn' if cfg['algo'] == 'shopgym-dqn' else 'sb3'}:{model}"
     policy = load_policy(spec, env)
-    returns, profits = [], []
-    for seed in range(seed_base, seed_base + episodes):
-        obs, _ = env.reset(seed=seed)
-        policy.reset(seed)
-        total, done, info = 0.0, False, {}
-        while not done:
-            obs, reward, terminated, truncated, info = env.step(policy.act(obs))
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-        if "episode_kpis" in info:
-            profits.append(info["episode_kpis"]["profit"])
+    played = [rollout(env, policy, seed) for seed in range(seed_base, seed_base + episodes)]
+    returns = [ep.episode_return for ep in played]
+    profits = [ep.profit for ep in played if "profit" in ep.kpis]
     result = {"model": str(model), "env_id": env.spec.id if env.spec else cfg["env_id"], "scenario": kwargs.get("scenario"),
               "seeds": list(range(seed_base, seed_base + episodes)), "return": _summary(returns)}
     if profits:
@@ -118,6 +109,5 @@ def evaluate(
 
 def _summary(values: list[float]) -> dict[str, float]:
     """Mean and 95% t-interval half-width of per-episode values."""
-    v = np.asarray(values, dtype=float)
-    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
-    return {"mean": float(v.mean()), "ci95": half, "values": v.tolist()}
+    mean, half = mean_ci95(values)
+    return {"mean": mean, "ci95": half, "values": [float(v) for v in values]}
