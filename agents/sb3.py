@@ -5,20 +5,27 @@ lines, library versions), ``model.zip`` (the final model), ``vecnormalize.pkl`` 
 statistics, when the section asks for ``normalize``), ``best/`` (``best_model.zip`` and its ``vecnormalize.pkl``: the best evaluation during training, on
 seeds 900000.. that benchmarks never use), ``checkpoints/latest/`` (model, replay buffer and normalisation statistics), ``logs/progress.csv`` (appended on resume) and ``eval/evaluations.npz``.
 
-Hyperparameter sections (``agents/hyperparams/<algo>.yml``) hold the algorithm's constructor
-arguments plus:
+Hyperparameter sections (``agents/hyperparams/<algo>.yml``, RL Zoo 3's format: see ``agents.hyperparams``)
+hold the algorithm's constructor arguments plus what RL Zoo also reads:
 
-- ``n_timesteps``, ``n_envs``, ``env_kwargs``, ``eval_freq``, ``checkpoint_freq``, ``n_eval_episodes``;
-- ``policy``: an SB3 alias (``MlpPolicy``) or ``DuelingMlpPolicy`` (DQN with a dueling head,
-  ``agents.sb3_dueling``); ``policy_kwargs.activation_fn`` names an activation (``relu``, ``tanh``, ...),
-  never code;
-- ``normalize``: ``true`` or ``VecNormalize`` arguments, plus ``center_reward: true`` for reward
-  centering (``agents.sb3_centering``);
+- ``n_timesteps``, ``n_envs``, ``env_kwargs``;
+- ``policy``: an SB3 alias (``MlpPolicy``), or ``agents.sb3_dueling.DuelingDQNPolicy`` (alias
+  ``DuelingMlpPolicy``: DQN with a dueling head), the only dotted names accepted (none is imported by name);
+- ``policy_kwargs``: a mapping, or RL Zoo's text ``"dict(net_arch=[64], activation_fn=nn.Tanh)"``
+  (parsed, never run); an activation is ``nn.<Class>`` in text, a short name (``relu``, ``tanh``, ...) in a mapping;
+- ``normalize``: ``true`` or ``VecNormalize`` arguments;
+- ``learning_rate`` and ``clip_range``: a number or ``lin_<number>`` (linear decay to 0).
+
+Options only ``shopgym train`` reads go in the file's ``shopgym`` block (RL Zoo would pass them to the
+algorithm and fail):
+
+- ``eval_freq``, ``checkpoint_freq``, ``n_eval_episodes``, ``select`` (``best`` or ``last``);
+- ``normalize: {center_reward: true}``: reward centering (``agents.sb3_centering``), merged into the
+  section's ``normalize``;
 - ``freeze_normalize_after``: env steps after which the observation statistics (and the reward mean)
   stop updating, as our DQN's ``normalize_obs`` does; default never;
 - ``double_q: true`` and ``advantage_learning: alpha`` (DQN only): Double-DQN and advantage-learning
-  targets (``agents.sb3_targets.TargetDQN``, SB3's DQN with only the TD target changed);
-- ``learning_rate`` and ``clip_range``: a number or ``lin_<number>`` (linear decay to 0).
+  targets (``agents.sb3_targets.TargetDQN``, SB3's DQN with only the TD target changed).
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ import shopgym  # noqa: F401  (registers the shopgym envs)
 from agents.checkpoint_files import swap_in
 from agents.dqn.run import EVAL_SEED_BASE, check_select, train_seed
 from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
+from agents.hyperparams.zoo_text import ACTIVATIONS as ACTIVATION_CLASSES
 from agents.sb3_centering import CenteringVecNormalize
 from agents.sb3_dueling import POLICIES
 from agents.sb3_targets import TargetDQN
@@ -54,8 +62,9 @@ ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C, "sa
 RUN_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "freeze_normalize_after", "env_kwargs", "eval_freq",
             "checkpoint_freq", "n_eval_episodes", "select", "double_q", "advantage_learning")
 NOT_SETTABLE = ("self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model")
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU,
-               "silu": nn.SiLU}
+ACTIVATIONS = {short: getattr(nn, name) for short, name in ACTIVATION_CLASSES.items()}
+#: The dotted names (as RL Zoo imports them) of our policies -> their aliases in ``POLICIES``.
+DOTTED_POLICIES = {f"{cls.__module__}.{cls.__qualname__}": alias for alias, cls in POLICIES.items()}
 
 
 def algo_class(algo: str) -> type[BaseAlgorithm]:
@@ -110,9 +119,10 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
     n = int(timesteps if timesteps is not None else hp.pop("n_timesteps", 100_000))
     hp.pop("n_timesteps", None)
     run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}
+    run["policy"] = _policy_alias(run.get("policy", "MlpPolicy"), where)
     return {"algo": algo, "env_id": env_id, "scenario": scenario, "seed": int(seed), "timesteps": n,
             "env_kwargs": env_kwargs_for(env_id, scenario, run.get("env_kwargs")),
-            "policy": run.get("policy", "MlpPolicy"), "n_envs": int(run.get("n_envs", 1)),
+            "policy": run["policy"], "n_envs": int(run.get("n_envs", 1)),
             "normalize": run.get("normalize", False),
             "freeze_normalize_after": _optional_int(run.get("freeze_normalize_after"), "freeze_normalize_after", where),
             "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
@@ -174,6 +184,19 @@ class NativeVecEnv(VecEnv):
 
     def env_is_wrapped(self, wrapper_class, indices=None):
         return [False] * len(self._get_indices(indices))
+
+
+def _policy_alias(policy: Any, where: str) -> str:
+    """``policy`` as the resolved config stores it: SB3 aliases as they are, our dotted class names as
+    their ``POLICIES`` alias. Other dotted names are refused: a file never makes us import code."""
+    if not isinstance(policy, str):
+        raise HyperparameterError(f"policy={policy!r} in {where}: give a policy name such as 'MlpPolicy'.")
+    if "." not in policy:
+        return policy
+    if policy not in DOTTED_POLICIES:
+        raise HyperparameterError(f"policy={policy!r} in {where} is not a policy shopgym knows; give an SB3 alias "
+                                  f"('MlpPolicy') or one of {', '.join(DOTTED_POLICIES)}.")
+    return DOTTED_POLICIES[policy]
 
 
 def _has_native_vector(env_id: str) -> bool:
@@ -263,13 +286,22 @@ def make_logger(folder: Path) -> Logger:
     """CSV (appended) and, when installed, TensorBoard logs under ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     formats = [AppendingCSV(folder / "progress.csv")]
-    try:
+    if tensorboard_available():
         from stable_baselines3.common.logger import TensorBoardOutputFormat
 
         formats.append(TensorBoardOutputFormat(str(folder / "tb")))
-    except ImportError:
-        pass
     return Logger(str(folder), formats)
+
+
+def tensorboard_available() -> bool:
+    """Whether SB3 can write TensorBoard logs here (the ``tensorboard`` extra is installed).
+
+    Asked of SB3 itself: its ``TensorBoardOutputFormat`` asserts (rather than raising ``ImportError``)
+    when ``torch.utils.tensorboard`` cannot import, so trying it would crash training.
+    """
+    from stable_baselines3.common import logger as sb3_logger
+
+    return getattr(sb3_logger, "SummaryWriter", None) is not None
 
 
 class LatestCheckpoint(BaseCallback):

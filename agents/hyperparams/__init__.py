@@ -1,8 +1,28 @@
-"""Hyperparameter files (``<algo>.yml``, keyed by env id, RL Zoo style) and the run files written next to a model.
+"""Hyperparameter files (``<algo>.yml``, keyed by env id, in RL Zoo 3's format) and the run files written next to a model.
 
-A file maps env ids to sections of hyperparameters. A section ``"<env id>@<scenario>"`` overrides
-the env's section key by key for that scenario (``env_kwargs`` and ``policy_kwargs`` merge one level
-deeper). Files are parsed with ``yaml.safe_load``: values are data, never evaluated code.
+A file maps env ids to sections. A section holds only what RL Zoo 3 reads (``n_timesteps``,
+``policy``, ``n_envs``, ``normalize``, ``env_kwargs``, ``policy_kwargs``, ...) and the algorithm's
+constructor arguments, so ``python -m rl_zoo3.train --algo ppo --env shopgym/Restock-v0
+--gym-packages shopgym --conf-file agents/hyperparams/ppo.yml`` builds the model ``shopgym train
+--algo ppo`` builds (same class, policy and arguments: ``tests/agents/test_rl_zoo.py``), though it
+trains without our options below and on copies of the env rather than its native vector version. Options that only ``shopgym train`` reads (evaluation and model
+selection, checkpoints, reward centering, target variants: ``OWN_KEYS``) sit under the top-level key
+``shopgym``, keyed the same way; RL Zoo looks up only the env id it trains, so it never sees them::
+
+    shopgym/Restock-v0:            # RL Zoo and shopgym train
+      n_timesteps: 200000
+      policy_kwargs: "dict(net_arch=[128, 128], activation_fn=nn.Tanh)"
+    shopgym:                       # shopgym train only
+      shopgym/Restock-v0: {n_eval_episodes: 10, select: best}
+
+A section ``"<env id>@<scenario>"`` (top level, or under ``shopgym`` for options) overrides the env's
+section key by key for that scenario; RL Zoo ignores it. Merge order: env section, its options,
+scenario section, its options; ``env_kwargs``, ``policy_kwargs`` and ``normalize`` merge one level
+deeper. Older files with our options inside the env sections still load here (not in RL Zoo).
+
+Files are parsed with ``yaml.safe_load``. RL Zoo ``eval``s text values of ``policy_kwargs``,
+``replay_buffer_kwargs`` and ``normalize`` (the only way to name ``nn.Tanh`` in YAML); we read that
+text with ``ast`` (``agents.hyperparams.zoo_text``), so values stay data, never executed code.
 """
 
 from __future__ import annotations
@@ -17,10 +37,18 @@ from typing import Any
 
 import yaml
 
+from agents.hyperparams.zoo_text import parse_kwargs_text
 from shopgym.errors import HyperparameterError, did_you_mean
 
 HERE = Path(__file__).parent
-MERGED_DEEPER = ("env_kwargs", "policy_kwargs")
+OPTIONS = "shopgym"  #: top-level key of the options RL Zoo does not read
+#: Keys the ``shopgym`` block may hold: options of ``shopgym train`` that RL Zoo would pass to the
+#: algorithm's constructor (a ``TypeError`` there); ``normalize`` only with ``center_reward``.
+OWN_KEYS = ("eval_freq", "checkpoint_freq", "n_eval_episodes", "select", "freeze_normalize_after", "double_q",
+            "advantage_learning", "normalize")
+OWN_NORMALIZE_KEYS = ("center_reward",)
+MERGED_DEEPER = ("env_kwargs", "policy_kwargs", "normalize")
+TEXT_KWARGS = ("policy_kwargs", "replay_buffer_kwargs", "normalize")  #: RL Zoo evals these when text
 VERSIONED = ("shopgym", "numpy", "torch", "gymnasium", "stable-baselines3", "pyyaml")
 
 
@@ -30,10 +58,12 @@ def hyperparams_path(algo: str) -> Path:
 
 
 def load_hyperparams(algo: str, env_id: str, scenario: str | None = None, path: str | Path | None = None) -> dict[str, Any]:
-    """The section of ``env_id`` (merged with ``env_id@scenario`` when present) from the algo's file.
+    """The section of ``env_id`` from the algo's file, merged with its ``shopgym`` options and with the
+    ``env_id@scenario`` sections when present (see the module docstring for the order).
 
-    Raises ``HyperparameterError`` when the file is not a mapping of mappings or has no section for
-    ``env_id``. Keys are checked by the consumer (``check_keys``), which knows what is valid.
+    Raises ``HyperparameterError`` when the file is not a mapping of mappings, has no section for
+    ``env_id``, or its ``shopgym`` block holds a key RL Zoo reads or names no section. Other keys are
+    checked by the consumer (``check_keys``), which knows what is valid.
     """
     path = Path(path) if path else hyperparams_path(algo)
     if not path.exists():
@@ -44,29 +74,69 @@ def load_hyperparams(algo: str, env_id: str, scenario: str | None = None, path: 
         raise HyperparameterError(f"{path} is not valid YAML: {e}") from e
     if not isinstance(data, dict):
         raise HyperparameterError(f"{path} must map env ids to sections of hyperparameters, got {type(data).__name__}.")
-    if env_id not in data:
+    options = _options(data, path)
+    sections = [k for k in data if k != OPTIONS]
+    if env_id not in sections:
         raise HyperparameterError(
-            f"{path} has no section for env {env_id!r}.{did_you_mean(env_id, data)} "
-            f"Sections: {', '.join(map(str, data))}. Add one (copy the closest) to train {algo} on it."
+            f"{path} has no section for env {env_id!r}.{did_you_mean(env_id, sections)} "
+            f"Sections: {', '.join(map(str, sections))}. Add one (copy the closest) to train {algo} on it."
         )
-    section = _section(data, env_id, path)
-    key = f"{env_id}@{scenario}"
-    if scenario and key in data:
-        for k, v in _section(data, key, path).items():
-            if k in MERGED_DEEPER and isinstance(v, dict) and isinstance(section.get(k), dict):
-                section[k] = {**section[k], **v}
-            else:
-                section[k] = v
+    section: dict[str, Any] = {}
+    for key in (env_id, f"{env_id}@{scenario}" if scenario else None):
+        for source, where in ((data, str(path)), (options, f"the {OPTIONS!r} block of {path}")):
+            if key is not None and key in source:
+                _merge(section, _section(source, key, where))
     return section
 
 
-def _section(data: dict, key: str, path: Path) -> dict[str, Any]:
+def _options(data: dict, path: Path) -> dict[str, Any]:
+    """The ``shopgym`` block of a file, checked: a mapping of sections that only hold ``OWN_KEYS``."""
+    options = data.get(OPTIONS) or {}
+    where = f"the {OPTIONS!r} block of {path}"
+    if not isinstance(options, dict):
+        raise HyperparameterError(f"{where} must map env ids to options, got {options!r}.")
+    envs = [k for k in data if k != OPTIONS]
+    for key in options:
+        env = str(key).split("@")[0]
+        if env not in envs:
+            raise HyperparameterError(f"{where} has options for {key!r}, but the file has no section for env "
+                                      f"{env!r}.{did_you_mean(env, envs)} Options apply to a section of the same file.")
+        section = _section(options, key, where)
+        for name, value in section.items():
+            if name not in OWN_KEYS:
+                raise HyperparameterError(
+                    f"{name!r} under {key!r} in {where}: RL Zoo reads that key, so it belongs in the {key!r} "
+                    f"section itself; the {OPTIONS!r} block holds only {', '.join(OWN_KEYS)}."
+                )
+            if name == "normalize" and not (isinstance(value, dict) and set(value) <= set(OWN_NORMALIZE_KEYS)):
+                raise HyperparameterError(
+                    f"normalize={value!r} under {key!r} in {where}: only {', '.join(OWN_NORMALIZE_KEYS)} goes here; "
+                    f"put VecNormalize arguments in the {key!r} section's normalize."
+                )
+    return options
+
+
+def _merge(section: dict[str, Any], update: dict[str, Any]) -> None:
+    """Override ``section`` with ``update`` key by key; ``MERGED_DEEPER`` mappings merge one level deeper."""
+    for k, v in update.items():
+        if k in MERGED_DEEPER and isinstance(v, dict) and isinstance(section.get(k), dict):
+            section[k] = {**section[k], **v}
+        else:
+            section[k] = v
+
+
+def _section(data: dict, key: str, where: str | Path) -> dict[str, Any]:
+    """Section ``key`` of ``data`` as a new dict, with RL Zoo's text values of ``TEXT_KWARGS`` read as mappings."""
     section = data[key]
     if section is None:
         return {}
     if not isinstance(section, dict):
-        raise HyperparameterError(f"section {key!r} of {path} must be a mapping of hyperparameters, got {section!r}.")
-    return dict(section)
+        raise HyperparameterError(f"section {key!r} of {where} must be a mapping of hyperparameters, got {section!r}.")
+    section = dict(section)
+    for name in TEXT_KWARGS:
+        if isinstance(section.get(name), str):
+            section[name] = parse_kwargs_text(section[name], name, f"section {key!r} of {where}")
+    return section
 
 
 def check_keys(values: dict[str, Any], allowed: Iterable[str], where: str) -> None:

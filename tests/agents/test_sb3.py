@@ -1,8 +1,11 @@
 """SB3 glue: tiny trainings of every algorithm on every shopgym env it supports, loading, resume, bad files."""
 
+import csv
+
 import gymnasium as gym
 import numpy as np
 import pytest
+from stable_baselines3.common import logger as sb3_logger
 
 from agents import sb3
 from agents.hyperparams import HyperparameterError, load_hyperparams
@@ -78,7 +81,10 @@ def test_run_directory_of_another_config_is_refused(tmp_path, write_hp):
     ({"learnin_rate": 0.001}, r"unknown hyperparameter 'learnin_rate'.*Did you mean 'learning_rate'"),
     ({"normalize": {"norm_obbs": True}}, "'norm_obbs'"),
     ({"policy_kwargs": {"activation_fn": "nn.ReLU"}}, "activation_fn"),
-    ({"policy_kwargs": "dict(net_arch=[16])"}, "policy_kwargs .*must be a mapping"),
+    ({"policy_kwargs": "[16, 16]"}, "policy_kwargs=.*must be a mapping"),
+    ({"policy_kwargs": "dict(net_arch=__import__('os').getcwd())"}, "neither a literal nor an nn.<Activation>"),
+    ({"policy_kwargs": "dict(activation_fn=nn.Softmax)"}, "nn.Softmax is not an activation"),
+    ({"policy": "os.system"}, "policy='os.system' .* not a policy shopgym knows"),
     ({"learning_rate": "__import__('os').getcwd()"}, "learning_rate=.*'lin_<number>'"),
 ])
 def test_bad_hyperparameter_file_gets_a_clear_error(write_hp, section, match):
@@ -249,3 +255,57 @@ def test_double_q_must_be_a_bool_and_dqn_only(write_hp, section, match):
     algo = "ppo" if section["double_q"] is True else "dqn"
     with pytest.raises(HyperparameterError, match=match):
         sb3.resolve(algo, RESTOCK, None, 100, 0, write_hp({RESTOCK: section}, f"{algo}.yml"))
+
+
+class FakeSummaryWriter:
+    """Stands in for ``torch.utils.tensorboard.SummaryWriter``: records what SB3's TensorBoard format writes."""
+
+    def __init__(self, log_dir):
+        self.log_dir, self.scalars, self.closed = log_dir, [], False
+
+    def add_scalar(self, key, value, step):
+        self.scalars.append((key, value, step))
+
+    def add_text(self, key, value, step):
+        pass
+
+    def flush(self):
+        pass
+
+    def close(self):
+        self.closed = True
+
+
+def test_training_without_tensorboard_writes_the_csv_log(tmp_path, write_hp, monkeypatch):
+    """SB3's TensorBoard format asserts (not ImportError) without tensorboard: training must not try it."""
+    monkeypatch.setattr(sb3_logger, "SummaryWriter", None)  # as when the tensorboard extra is not installed
+    assert not sb3.tensorboard_available()
+    out = tmp_path / "run"
+    model = sb3.train("ppo", RESTOCK, out, timesteps=256, seed=0, **run_kwargs(tmp_path, write_hp, "ppo"))
+    assert [type(f) for f in model.logger.output_formats] == [sb3.AppendingCSV]
+    with open(out / "logs" / "progress.csv") as f:
+        rows = list(csv.DictReader(f))
+    # 2 envs x 64 steps per rollout: one row per rollout, at 128 and 256 steps
+    assert [int(float(r["time/total_timesteps"])) for r in rows] == [128, 256]
+    assert not (out / "logs" / "tb").exists()
+
+
+@pytest.mark.parametrize("writer", ["fake", "real"])
+def test_tensorboard_log_is_added_when_summary_writer_imports(tmp_path, monkeypatch, writer):
+    if writer == "fake":
+        monkeypatch.setattr(sb3_logger, "SummaryWriter", FakeSummaryWriter)
+    elif not sb3.tensorboard_available():
+        pytest.skip("tensorboard is not installed (pip install -e '.[tensorboard]' to run this case)")
+    assert sb3.tensorboard_available()
+    logger = sb3.make_logger(tmp_path / "logs")
+    tb = [f for f in logger.output_formats if isinstance(f, sb3_logger.TensorBoardOutputFormat)]
+    assert len(tb) == 1 and any(isinstance(f, sb3.AppendingCSV) for f in logger.output_formats)
+    logger.record("train/loss", 0.5)
+    logger.dump(step=10)
+    logger.close()
+    if writer == "fake":
+        assert tb[0].writer.log_dir == str(tmp_path / "logs" / "tb")
+        assert tb[0].writer.scalars == [("train/loss", 0.5, 10)] and tb[0].writer.closed
+    else:
+        assert any((tmp_path / "logs" / "tb").glob("events.out.tfevents.*"))
+    assert (tmp_path / "logs" / "progress.csv").read_text().splitlines() == ["train/loss", "0.5"]

@@ -1,0 +1,120 @@
+"""Hyperparameter files: RL Zoo 3's format in the env sections, our options in the ``shopgym`` block, safe text."""
+
+import pytest
+import yaml
+
+from agents import sb3
+from agents.dqn import run as dqn_run
+from agents.hyperparams import OPTIONS, OWN_KEYS, HyperparameterError, hyperparams_path, load_hyperparams
+from agents.hyperparams.zoo_text import parse_kwargs_text
+from tests.agents.conftest import RESTOCK
+
+SB3_ALGOS = ("dqn", "ppo", "a2c", "sac")
+
+
+def test_options_merge_after_their_section_and_before_the_scenario(write_hp):
+    path = write_hp({
+        RESTOCK: {"gamma": 0.9, "normalize": {"norm_obs": True, "norm_reward": False}, "env_kwargs": {"horizon": 30}},
+        f"{RESTOCK}@seasonal": {"gamma": 0.95, "env_kwargs": {"continuous": True}},
+        OPTIONS: {RESTOCK: {"n_eval_episodes": 7, "select": "best", "normalize": {"center_reward": True}},
+                  f"{RESTOCK}@seasonal": {"n_eval_episodes": 3}},
+    })
+    base = load_hyperparams("dqn", RESTOCK, None, path)
+    assert base == {"gamma": 0.9, "normalize": {"norm_obs": True, "norm_reward": False, "center_reward": True},
+                    "env_kwargs": {"horizon": 30}, "n_eval_episodes": 7, "select": "best"}
+    seasonal = load_hyperparams("dqn", RESTOCK, "seasonal", path)
+    assert seasonal == {**base, "gamma": 0.95, "n_eval_episodes": 3, "env_kwargs": {"horizon": 30, "continuous": True}}
+    assert load_hyperparams("dqn", RESTOCK, "steady", path) == base  # no section for that scenario
+    cfg = sb3.resolve("dqn", RESTOCK, None, 100, 0, path)  # what `shopgym train` runs with
+    assert cfg["normalize"]["center_reward"] and cfg["n_eval_episodes"] == 7 and cfg["select"] == "best"
+
+
+def test_options_in_the_env_section_still_load(write_hp):
+    """Files written before the ``shopgym`` block (our options inside the section) train as before."""
+    old = {RESTOCK: {"gamma": 0.9, "n_eval_episodes": 7, "normalize": {"norm_obs": True, "center_reward": True}}}
+    new = {RESTOCK: {"gamma": 0.9, "normalize": {"norm_obs": True}},
+           OPTIONS: {RESTOCK: {"n_eval_episodes": 7, "normalize": {"center_reward": True}}}}
+    assert sb3.resolve("dqn", RESTOCK, None, 100, 0, write_hp(old, "old.yml")) == \
+        sb3.resolve("dqn", RESTOCK, None, 100, 0, write_hp(new, "new.yml"))
+
+
+@pytest.mark.parametrize("options, match", [
+    ({RESTOCK: {"learning_rate": 0.1}}, r"'learning_rate' under 'shopgym/Restock-v0'.*RL Zoo reads that key"),
+    ({RESTOCK: {"normalize": {"norm_obs": False}}}, r"normalize=.*only center_reward goes here"),
+    ({"shopgym/Restok-v0": {"select": "best"}}, r"no section for env 'shopgym/Restok-v0'.*Did you mean 'shopgym/Restock-v0'"),
+    ([1, 2], r"'shopgym' block .* must map env ids to options"),
+])
+def test_bad_options_block_gets_a_clear_error(write_hp, options, match):
+    path = write_hp({RESTOCK: {"gamma": 0.9}, OPTIONS: options})
+    with pytest.raises(HyperparameterError, match=match):
+        load_hyperparams("ppo", RESTOCK, None, path)
+
+
+def test_options_block_is_not_a_section(write_hp):
+    path = write_hp({RESTOCK: {"gamma": 0.9}, OPTIONS: {RESTOCK: {"select": "best"}}})
+    with pytest.raises(HyperparameterError, match=r"no section for env 'shopgym'\..* Sections: shopgym/Restock-v0\. Add"):
+        load_hyperparams("ppo", OPTIONS, None, path)
+
+
+def test_policy_kwargs_text_is_parsed_as_rl_zoo_reads_it_never_run(write_hp):
+    text = "dict(net_arch=dict(pi=[64, 64], vf=[32]), activation_fn=nn.Tanh, log_std_init=-0.5, ortho_init=False)"
+    assert parse_kwargs_text(text, "policy_kwargs", "here") == {
+        "net_arch": {"pi": [64, 64], "vf": [32]}, "activation_fn": "tanh", "log_std_init": -0.5, "ortho_init": False}
+    assert parse_kwargs_text("{'net_arch': (8,)}", "policy_kwargs", "here") == {"net_arch": (8,)}
+    path = write_hp({RESTOCK: {"policy_kwargs": "dict(net_arch=[16], activation_fn=nn.ReLU)"}})
+    model = sb3.build_model(sb3.resolve("ppo", RESTOCK, None, 100, 0, path), _venv(), 0)
+    assert model.policy_kwargs["activation_fn"] is sb3.nn.ReLU and model.policy_kwargs["net_arch"] == [16]
+
+
+@pytest.mark.parametrize("text, match", [
+    ("dict(net_arch=list(range(3)))", r"'list\(range\(3\)\)' is neither a literal"),
+    ("dict(**{'a': 1})", r"'\*\*' is not supported"),
+    ("dict(activation_fn=nn.Module)", r"nn.Module is not an activation shopgym knows; choose one of nn.ReLU, nn.Tanh"),
+    ("dict(net_arch=[64]", r"not a Python expression"),
+    ("[64, 64]", r"must be a mapping"),
+    ("{[1]: 2}", r"unhashable"),
+])
+def test_unsafe_or_unreadable_text_is_refused_with_the_reason(text, match):
+    with pytest.raises(HyperparameterError, match=match):
+        parse_kwargs_text(text, "policy_kwargs", "section 'x' of f.yml")
+
+
+def test_dotted_policy_names_only_for_our_policies(write_hp):
+    dotted = write_hp({RESTOCK: {"policy": "agents.sb3_dueling.DuelingDQNPolicy"}})
+    assert sb3.resolve("dqn", RESTOCK, None, 100, 0, dotted)["policy"] == "DuelingMlpPolicy"
+    with pytest.raises(HyperparameterError, match=r"policy='agents.sb3_dueling.DuelingHead' .* not a policy shopgym knows"):
+        sb3.resolve("dqn", RESTOCK, None, 100, 0, write_hp({RESTOCK: {"policy": "agents.sb3_dueling.DuelingHead"}}))
+
+
+@pytest.mark.parametrize("algo, options", [*((a, set(OWN_KEYS) - {"normalize"}) for a in SB3_ALGOS),
+                                           ("shopgym-dqn", {"eval_freq", "checkpoint_freq", "n_eval_episodes", "select"})])
+def test_shipped_env_sections_hold_no_option_rl_zoo_would_pass_to_the_algorithm(algo, options):
+    """RL Zoo passes every key it does not know to the algorithm: our options must sit in the ``shopgym`` block
+    (``shopgym-dqn.yml``, which RL Zoo cannot train, keeps the same layout for its run options)."""
+    data = yaml.safe_load(hyperparams_path(algo).read_text())
+    sections = {k: v for k, v in data.items() if k != OPTIONS}
+    assert sections and set(data.get(OPTIONS, {})) <= {*sections, *(k.split("@")[0] for k in sections)}
+    for key, section in sections.items():
+        assert not set(section) & options, (algo, key)
+        assert "center_reward" not in (section.get("normalize") or {}), (algo, key)
+        kwargs = section.get("policy_kwargs")
+        assert kwargs is None or "activation_fn" not in kwargs or isinstance(kwargs, str), (algo, key)
+
+
+def test_shipped_files_resolve_to_the_settings_they_had_before_the_split():
+    """The values that moved (options) or changed notation (activations, the dueling policy) resolve as before."""
+    ppo = sb3.resolve("ppo", RESTOCK, "seasonal", None, 0)
+    assert (ppo["n_eval_episodes"], ppo["select"], ppo["timesteps"]) == (10, "best", 4_000_000)
+    assert ppo["hyperparams"]["policy_kwargs"] == {"net_arch": [128, 128], "activation_fn": "tanh", "log_std_init": 2.5}
+    assert sb3.resolve("a2c", RESTOCK, None, None, 0)["hyperparams"]["policy_kwargs"]["activation_fn"] == "tanh"
+    dqn = sb3.resolve("dqn", RESTOCK, "quickstart", None, 0)
+    assert dqn["policy"] == "DuelingMlpPolicy" and (dqn["n_eval_episodes"], dqn["eval_freq"], dqn["select"]) == (30, 10_000, "best")
+    assert dqn["normalize"] == {"norm_obs": True, "norm_reward": False, "center_reward": True}
+    ours = dqn_run.resolve("shopgym/RestockPerSKU-v0", "supply-shock", None, 0)
+    assert (ours["n_eval_episodes"], ours["eval_freq"], ours["checkpoint_freq"], ours["select"]) == (5, 200_000, 2_000_000, "best")
+    assert ours["hyperparams"]["gamma"] == 0.99 and ours["env_kwargs"]["stock_shaping"] is True
+    assert dqn_run.resolve(RESTOCK, None, None, 0)["select"] == "best"
+
+
+def _venv():
+    return sb3.make_envs({"env_id": RESTOCK, "env_kwargs": {"scenario": "quickstart", "horizon": 30}}, 1, seed=0)
