@@ -1,4 +1,4 @@
-"""A dueling Q-network head for Stable-Baselines3's DQN (``policy: DuelingMlpPolicy`` in ``dqn.yml``).
+"""A dueling Q-network head for Stable-Baselines3's DQN (``policy: agents.sb3_dueling.DuelingDQNPolicy`` in ``dqn.yml``; alias ``DuelingMlpPolicy``).
 
 SB3's DQN estimates Q(s, a) with one MLP. The dueling architecture (Wang et al., 2016) splits the
 last layer into a state value V(s) and action advantages A(s, a), recombined as
