@@ -5,6 +5,7 @@ from __future__ import annotations
 from agents import heuristics as h
 from agents.exact import exact_reason, is_newsvendor
 from agents.policy import Policy
+from agents.recommend_heuristics import RECOMMEND_POLICIES
 from agents.tuning import GRIDS, tune
 from shopgym.config import Scenario
 from shopgym.errors import ShopgymError
@@ -20,6 +21,14 @@ POLICIES: dict[str, Entry] = {
     "newsvendor_optimum": Entry(h.NewsvendorOptimum, "the closed-form optimal newsvendor order (newsvendor scenarios only)"),
     "optimal": Entry(h.OptimalPolicy, "the exact optimum by backward induction (small single-SKU scenarios only)"),
 }
+#: Recommendation baselines (``agents.recommend_heuristics``), built with the Recommend env; "random" is shared.
+for _name, (_cls, _doc) in RECOMMEND_POLICIES.items():
+    if _name not in POLICIES:
+        POLICIES[_name] = Entry(_cls, f"(Recommend) {_doc}")
+#: Which envs each policy applies to (``env.unwrapped.kind``; an env without ``kind`` is a Restock env).
+KINDS: dict[str, tuple[str, ...]] = {name: ("recommend",) if name in RECOMMEND_POLICIES else ("restock",)
+                                     for name in POLICIES}
+KINDS["random"] = ("restock", "recommend")
 #: name -> description of the built-in policies (kept for existing imports).
 HEURISTICS: dict[str, str] = {name: entry.description for name, entry in POLICIES.items()}
 TRAINED_PREFIXES = ("sb3:", "dqn:", "dqn-sku:")
@@ -29,8 +38,16 @@ class PolicyError(ShopgymError, ValueError):
     """A policy name that does not exist or does not apply to the scenario."""
 
 
-def not_applicable(name: str, scenario: Scenario) -> str | None:
-    """Why policy ``name`` cannot run on ``scenario``, or ``None``."""
+def env_kind(env) -> str:
+    """``"restock"`` or ``"recommend"``: the decision an env (wrapped or not) exposes."""
+    return getattr(env.unwrapped, "kind", "restock")
+
+
+def not_applicable(name: str, scenario: Scenario, kind: str = "restock") -> str | None:
+    """Why policy ``name`` cannot run on ``scenario`` in a ``kind`` env (``env_kind``), or ``None``."""
+    kinds = KINDS.get(name, ("restock",))
+    if kind not in kinds:
+        return f"it is a {' / '.join(kinds)} policy and this is a {kind} env"
     if name == "optimal":
         return exact_reason(scenario)
     if name == "newsvendor_optimum" and not is_newsvendor(scenario):
@@ -38,13 +55,13 @@ def not_applicable(name: str, scenario: Scenario) -> str | None:
     return None
 
 
-def default_policies(scenario: Scenario) -> list[str]:
-    """Every built-in policy that applies to the scenario."""
-    return [n for n in HEURISTICS if not_applicable(n, scenario) is None]
+def default_policies(scenario: Scenario, kind: str = "restock") -> list[str]:
+    """Every built-in policy that applies to the scenario in a ``kind`` env."""
+    return [n for n in HEURISTICS if not_applicable(n, scenario, kind) is None]
 
 
 def make_policy(name: str, env, params: dict | None = None) -> Policy:
-    """Build policy ``name`` for a Restock env (``gymnasium.make`` result or unwrapped).
+    """Build policy ``name`` for a Restock or Recommend env (``gymnasium.make`` result or unwrapped).
 
     Tunable heuristics (``base_stock``, ``sS``) are tuned on training seeds unless ``params`` is given;
     the tuned parameters are cached per scenario content (``agents.tuning.tune``, ``shopgym cache``), so
@@ -56,9 +73,12 @@ def make_policy(name: str, env, params: dict | None = None) -> Policy:
 
         return load_policy(name, env)
     cls = lookup(POLICIES, name, "policy", PolicyError, " Trained agents: sb3:DIR, dqn:DIR or dqn-sku:DIR.")
-    why = not_applicable(name, base.scenario)
+    kind = env_kind(env)
+    why = not_applicable(name, base.scenario, kind)
     if why:
         raise PolicyError(f"Policy {name!r} does not apply to scenario {base.scenario.name!r}: {why}.")
+    if kind == "recommend":
+        return RECOMMEND_POLICIES[name][0](base)
     view = base.view
     if name in GRIDS:
         params = params if params is not None else tune(base.scenario, name)

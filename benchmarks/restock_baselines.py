@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scenarios.benchmark import run_benchmark  # noqa: E402
-from shopgym.config import scenario_names  # noqa: E402
+from shopgym.config import load_scenario, scenario_names  # noqa: E402
 
 
 def main() -> None:
@@ -27,7 +27,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "runs" / "restock-baselines"))
     args = parser.parse_args()
     command = f"python benchmarks/restock_baselines.py --seeds {args.seeds}"
-    res = run_benchmark(scenario_names(), None, n_seeds=args.seeds, out=args.out, command=command)
+    # Restocking scenarios only: those with shopper sessions are Recommend scenarios (their own benchmark).
+    names = [n for n in scenario_names() if not load_scenario(n).shoppers.simulate_sessions]
+    res = run_benchmark(names, None, n_seeds=args.seeds, out=args.out, command=command)
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
     shutil.copy(res.out / "benchmark.png", docs / "restock_benchmark.png")

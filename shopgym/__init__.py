@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 ENVS = [
     dict(id="shopgym/Restock-v0", entry_point="shopgym.envs.restock:RestockEnv",
          vector_entry_point="shopgym.envs.restock_vector:RestockVectorEnv"),
+    dict(id="shopgym/Recommend-v0", entry_point="shopgym.envs.recommend:RecommendEnv"),
 ]
 
 #: Vector-only envs: ``gymnasium.make_vec(id, num_envs=...)`` builds them (a ``vector_entry_point``);

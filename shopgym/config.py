@@ -10,6 +10,7 @@ value by name.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
@@ -32,6 +33,19 @@ def _f(default, doc: str, unit: str = "", lo=None, hi=None, choices=None):
     return field(default=default, metadata=meta)
 
 
+#: Upper bound of every amount of money per unit, order or day (currency). Above any real price or cost even
+#: in currencies of small units (a car costs about 5e8 Indonesian rupiah), and it keeps every total finite:
+#: 1e9 x 1e6 units/day x 100,000 SKUs x 100,000 days = 1e25, far inside float64 (1.8e308), so a typo such
+#: as ``price = 1e308`` is refused instead of overflowing to inf and NaN profits.
+MONEY_MAX = 1e9
+#: Upper bound of a mean demand (units/day per SKU): ten times the best-selling products of the largest
+#: retailers; every count and its sum over a horizon stay exact in int64 and float64 (below 2**53).
+RATE_MAX = 1e6
+#: Upper bound of the negative-binomial shape ``dispersion``: beyond it the excess variance ``mean**2 / k`` is
+#: under a millionth of ``mean**2``, indistinguishable from Poisson demand, which ``dispersion = 0`` gives.
+DISPERSION_MAX = 1e6
+
+
 @dataclass
 class CatalogConfig:
     """The products: drawn once from ``catalog_seed``, identical for every episode seed."""
@@ -39,11 +53,11 @@ class CatalogConfig:
     n_skus: int = _f(1, "number of products (SKUs)", "SKUs", 1, 100_000)
     n_categories: int = _f(1, "number of product categories; SKUs are assigned round-robin", "", 1, 10_000)
     catalog_seed: int = _f(0, "seed of the catalog draw (prices, costs, base rates, features)", "", 0)
-    price: float = _f(10.0, "median selling price", "currency/unit", 0.0)
+    price: float = _f(10.0, "median selling price (SKU prices are rounded to cents, so at least 0.01)", "currency/unit", 0.01, MONEY_MAX)
     price_spread: float = _f(0.0, "log-normal sigma of prices across SKUs (0 = all equal)", "", 0.0, 3.0)
     margin: float = _f(0.4, "gross margin (price - unit cost) / price", "", 0.0, 0.99)
-    holding_cost: float = _f(0.02, "holding cost per unit on hand at the end of a day", "currency/unit/day", 0.0)
-    order_cost: float = _f(0.0, "fixed cost of placing a non-zero order for one SKU", "currency/order", 0.0)
+    holding_cost: float = _f(0.02, "holding cost per unit on hand at the end of a day", "currency/unit/day", 0.0, MONEY_MAX)
+    order_cost: float = _f(0.0, "fixed cost of placing a non-zero order for one SKU", "currency/order", 0.0, MONEY_MAX)
     lead_time: int = _f(2, "supplier lead time: days from order to availability (0 = same day)", "days", 0, 60)
     lead_time_spread: int = _f(0, "lead times vary uniformly by up to this many days across SKUs", "days", 0, 30)
     shelf_life: int = _f(0, "days a unit can be sold after arrival (0 = never perishes; 1 = perishes at day end)", "days", 0, 365)
@@ -55,17 +69,17 @@ class DemandConfig:
     """Ground-truth daily demand: base x weekly x yearly x trend x holiday x price effect, NB noise."""
 
     demand_model: str = _f("ground_truth", "'ground_truth', or 'learned:PATH' for a forecaster saved by forecasters' save()")
-    base_rate: float = _f(5.0, "median mean demand per SKU", "units/day", 0.0)
+    base_rate: float = _f(5.0, "median mean demand per SKU", "units/day", 0.0, RATE_MAX)
     base_rate_spread: float = _f(0.0, "log-normal sigma of base rates across SKUs", "", 0.0, 3.0)
-    weekly: list = _f([1.0] * 7, "seven multipliers Monday..Sunday (rescaled to mean 1)", "")
+    weekly: list = _f([1.0] * 7, "seven finite non-negative multipliers Monday..Sunday, not all 0 (rescaled to mean 1)", "")
     yearly_amplitude: float = _f(0.0, "relative amplitude of the yearly cycle", "", 0.0, 0.95)
     yearly_peak_day: int = _f(350, "day of year (1-366) when the yearly cycle peaks", "day of year", 1, 366)
     trend: float = _f(0.0, "relative growth of demand per year", "1/year", -0.9, 10.0)
-    holidays: list = _f([], "list of [day_of_year, duration_days, uplift]: demand x (1 + uplift) on those days", "")
+    holidays: list = _f([], "list of [day_of_year (integer 1-366), duration_days (integer 1-366), uplift (number in [-1, 100])]: demand x (1 + uplift) on those days", "")
     promo_prob: float = _f(0.0, "chance that a SKU is on promotion on a given day", "", 0.0, 1.0)
     promo_discount: float = _f(0.2, "price cut while on promotion (fraction of list price)", "", 0.0, 0.9)
     elasticity: float = _f(-1.5, "price elasticity: demand x (price / list price) ** elasticity", "", -10.0, 0.0)
-    dispersion: float = _f(0.0, "negative-binomial shape k (variance = mean + mean^2 / k); 0 = Poisson", "", 0.0)
+    dispersion: float = _f(0.0, "negative-binomial shape k (variance = mean + mean^2 / k); 0 = Poisson; a tiny k gives demand that is almost always 0 with rare huge days (every draw is bounded work)", "", 0.0, DISPERSION_MAX)
     substitution: float = _f(0.0, "share of unmet demand that turns to another SKU of the same category (lost-sales mode)", "", 0.0, 1.0)
 
 
@@ -73,19 +87,19 @@ class DemandConfig:
 class InventoryConfig:
     """Stock keeping: initial stock, lost sales or backorders, capacity, penalties."""
 
-    initial_stock: int = _f(0, "units on hand per SKU at the start of an episode", "units", 0)
+    initial_stock: int = _f(0, "units on hand per SKU at the start of an episode (at most 1e9: totals over 100,000 SKUs stay exact in float64)", "units", 0, 10**9)
     backorders: bool = _f(False, "unmet demand waits as a backorder (True) or is lost (False)")
-    capacity: int = _f(0, "warehouse capacity, all SKUs together (0 = unlimited); orders are cut to fit", "units", 0)
-    lost_sale_penalty: float = _f(0.0, "goodwill cost per unit of demand not served", "currency/unit", 0.0)
-    backorder_penalty: float = _f(0.0, "cost per backordered unit per day", "currency/unit/day", 0.0)
-    disposal_cost: float = _f(0.0, "cost of disposing of one expired unit", "currency/unit", 0.0)
+    capacity: int = _f(0, "warehouse capacity, all SKUs together (0 = unlimited); orders are cut to fit (at most 2**53, exact in float64)", "units", 0, 2**53)
+    lost_sale_penalty: float = _f(0.0, "goodwill cost per unit of demand not served", "currency/unit", 0.0, MONEY_MAX)
+    backorder_penalty: float = _f(0.0, "cost per backordered unit per day", "currency/unit/day", 0.0, MONEY_MAX)
+    disposal_cost: float = _f(0.0, "cost of disposing of one expired unit", "currency/unit", 0.0, MONEY_MAX)
 
 
 @dataclass
 class SupplyConfig:
     """Supply disruptions."""
 
-    shock_day: int = _f(-1, "day (0-based) from which lead times jump (-1 = never)", "days", -1)
+    shock_day: int = _f(-1, "day (0-based) from which lead times jump (-1 = never; at most the largest horizon)", "days", -1, 100_000)
     shock_lead_time_add: int = _f(0, "days added to every lead time from shock_day on", "days", 0, 60)
 
 
@@ -96,10 +110,10 @@ class EnvConfig:
     horizon: int = _f(365, "episode length", "days", 1, 100_000)
     start_date: str = _f("2024-01-01", "calendar date of day 0 (ISO format)")
     max_order: int = _f(20, "largest order per SKU per day", "units", 1, 1_000_000)
-    order_step: int = _f(1, "order quantities are multiples of this", "units", 1)
+    order_step: int = _f(1, "order quantities are multiples of this (at most the largest max_order)", "units", 1, 1_000_000)
     history_window: int = _f(7, "days of past sales shown in the observation", "days", 1, 365)
     forecast_in_obs: bool = _f(True, "show the demand model's forecast over the lead time in the observation")
-    reward_scale: float = _f(1.0, "reward = profit x reward_scale", "1/currency", 0.0)
+    reward_scale: float = _f(1.0, "reward = profit x reward_scale (at most 1e6: rewards stay finite for any profit allowed)", "1/currency", 0.0, 1e6)
 
 
 @dataclass
@@ -109,7 +123,7 @@ class ShoppersConfig:
     n_shoppers: int = _f(2000, "number of shoppers in the population, drawn once from shoppers_seed", "shoppers", 1, 10_000_000)
     n_segments: int = _f(4, "number of shopper segments (each with its own taste centre and price sensitivity)", "", 1, 1000)
     shoppers_seed: int = _f(0, "seed of the population draw (preferences, sensitivities, segments)", "", 0)
-    sessions_per_day: float = _f(200.0, "mean number of shopping sessions per day (Poisson)", "sessions/day", 0.0)
+    sessions_per_day: float = _f(200.0, "mean number of shopping sessions per day (Poisson; bounded like demand)", "sessions/day", 0.0, RATE_MAX)
     slate_size: int = _f(10, "items shown per session, at positions 0 .. slate_size - 1", "items", 1, 1000)
     price_sensitivity: float = _f(1.0, "mean drop in cart/purchase log-odds per unit of log(price paid / median price)", "", 0.0, 20.0)
     base_ctr: float = _f(0.1, "click probability at position 0 for zero affinity, median price, no fatigue", "", 0.001, 0.999)
@@ -119,6 +133,24 @@ class ShoppersConfig:
     position_decay: float = _f(0.5, "examination probability at position k is (1 + k) ** -position_decay", "", 0.0, 5.0)
     fatigue_rate: float = _f(0.3, "examination x exp(-fatigue_rate x times the shopper has seen the item before)", "", 0.0, 5.0)
     response_model: str = _f("ground_truth", "'ground_truth', or 'learned:PATH' for a conversion model saved by its save()")
+    simulate_sessions: bool = _f(False, "shoppers visit the world each day and buy what they are shown, from the shared stock (Recommend turns it on; off leaves Restock unchanged)")
+    memory_fatigue: bool = _f(False, "shoppers remember what they were shown: earlier impressions of an item feed 'seen' (fatigue_rate)")
+    memory_satisfaction: bool = _f(False, "satisfaction rises with purchases, falls with ignored and out-of-stock items; it sets how often a shopper returns, and below churn_threshold the shopper leaves")
+    memory_drift: bool = _f(False, "interests drift towards what shoppers buy: each purchase adds drift_rate to the click log-odds of its category")
+    satisfaction_gain: float = _f(0.1, "satisfaction added per purchase (satisfaction lies in [0, 1], starts at 0.5)", "1/purchase", 0.0, 1.0)
+    satisfaction_loss: float = _f(0.02, "satisfaction lost per shown item the shopper did not click", "1/impression", 0.0, 1.0)
+    stockout_loss: float = _f(0.1, "satisfaction lost per shown item that was out of stock", "1/impression", 0.0, 1.0)
+    churn_threshold: float = _f(0.1, "a shopper whose satisfaction falls below this never returns (memory_satisfaction)", "", 0.0, 1.0)
+    drift_rate: float = _f(0.3, "click log-odds added to a category per purchase in it (memory_drift; capped at 2)", "log-odds/purchase", 0.0, 2.0)
+
+
+@dataclass
+class RecommendConfig:
+    """The recommendation decision (``shopgym/Recommend-v0``) and the restocking rule that runs under it."""
+
+    candidates: int = _f(10, "K: items offered to the recommender per session (top-K by popularity, category match, stock)", "items", 1, 1000)
+    restock_policy: str = _f("order_up_to", "restocking under Recommend: 'order_up_to' (cover lead time + restock_cover_days of demand) or 'none'", choices=("order_up_to", "none"))
+    restock_cover_days: float = _f(7.0, "days of expected demand beyond the lead time that order_up_to keeps on hand or on order", "days", 0.0, 365.0)
 
 
 SECTIONS: dict[str, type] = {
@@ -128,6 +160,7 @@ SECTIONS: dict[str, type] = {
     "supply": SupplyConfig,
     "env": EnvConfig,
     "shoppers": ShoppersConfig,
+    "recommend": RecommendConfig,
 }
 
 
@@ -143,6 +176,7 @@ class Scenario:
     supply: SupplyConfig = field(default_factory=SupplyConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
     shoppers: ShoppersConfig = field(default_factory=ShoppersConfig)
+    recommend: RecommendConfig = field(default_factory=RecommendConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict (TOML-able) of every value, for writing next to results."""
@@ -176,7 +210,13 @@ def _check_value(where: str, f: dataclasses.Field, value: Any) -> Any:
     if not ok:
         raise ScenarioError(
             f"{where}: expected {expected.__name__}, got {type(value).__name__} {value!r}."
+            + (" Write true or false, unquoted." if expected is bool else "")
         )
+    if expected is float and not math.isfinite(value):
+        raise ScenarioError(f"{where} = {value!r} is not a finite number; give a finite value in its allowed range.")
+    choices = f.metadata.get("choices")
+    if choices is not None and value not in choices:
+        raise ScenarioError(f"{where} = {value!r} is not one of {list(choices)}.{did_you_mean(value, choices)}")
     lo, hi = f.metadata.get("min"), f.metadata.get("max")
     if lo is not None and value < lo or hi is not None and value > hi:
         bounds = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
@@ -184,26 +224,69 @@ def _check_value(where: str, f: dataclasses.Field, value: Any) -> Any:
     return value
 
 
+def _is_number(x) -> bool:
+    """A finite int or float (not a bool, which TOML and Python would otherwise count as an int)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _is_int(x) -> bool:
+    """An int (not a bool); a float such as 1.5 or 2.0 is not one (no silent rounding)."""
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+#: Each holiday is ``[day_of_year, duration_days, uplift]``: (name, check, allowed) per position. A duration
+#: above 366 days would cover every day of every year (a trend, not a holiday); an uplift above 100 (101x
+#: demand) is far beyond any sales peak (Black Friday is 5-10x) and is taken for a typo.
+_HOLIDAY_PARTS = (
+    ("day_of_year", lambda x: _is_int(x) and 1 <= x <= 366, "an integer in [1, 366]"),
+    ("duration_days", lambda x: _is_int(x) and 1 <= x <= 366, "an integer in [1, 366]"),
+    ("uplift", lambda x: _is_number(x) and -1 <= x <= 100, "a number in [-1, 100]"),
+)
+
+
 def _validate_lists(where: str, demand: DemandConfig) -> None:
-    if len(demand.weekly) != 7 or not all(isinstance(x, (int, float)) and x >= 0 for x in demand.weekly):
-        raise ScenarioError(f"{where}.weekly must be 7 non-negative numbers (Mon..Sun), got {demand.weekly!r}.")
+    if len(demand.weekly) != 7 or not all(_is_number(x) and x >= 0 for x in demand.weekly):
+        raise ScenarioError(
+            f"{where}.weekly must be 7 finite non-negative numbers (Mon..Sun), got {demand.weekly!r}."
+        )
     if sum(demand.weekly) <= 0:
         raise ScenarioError(f"{where}.weekly must not be all zero.")
-    for h in demand.holidays:
-        if not (isinstance(h, list) and len(h) == 3 and 1 <= h[0] <= 366 and h[1] >= 1 and h[2] >= -1):
+    for i, h in enumerate(demand.holidays):
+        if not (isinstance(h, list) and len(h) == 3):
             raise ScenarioError(
-                f"{where}.holidays entries are [day_of_year (1-366), duration_days (>=1), uplift (>=-1)], got {h!r}."
+                f"{where}.holidays[{i}] = {h!r}: each entry is [day_of_year, duration_days, uplift], e.g. [329, 4, 1.0]."
             )
-    if demand.demand_model != "ground_truth" and not demand.demand_model.startswith("learned:"):
+        for (name, ok, allowed), x in zip(_HOLIDAY_PARTS, h, strict=True):
+            if not ok(x):
+                raise ScenarioError(
+                    f"{where}.holidays[{i}] = {h!r}: {name} = {x!r} must be {allowed}."
+                )
+
+
+#: Keys naming a plug point, whose value is ``'ground_truth'`` or ``'learned:PATH'``. Only the form is checked
+#: here; ``shopgym.plugins`` checks the file itself when a world is built.
+PLUG_KEYS = (("demand", "demand_model"), ("shoppers", "response_model"))
+
+
+def _validate_plug_points(source: str, scenario: Scenario) -> None:
+    for section, key in PLUG_KEYS:
+        value = getattr(getattr(scenario, section), key)
+        if value == "ground_truth" or (value.startswith("learned:") and value[len("learned:"):].strip()):
+            continue
+        hint = did_you_mean(value, ["ground_truth"])
         raise ScenarioError(
-            f"{where}.demand_model = {demand.demand_model!r}; use 'ground_truth' or 'learned:PATH'."
+            f"{source}: {section}.{key} = {value!r} is neither 'ground_truth' nor 'learned:PATH' "
+            f"(PATH: a file saved by the model's save()).{hint}"
         )
 
 
 def scenario_from_dict(data: dict[str, Any], source: str = "<dict>") -> Scenario:
     """Validate a nested dict (as read from TOML) and build a ``Scenario``."""
     data = dict(data)
-    kwargs: dict[str, Any] = {"name": str(data.pop("name", "custom")), "description": str(data.pop("description", ""))}
+    kwargs: dict[str, Any] = {"name": data.pop("name", "custom"), "description": data.pop("description", "")}
+    for key, value in kwargs.items():
+        if not isinstance(value, str):
+            raise ScenarioError(f"{source}: {key} = {value!r} must be a string; quote it.")
     for section, body in data.items():
         cls = SECTIONS.get(section)
         if cls is None:
@@ -227,6 +310,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<dict>") -> Scenario
         kwargs[section] = cls(**values)
     scenario = Scenario(**kwargs)
     _validate_lists(f"{source}: demand", scenario.demand)
+    _validate_plug_points(source, scenario)
     inv, cat = scenario.inventory, scenario.catalog
     if inv.capacity and inv.initial_stock * cat.n_skus > inv.capacity:
         raise ScenarioError(
@@ -272,7 +356,16 @@ def load_scenario(name_or_path: str | Path | Scenario, **overrides) -> Scenario:
     else:
         path = scenario_path(name_or_path)
         try:
-            data = tomllib.loads(path.read_text())
+            text = path.read_bytes().decode("utf-8-sig")  # TOML is UTF-8; a byte-order mark is allowed
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(
+                f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}); TOML files "
+                "must be UTF-8: re-save the file as UTF-8 in your editor, or convert it (iconv -t UTF-8)."
+            ) from None
+        except OSError as exc:
+            raise ScenarioError(f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions.") from None
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"{path}: not valid TOML: {exc}") from exc
         data.setdefault("name", path.stem)

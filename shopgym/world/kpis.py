@@ -35,7 +35,16 @@ arriving from SKUs that ran out + backlog due):
 - ``profit``, ``revenue``, ``costs`` (= revenue - profit: purchases, order, holding, penalty and
   disposal costs), currency.
 
-Recommend and Ads add their KPIs (CTR, CVR, ROAS, CPA, wasted spend) here as they land.
+Recommendation KPIs (``SESSION_KPIS``, from the session phase's day sums ``SESSION_FIELDS``; zero
+without sessions): ``sessions``, ``impressions`` (items shown), ``clicks``, ``carts``, ``purchases``
+(counts; purchases <= carts <= clicks <= impressions); ``ctr`` = clicks / impressions;
+``conversion_rate`` = purchases / clicks (0 without clicks); ``recommendation_revenue`` (currency, price
+paid after discounts) and ``recommendation_margin`` (currency: revenue minus the unit cost of the units
+sold through recommendations); ``stockouts_hit`` (carts that found no unit left to buy, count);
+``churned_shoppers`` (shoppers who left for good by the end, count). Recommendation-driven sales are
+also in the shop's ``revenue``, ``sold`` and ``demand`` (they are demand served from stock).
+
+Ads add their KPIs (ROAS, CPA, wasted spend) here as they land.
 """
 
 from __future__ import annotations
@@ -74,6 +83,22 @@ EPISODE_KPIS = {
     "backorder_age_days": "days",
     "mean_inventory": "units", "mean_inventory_value": "currency",
     "inventory_turns": "turns per episode (nan when inventory is near zero)",
+}
+
+#: Per-world day sums of the session phase (``shopgym.world.sessions``): ``sessions``, ``impressions``, ``clicks``,
+#: ``carts``, ``purchases``, ``stockouts_hit`` and ``out_of_stock_shown`` (counts), ``rec_revenue`` and ``rec_margin``
+#: (currency), ``churned`` (shoppers churned so far: a level at the day's end, not a flow).
+SESSION_FIELDS = ("sessions", "impressions", "clicks", "carts", "purchases", "stockouts_hit", "out_of_stock_shown",
+                  "rec_revenue", "rec_margin", "churned")
+
+#: The recommendation KPIs (``session_kpis``): name -> unit (see the module docstring).
+SESSION_KPIS = {
+    "sessions": "sessions", "impressions": "items shown", "clicks": "clicks", "carts": "add-to-carts",
+    "purchases": "units bought through recommendations",
+    "ctr": "clicks per impression (fraction)", "conversion_rate": "purchases per click (fraction)",
+    "recommendation_revenue": "currency", "recommendation_margin": "currency (revenue - unit cost of units sold)",
+    "stockouts_hit": "carts that found the item out of stock (count)",
+    "churned_shoppers": "shoppers who left for good (count, at the end)",
 }
 
 #: Column of each day sum in a totals row.
@@ -154,6 +179,25 @@ def episode_kpis(acc: np.ndarray, days: int, n_skus: int) -> dict[str, np.ndarra
     }
 
 
+def session_kpis(acc: np.ndarray, last: np.ndarray) -> dict[str, np.ndarray]:
+    """The recommendation KPIs (``SESSION_KPIS``) per world, each ``(n_worlds,)``.
+
+    Args:
+        acc: ``(n_worlds, len(SESSION_FIELDS))`` session day sums added over the days so far.
+        last: the last day's sums (``churned`` is read from it: a level, not a flow).
+    """
+    t = dict(zip(SESSION_FIELDS, np.asarray(acc, float).T.copy(), strict=True))
+    return {
+        "sessions": t["sessions"], "impressions": t["impressions"], "clicks": t["clicks"], "carts": t["carts"],
+        "purchases": t["purchases"],
+        "ctr": _ratio(t["clicks"], t["impressions"], 0.0),
+        "conversion_rate": _ratio(t["purchases"], t["clicks"], 0.0),
+        "recommendation_revenue": t["rec_revenue"], "recommendation_margin": t["rec_margin"],
+        "stockouts_hit": t["stockouts_hit"],
+        "churned_shoppers": np.asarray(last, float)[:, SESSION_FIELDS.index("churned")].copy(),
+    }
+
+
 class KpiTracker:
     """Running episode sums per world, folded in from each day's ``TOTAL_FIELDS`` (see ``episode_kpis``)."""
 
@@ -167,6 +211,18 @@ class KpiTracker:
         self.acc = np.zeros((n_worlds, len(TOTAL_FIELDS)))
         #: ``(n_worlds, len(TOTAL_FIELDS))`` sums of the last simulated day.
         self.last = np.zeros((n_worlds, len(TOTAL_FIELDS)))
+        #: ``(n_worlds, len(SESSION_FIELDS))`` session sums over the episode so far, and of the last day.
+        self.session_acc = np.zeros((n_worlds, len(SESSION_FIELDS)))
+        self.session_last = np.zeros((n_worlds, len(SESSION_FIELDS)))
+
+    def record_sessions(self, sums: np.ndarray) -> None:
+        """Add one day's session sums (``(n_worlds, len(SESSION_FIELDS))``)."""
+        self.session_acc += sums
+        self.session_last = sums
+
+    def sessions(self) -> dict[str, np.ndarray]:
+        """The recommendation KPIs of the episode so far per world (``session_kpis``)."""
+        return session_kpis(self.session_acc, self.session_last)
 
     def record(self, totals: np.ndarray, n_skus: int) -> None:
         """Note one day of ``n_skus`` SKUs whose totals (``(n_worlds, len(TOTAL_FIELDS))``) the caller has already

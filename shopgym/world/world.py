@@ -12,6 +12,17 @@ Order of events on day ``t``:
      served first; in lost-sales mode a share of unmet demand tries a same-category substitute;
   4. holding cost is charged on the stock left at the end of the day, then perishables that
      reach the end of their shelf life expire.
+
+With ``shoppers.simulate_sessions`` on, a session phase comes first (``shopgym.world.sessions``):
+  0. the day's shoppers arrive in sessions and are shown slates (``Decisions.slates``, or earlier
+     ``serve`` calls); their purchases take stock from what is on the shelf when the shop opens (what
+     last night left, after expiry), first-expiring-first-out, before today's deliveries and organic
+     demand. So recommendation-driven sales go first and organic demand gets what they leave; a
+     perishable with a one-day shelf life (newsvendor) has nothing on the shelf at opening.
+The day's outcome then counts the session purchases in ``sold``, ``demand``, ``filled``, ``start_stock``
+(stock at opening), ``revenue`` and ``profit``, so every identity of ``DayOutcome`` still holds; the
+session KPIs are in ``kpis.sessions()``. With it off (the default) the world draws nothing for
+shoppers and every day is exactly what it was before sessions existed.
 """
 
 from __future__ import annotations
@@ -27,7 +38,9 @@ from shopgym.world import kernel
 from shopgym.world.calendar import day_dates
 from shopgym.world.catalog import Catalog
 from shopgym.world.demand import BLOCK_DAYS, GroundTruthDemand
+from shopgym.world.footprint import check_world_memory
 from shopgym.world.kpis import KpiTracker, day_totals
+from shopgym.world.kpis import T as TOTAL_COLUMN
 from shopgym.world.outcome import DayOutcome
 from shopgym.world.protocols import (
     DemandContext,
@@ -36,6 +49,7 @@ from shopgym.world.protocols import (
     ImpressionBatch,
     ResponseModel,
 )
+from shopgym.world.sessions import Decisions, SessionOutcome, SessionPhase, Sessions, check_slates
 
 #: Order of the child streams spawned from each world's seed. Append only: a new component gets a
 #: new index, so the existing streams do not shift.
@@ -74,6 +88,7 @@ class World:
                  response_model: ResponseModel | None = None, engine: str | None = None):
         if n_worlds < 1:
             raise ValueError(f"n_worlds must be >= 1, got {n_worlds}.")
+        check_world_memory(scenario, n_worlds)  # refuse absurd sizes before allocating anything
         if engine is None:
             engine = "compiled" if kernel.COMPILED else "numpy"
         if engine not in ("compiled", "numpy"):
@@ -98,6 +113,9 @@ class World:
         self.demand_model = demand_model
         self._response_model = response_model
         self._shoppers = None
+        #: Whether shoppers visit in sessions each day (``shoppers.simulate_sessions``).
+        self.sessions_on = bool(scenario.shoppers.simulate_sessions)
+        self._phase: SessionPhase | None = None
         self.n_buckets = inv.n_buckets(cat.shelf_life)
         self.arrival_bucket = inv.arrival_bucket(cat.shelf_life, self.n_buckets)
         self.perishable = cat.shelf_life > 0
@@ -165,6 +183,10 @@ class World:
         self._ctx: DemandContext | None = None
         self.kpis = KpiTracker(b)
         self.demand_model.reset(b)
+        if self.sessions_on:
+            if self._phase is None:
+                self._phase = SessionPhase(cfg.shoppers, self.catalog, self.shoppers, b)
+            self._phase.reset()
 
     @property
     def last_kpis(self) -> dict[str, np.ndarray]:
@@ -267,11 +289,74 @@ class World:
         """Nested click / add-to-cart / purchase of world ``w``'s shoppers to ``batch``, from its responses stream."""
         return self.response_model.sample(batch, self.rngs["responses"][w])
 
-    # ------------------------------------------------------------------ dynamics
-    def step(self, orders: np.ndarray) -> DayOutcome:
-        """Simulate today with ``orders`` (non-negative integers, ``(n_worlds, n_skus)``, units)."""
+    # ------------------------------------------------------------------ sessions
+    def _session_phase(self) -> SessionPhase:
+        if self._phase is None:
+            raise ScenarioError("shopper sessions are off in this scenario: set shoppers.simulate_sessions = true "
+                                "(or pass simulate_sessions=True as an override) to show slates to shoppers.")
+        return self._phase
+
+    def sessions_today(self) -> Sessions:
+        """Today's sessions of every world (drawn on the first call of the day from the shoppers streams)."""
         if self.day >= self.horizon:
             raise RuntimeError("the episode is over (day == horizon); call reset() first.")
+        return self._session_phase().today(self.day, self.rngs["shoppers"])
+
+    @property
+    def shopper_state(self):
+        """The shoppers' memory per world (``shopgym.world.memory.ShopperState``; read it, never write it)."""
+        return self._session_phase().state
+
+    def serve(self, slates, discounts=None, sessions=None) -> SessionOutcome:
+        """Show ``slates`` (``(m, slots)`` item indices, -1 = empty slot) to ``sessions`` (``m`` indices into
+        ``sessions_today()``; default: every unserved session, in order) now; purchases take stock at once.
+
+        ``discounts``: fraction of the list price per shown item in ``[0, 1)`` (default none).
+        """
+        phase = self._session_phase()
+        today = self.sessions_today()
+        sessions = today.unserved() if sessions is None else np.asarray(sessions, dtype=np.int64).reshape(-1)
+        if len(sessions) and (sessions.min() < 0 or sessions.max() >= len(today)):
+            raise ValueError(f"session indices must lie in [0, {len(today) - 1}], got {sessions}.")
+        slates, discounts = check_slates(slates, discounts, len(sessions), self.catalog.n_skus)
+        return phase.serve(sessions, slates, discounts, day=self.day, stock=self.stock,
+                           price=self._price_by_day[self.day], response_model=self.response_model,
+                           rngs=self.rngs["responses"])
+
+    def session_kpis(self) -> dict[str, np.ndarray]:
+        """The recommendation KPIs of the episode so far per world, today's served sessions included."""
+        from shopgym.world.kpis import session_kpis
+
+        phase = self._session_phase()
+        today = phase.day_sums.copy()
+        today[:, -1] = phase.state.churned.sum(1)
+        return session_kpis(self.kpis.session_acc + today, today)
+
+    # ------------------------------------------------------------------ dynamics
+    def step(self, decisions: Decisions | np.ndarray) -> DayOutcome:
+        """Simulate today with all of its decisions: a ``Decisions`` record, or just the orders
+        (non-negative integers, ``(n_worlds, n_skus)``, units; what Restock passes).
+
+        With sessions on, the sessions of today not yet served (``serve``) are shown ``decisions.slates``
+        (nothing when ``None``) before the day's deliveries and organic demand.
+        """
+        if self.day >= self.horizon:
+            raise RuntimeError("the episode is over (day == horizon); call reset() first.")
+        if isinstance(decisions, Decisions):
+            orders = decisions.orders
+            if self.sessions_on:
+                rest = self.sessions_today().unserved()
+                if decisions.slates is not None or len(rest):
+                    slates = decisions.slates if decisions.slates is not None else np.zeros((len(rest), 0), np.int64)
+                    self.serve(slates, decisions.discounts, rest)
+            elif decisions.slates is not None:
+                self._session_phase()  # raises: sessions are off
+        else:
+            orders = decisions
+            if self.sessions_on:
+                rest = self.sessions_today().unserved()
+                if len(rest):
+                    self.serve(np.zeros((len(rest), 0), np.int64), None, rest)
         b, n = self._shape
         orders = np.ascontiguousarray(orders, dtype=np.int64)
         if orders.shape != self._shape:
@@ -293,9 +378,35 @@ class World:
                                       totals, self.kpis.acc, self._demand_buf, self._sales_buf, self.history_len + day):
                 raise ValueError("orders must be non-negative.")
             out = DayOutcome(q, m)
+        if self._phase is not None:
+            self._merge_sessions(out, totals)
         self.kpis.record(totals, n)
         self.day += 1
         return out
+
+    def _merge_sessions(self, out: DayOutcome, totals: np.ndarray) -> None:
+        """Count the day's recommendation-driven sales in the outcome, the day sums and the histories; close the
+        session day. They were taken from the stock at opening: add them back to ``start_stock``."""
+        phase = self._phase
+        sold, revenue = phase.day_sold, phase.day_revenue
+        for name in ("start_stock", "sold", "demand", "filled"):
+            getattr(out, name)[...] += sold
+        out.revenue[...] += revenue
+        out.profit[...] += revenue
+        cogs = sold @ self.unit_cost
+        adj = np.zeros_like(totals)
+        rev = revenue.sum(-1)
+        units = sold.sum(-1)
+        for name, value in (("profit", rev), ("revenue", rev), ("cogs", cogs), ("demand", units), ("filled", units),
+                            ("sold", units), ("demand_cost", cogs)):
+            adj[:, TOTAL_COLUMN[name]] = value
+        totals += adj
+        self.kpis.acc += adj
+        col = self.history_len + self.day
+        self._demand_buf[..., col] += sold
+        self._sales_buf[..., col] += sold
+        self.kpis.record_sessions(phase.close_day())
+        phase.open_day()
 
     def _todays_demand(self) -> tuple[np.ndarray, np.ndarray]:
         """Today's expected demand (float64 units) and demand (int64 units), each ``(n_worlds, n_skus)``."""

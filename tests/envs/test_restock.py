@@ -20,7 +20,7 @@ VARIANTS = [
 ]
 
 
-@pytest.mark.parametrize("spec", [s["id"] for s in shopgym.ENVS])
+@pytest.mark.parametrize("spec", [s["id"] for s in shopgym.ENVS if s["id"].startswith("shopgym/Restock")])
 @pytest.mark.parametrize("kwargs", VARIANTS, ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()) or "default")
 def test_env_checkers_pass(spec, kwargs):
     env = gym.make(spec, **kwargs)

@@ -1,0 +1,295 @@
+"""The session phase of a day: shoppers arrive, are shown slates, click, cart and buy from the shared stock.
+
+Vectorised over sessions and worlds: a batch of sessions (of one or many worlds) is one set of flat
+impression arrays, one call to the response model and one first-expiring-first-out stock removal. Only
+the random draws loop over worlds, because each world draws from its own stream (so a batch of worlds
+reproduces the same worlds stepped one at a time).
+
+A day's sessions (``Sessions``) are drawn once, the first time the day's sessions are asked for, from
+each world's ``"shoppers"`` stream: a Poisson number with mean ``sessions_per_day`` (scaled by the mean
+satisfaction with ``memory_satisfaction``) of shoppers drawn from the population (in proportion to their
+satisfaction, churned shoppers never, with ``memory_satisfaction``; uniformly otherwise). They can be
+served in any number of batches (``SessionPhase.serve``): the Recommend env serves one session per step;
+``World.step`` serves whatever is left with the ``Decisions`` slates.
+
+Serving a batch (rows in session order, then slot order):
+  1. ``in_stock`` is whether the world has the item on hand when the batch starts;
+  2. the response model gives p(click), p(cart | click), p(purchase | cart) (``memory_drift`` adds the
+     shopper's interest in the item's category to the click log-odds); one nested draw per impression
+     from the world's ``"responses"`` stream (three uniforms per impression, whatever the outcome);
+  3. an item out of stock cannot be bought, and each purchase takes one unit: when a batch wants more
+     units of an item than are on hand, the earliest sessions get them (the rest are stock-outs hit);
+  4. the units leave the stock first-expiring-first-out (``inventory.remove_fifo``), paid at today's
+     price less the shown discount;
+  5. the shoppers' memory (``shopgym.world.memory``) takes in what happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shopgym.errors import ActionError
+from shopgym.world import inventory as inv
+from shopgym.world.kpis import SESSION_FIELDS
+from shopgym.world.memory import SATISFACTION_START, ShopperState
+from shopgym.world.protocols import ImpressionBatch
+
+#: Column of each per-world day sum of the session phase (``shopgym.world.kpis.SESSION_FIELDS`` defines them).
+_S = {name: i for i, name in enumerate(SESSION_FIELDS)}
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """All of one day's decisions for ``World.step``.
+
+    Attributes:
+        orders: units ordered per world and SKU, ``(n_worlds, n_skus)`` non-negative integers.
+        slates: what each of today's not yet served sessions is shown, ``(n_sessions, slots)`` item (SKU)
+            indices in slot order (slot 0 = top), ``-1`` for an empty slot; rows follow
+            ``World.sessions_today()`` order (world after world) restricted to unserved sessions.
+            ``None``: those sessions are shown nothing (they still visit).
+        discounts: price cut per shown item, a fraction of the list price in ``[0, 1)``, same shape as
+            ``slates``; ``None`` for no discounts.
+    """
+
+    orders: np.ndarray
+    slates: np.ndarray | None = None
+    discounts: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """One day's sessions of every world, world after world.
+
+    Attributes:
+        world: world index per session, ``(S,)`` int64 (non-decreasing).
+        shopper: shopper index (into the population) per session, ``(S,)`` int64.
+        offsets: sessions of world ``w`` are ``offsets[w]:offsets[w + 1]``, ``(n_worlds + 1,)``.
+        served: whether each session was served yet today, ``(S,)`` bool (updated in place by the phase).
+    """
+
+    world: np.ndarray
+    shopper: np.ndarray
+    offsets: np.ndarray
+    served: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.world)
+
+    def unserved(self) -> np.ndarray:
+        """Indices of the sessions not served yet, in order."""
+        return np.flatnonzero(~self.served)
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    """What one served batch of sessions did.
+
+    Per impression (flat, in session then slot order; ``m`` impressions): ``session`` (index into today's
+    ``Sessions``), ``world``, ``shopper``, ``position`` (slot), ``item`` (SKU), ``discount`` (fraction),
+    ``click``, ``cart``, ``purchase`` (bool; purchase <= cart <= click), ``in_stock`` (bool, when the batch
+    started), ``stockout_hit`` (bool: carted but no unit left to buy), ``revenue`` and ``margin`` (currency:
+    price paid, and price paid minus unit cost, for purchases; 0 otherwise).
+    Per served session, in the order given: ``sessions`` (their indices), ``session_revenue`` and
+    ``session_margin`` (currency). ``sold``: units taken from stock per world and SKU, ``(n_worlds, n_skus)``.
+    """
+
+    session: np.ndarray
+    world: np.ndarray
+    shopper: np.ndarray
+    position: np.ndarray
+    item: np.ndarray
+    discount: np.ndarray
+    click: np.ndarray
+    cart: np.ndarray
+    purchase: np.ndarray
+    in_stock: np.ndarray
+    stockout_hit: np.ndarray
+    revenue: np.ndarray
+    margin: np.ndarray
+    sessions: np.ndarray
+    session_revenue: np.ndarray
+    session_margin: np.ndarray
+    sold: np.ndarray
+
+
+def check_slates(slates, discounts, n_sessions: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validated ``(n_sessions, slots)`` int64 slates and float64 discounts; ``ActionError`` naming the problem."""
+    slates = np.asarray(slates)
+    if slates.ndim == 1 and n_sessions == 1:
+        slates = slates[None]
+    if slates.ndim != 2 or slates.shape[0] != n_sessions:
+        raise ActionError(f"slates must have shape (n_sessions={n_sessions}, slots), got {slates.shape}: one row "
+                          "of item indices per unserved session (World.sessions_today()).")
+    if slates.size and not np.issubdtype(slates.dtype, np.integer):
+        raise ActionError(f"slates must hold integer item indices, got dtype {slates.dtype}.")
+    slates = slates.astype(np.int64, copy=False)
+    if slates.size and (slates.min() < -1 or slates.max() >= n_items):
+        raise ActionError(f"slate entries must be item indices in [0, {n_items - 1}] or -1 (empty slot), got values "
+                          f"in [{slates.min()}, {slates.max()}].")
+    if discounts is None:
+        return slates, np.zeros(slates.shape)
+    discounts = np.asarray(discounts, dtype=np.float64)
+    if discounts.shape != slates.shape:
+        raise ActionError(f"discounts must have the slates' shape {slates.shape}, got {discounts.shape}.")
+    if discounts.size and not ((discounts >= 0) & (discounts < 1)).all():
+        raise ActionError("discounts must be fractions of the list price in [0, 1).")
+    return slates, discounts
+
+
+class SessionPhase:
+    """Today's sessions of every world and the shoppers' memory; serves slates (see the module docstring).
+
+    Args:
+        cfg: the scenario's ``[shoppers]`` section.
+        catalog: the world's catalog (``category``, ``price``, ``unit_cost``).
+        population: the shopper population.
+        n_worlds: worlds stepped together.
+    """
+
+    def __init__(self, cfg, catalog, population, n_worlds: int):
+        self.cfg, self.catalog, self.population = cfg, catalog, population
+        self.n_worlds = n_worlds
+        n_categories = int(catalog.category.max()) + 1
+        self.state = ShopperState(cfg, n_worlds, catalog.n_skus, n_categories)
+        self._today: Sessions | None = None
+        self.day_sums = np.zeros((n_worlds, len(SESSION_FIELDS)))
+        self.day_sold = np.zeros((n_worlds, catalog.n_skus), dtype=np.int64)
+        self.day_revenue = np.zeros((n_worlds, catalog.n_skus))
+
+    def reset(self) -> None:
+        """A new episode: fresh memory, no sessions drawn yet."""
+        self.state.reset()
+        self.open_day()
+
+    def open_day(self) -> None:
+        """Forget the previous day's sessions and sums (its sessions are drawn when first asked for)."""
+        self._today = None
+        self.day_sums[:] = 0.0
+        self.day_sold[:] = 0
+        self.day_revenue[:] = 0.0
+
+    def today(self, day: int, rngs) -> Sessions:
+        """Today's sessions, drawn on the first call of the day from ``rngs[w]`` (each world's shoppers stream)."""
+        if self._today is None:
+            shoppers = [self._arrivals(w, rngs[w]) for w in range(self.n_worlds)]  # one draw per world
+            counts = np.array([len(s) for s in shoppers], dtype=np.int64)
+            world = np.repeat(np.arange(self.n_worlds), counts)
+            shopper = np.concatenate(shoppers) if shoppers else np.zeros(0, np.int64)
+            self._today = Sessions(world=world, shopper=shopper.astype(np.int64),
+                                   offsets=np.concatenate([[0], np.cumsum(counts)]),
+                                   served=np.zeros(len(world), dtype=bool))
+            self.state.record_visits(world, self._today.shopper, day)
+            np.add.at(self.day_sums[:, _S["sessions"]], world, 1.0)
+        return self._today
+
+    def _arrivals(self, w: int, rng: np.random.Generator) -> np.ndarray:
+        weights = self.state.visit_weights(w)
+        if weights is None:
+            return self.population.arrivals(rng, self.cfg.sessions_per_day)
+        total = weights.sum()
+        count = rng.poisson(self.cfg.sessions_per_day * weights.mean() / SATISFACTION_START)
+        if total <= 0 or count == 0:
+            return np.zeros(0, dtype=np.int64)
+        return rng.choice(len(weights), size=count, p=weights / total).astype(np.int64)
+
+    def serve(self, sessions: np.ndarray, slates: np.ndarray, discounts: np.ndarray, *, day: int, stock: np.ndarray,
+              price: np.ndarray, response_model, rngs) -> SessionOutcome:
+        """Show ``slates[k]`` to session ``sessions[k]`` of today (validated arrays); take the purchases from
+        ``stock`` (``(n_worlds, n_skus, K)``, in place) at ``price`` (``(n_worlds, n_skus)``, currency/unit);
+        ``rngs[w]`` is world ``w``'s responses stream."""
+        today = self._today
+        if today is None:
+            raise RuntimeError("no sessions drawn today: call today() first.")
+        if today.served[sessions].any() or len(np.unique(sessions)) != len(sessions):
+            raise ActionError("a session can be served once a day; serve each of World.sessions_today() once.")
+        today.served[sessions] = True
+        cat, b, n = self.catalog, self.n_worlds, self.catalog.n_skus
+        row, pos = np.nonzero(slates >= 0)  # row-major: session order, then slot order
+        session = sessions[row]
+        world, shopper = today.world[session], today.shopper[session]
+        item, discount = slates[row, pos], discounts[row, pos]
+        category = cat.category[item]
+        on_hand = stock.sum(-1)
+        in_stock = on_hand[world, item] > 0
+        batch = ImpressionBatch(shopper=shopper, item=item, position=pos.astype(np.int64),
+                                seen=self.state.seen_counts(world, shopper, item), discount=discount,
+                                in_stock=in_stock, day=np.full(len(item), day, dtype=np.int64))
+        probs = np.array(response_model.probabilities(batch), dtype=np.float64).reshape(len(item), 3) if len(item) \
+            else np.zeros((0, 3))
+        shift = self.state.click_shift(world, shopper, category)
+        if shift is not None and len(item):
+            p = np.clip(probs[:, 0], 1e-12, 1 - 1e-12)
+            probs[:, 0] = 1.0 / (1.0 + np.exp(-(np.log(p) - np.log1p(-p) + shift)))
+        hit = self._draw(probs, world, rngs)
+        click, cart, purchase = hit[:, 0], hit[:, 1], hit[:, 2] & in_stock
+        purchase = self._allocate(purchase, world, item, on_hand)
+        stockout_hit = cart & ~purchase & (~in_stock | hit[:, 2])
+        sold = np.bincount(world[purchase] * n + item[purchase], minlength=b * n).reshape(b, n)
+        inv.remove_fifo(stock, sold)
+        paid = price[world, item] * (1.0 - discount)
+        revenue = np.where(purchase, paid, 0.0)
+        margin = np.where(purchase, paid - cat.unit_cost[item], 0.0)
+        self.state.record_impressions(world, shopper, item, category, click, purchase, ~in_stock)
+        self._add_sums(world, click, cart, purchase, stockout_hit, ~in_stock, revenue, margin, sold, item)
+        m = len(sessions)
+        out = SessionOutcome(
+            session=session, world=world, shopper=shopper, position=pos.astype(np.int64), item=item,
+            discount=discount, click=click, cart=cart, purchase=purchase, in_stock=in_stock,
+            stockout_hit=stockout_hit, revenue=revenue, margin=margin, sessions=sessions,
+            session_revenue=np.bincount(row, weights=revenue, minlength=m),
+            session_margin=np.bincount(row, weights=margin, minlength=m), sold=sold)
+        return out
+
+    def _draw(self, probs: np.ndarray, world: np.ndarray, rngs) -> np.ndarray:
+        """Nested funnel outcomes ``(m, 3)``: three uniforms per impression from its world's stream."""
+        u = np.empty(probs.shape)
+        order = np.argsort(world, kind="stable")
+        counts = np.bincount(world, minlength=self.n_worlds)
+        start = 0
+        for w in np.flatnonzero(counts):  # one draw per world that has impressions (streams are per world)
+            u[order[start : start + counts[w]]] = rngs[w].random((counts[w], 3))
+            start += counts[w]
+        return np.cumprod(u < probs, axis=1).astype(bool)
+
+    def _allocate(self, want: np.ndarray, world: np.ndarray, item: np.ndarray, on_hand: np.ndarray) -> np.ndarray:
+        """``want`` cut so that each (world, item) sells at most its on-hand units, earliest rows first."""
+        idx = np.flatnonzero(want)
+        if len(idx) == 0:
+            return want
+        key = world[idx] * self.catalog.n_skus + item[idx]
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+        first = np.searchsorted(k, k)  # start of each key's run
+        rank = np.arange(len(k)) - first
+        ok = np.empty(len(idx), dtype=bool)
+        ok[order] = rank < on_hand[world[idx], item[idx]][order]
+        out = want.copy()
+        out[idx] = ok
+        return out
+
+    def _add_sums(self, world, click, cart, purchase, stockout_hit, out_of_stock, revenue, margin, sold, item) -> None:
+        b = self.n_worlds
+        sums = self.day_sums
+
+        def add(name, values):
+            sums[:, _S[name]] += np.bincount(world, weights=values, minlength=b)
+
+        add("impressions", np.ones(len(world)))
+        add("clicks", click)
+        add("carts", cart)
+        add("purchases", purchase)
+        add("stockouts_hit", stockout_hit)
+        add("out_of_stock_shown", out_of_stock)
+        add("rec_revenue", revenue)
+        add("rec_margin", margin)
+        self.day_sold += sold
+        n = self.catalog.n_skus
+        self.day_revenue += np.bincount(world * n + item, weights=revenue, minlength=b * n).reshape(b, n)
+
+    def close_day(self) -> np.ndarray:
+        """The day's ``SESSION_FIELDS`` sums per world, with the churned shoppers counted at the day's end."""
+        self.day_sums[:, _S["churned"]] = self.state.churned.sum(1)
+        return self.day_sums.copy()
