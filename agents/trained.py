@@ -9,7 +9,11 @@ by ``RestockView.action_for_orders``, which rounds to the order step exactly as 
 
 from __future__ import annotations
 
+import io
+import json
+import pickle
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ from gymnasium import spaces
 import shopgym  # noqa: F401  (registers the shopgym envs)
 from agents.dqn.spaces import describe, short
 from agents.hyperparams import HyperparameterError, read_run_config
+from shopgym.errors import ModelFileError, ShopgymError
 
 
 class TrainedPolicy:
@@ -78,10 +83,10 @@ def _run_config(directory: Path) -> dict[str, Any]:
 
 
 def load_sb3(directory: str | Path, env: gym.Env | None = None, name: str | None = None) -> TrainedPolicy:
-    """A policy from an SB3 run directory (``model.zip`` and, if normalised, ``vecnormalize.pkl``)."""
-    from stable_baselines3.common.vec_env import VecNormalize
-
+    """A policy from an SB3 run directory (``model.zip`` and, if normalised, ``vecnormalize.pkl``), loaded
+    without running code from the files (``agents.sb3_safe_load``: SB3's own loads unpickle)."""
     from agents.sb3 import make_envs, model_class
+    from agents.sb3_safe_load import load_model, load_vecnormalize
 
     directory = Path(directory)
     cfg = _run_config(directory)
@@ -92,11 +97,11 @@ def load_sb3(directory: str | Path, env: gym.Env | None = None, name: str | None
                              else (directory / "model.zip", directory / "vecnormalize.pkl"))
     with warnings.catch_warnings():  # SB3 re-reads a saved n-step buffer's settings and warns; acting needs no buffer
         warnings.filterwarnings("ignore", message="`n_steps=", category=UserWarning)
-        model = model_class(cfg).load(model_path, device="cpu")
+        model = load_model(model_class(cfg), model_path, device="cpu", for_acting=True)
     norm = None
     if norm_path.exists():
         dummy = make_envs(cfg, 1, seed=0)
-        norm = VecNormalize.load(str(norm_path), dummy)
+        norm = load_vecnormalize(norm_path, dummy)
         norm.training = False
 
     def predict(obs):
@@ -119,8 +124,50 @@ def load_dqn(directory: str | Path, env: gym.Env | None = None, name: str | None
         raise HyperparameterError(f"{directory} is a per-SKU run; load it as dqn-sku:{directory}.")
     sub = "best" if cfg.get("select") == "best" and (directory / "best" / "hyperparameters.json").exists() else "model"
     model_dir = directory / sub if (directory / sub / "hyperparameters.json").exists() else directory
-    model = DQN.load(model_dir, load_buffer=False)
+    try:
+        model = DQN.load(model_dir, load_buffer=False)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, RuntimeError, pickle.UnpicklingError) as e:
+        if isinstance(e, ShopgymError):
+            raise
+        fault = (f"{str(model_dir / 'model.pt')!r} holds objects other than tensors and plain data, so it was not "
+                 "loaded (loading it could run code)" if isinstance(e, pickle.UnpicklingError) else _dqn_fault(model_dir))
+        if fault is None:  # every file reads: not a file fault (e.g. the env's spaces changed)
+            raise
+        raise ModelFileError(f"{fault} ({type(e).__name__}); re-run the training command in "
+                             f"{str(directory / 'run.json')!r} (it resumes from the last checkpoint) to write it again.") from e
     return TrainedPolicy(name or f"dqn:{directory}", model.predict, model.observation_space, model.action_space, env)
+
+
+#: Keys that ``DQN.load`` reads from each JSON file of a saved model.
+_DQN_KEYS = {
+    "hyperparameters.json": ("format", "algo", "config", "seed", "env_id", "env_kwargs", "observation_space",
+                             "action_space"),
+    "state.json": ("num_timesteps", "n_updates", "n_episodes", "total_timesteps", "steps_since_train",
+                   "last_target_update", "rng"),
+}
+
+
+def _dqn_fault(model_dir: Path) -> str | None:
+    """Which file of a saved DQN folder is broken, and how (called once its load has failed); ``None`` if
+    each file is present and parses."""
+    for name in ("hyperparameters.json", "model.pt", "state.json"):
+        path = model_dir / name
+        if not path.is_file():
+            return f"{str(path)!r} is missing"
+        data = path.read_bytes()
+        if not data:
+            return f"{str(path)!r} is empty (0 bytes: the save was interrupted)"
+        if name.endswith(".json"):
+            try:
+                obj = json.loads(data)
+            except (ValueError, UnicodeDecodeError):
+                return f"{str(path)!r} is not valid JSON (corrupt or truncated)"
+            missing = [k for k in _DQN_KEYS[name] if k not in obj] if isinstance(obj, dict) else ["(a JSON object)"]
+            if missing:
+                return f"{str(path)!r} lacks {missing}"
+        elif not zipfile.is_zipfile(io.BytesIO(data)):
+            return f"{str(path)!r} is not a torch model file (corrupt, truncated or another kind of file)"
+    return None
 
 
 def load_policy(spec: str, env: gym.Env | None = None):

@@ -8,7 +8,9 @@ Contract:
   * ``predict(h)`` returns a long frame ``unique_id, ds, mean, q0.1, q0.5, q0.9`` (units of ``y``);
   * ``sample(h, n_samples, rng)`` draws ``n_samples`` paths per series;
   * ``update(new_df)`` appends newly observed rows and, for trainable models, continues training;
-  * ``save(path)`` / ``Forecaster.load(path)`` round-trip a fitted model (pickle: load only files you trust).
+  * ``save(path)`` / ``Forecaster.load(path)`` round-trip a fitted model. The file is a pickle, read back
+    through ``forecasters.safe_load`` (an allowlist: a file that would run code is refused unrun);
+    ``load(path, trust=True)`` is the plain pickle load, for files you wrote yourself.
 
 Subclasses implement ``_fit(panel)`` and ``_distribution(panel, h, future_exog)``.
 """
@@ -223,32 +225,27 @@ class Forecaster:
             setattr(self, k, v)
 
     def save(self, path: str | Path) -> Path:
-        """Write hyperparameters and fitted state to ``path`` (a pickle file); returns the path."""
+        """Write hyperparameters and fitted state to ``path`` (a pickle file, written whole or not at all:
+        ``shopgym.atomic``); returns the path. ``Forecaster.load`` reads it back without running code."""
+        from shopgym.atomic import atomic_write_bytes
+
         self._check_fitted()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         blob = {"format": FORMAT_VERSION, "module": type(self).__module__, "class": type(self).__qualname__,
                 "params": self.get_params(), "state": self._state()}
-        with open(path, "wb") as f:
-            pickle.dump(blob, f, protocol=pickle.HIGHEST_PROTOCOL)
-        return path
+        return atomic_write_bytes(path, pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL))
 
     @staticmethod
-    def load(path: str | Path) -> Forecaster:
-        """Rebuild a forecaster written by ``save`` (any model class; pickle: load only files you trust)."""
-        import importlib
+    def load(path: str | Path, *, trust: bool = False) -> Forecaster:
+        """Rebuild a forecaster written by ``save`` (any model class), through ``forecasters.safe_load``.
 
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no saved forecaster at {str(path)!r}.")
-        with open(path, "rb") as f:
-            blob = pickle.load(f)
-        if not isinstance(blob, dict) or blob.get("format") != FORMAT_VERSION:
-            raise DataError(f"{str(path)!r} is not a forecaster saved by forecasters (format {FORMAT_VERSION}).")
-        cls = getattr(importlib.import_module(blob["module"]), blob["class"])
-        model = cls(**blob["params"])
-        model._set_state(blob["state"])
-        return model
+        Without ``trust`` the file may reference only what a saved forecaster needs (numpy, pandas, torch
+        tensors, forecaster classes); anything else is refused with ``ModelFileError`` before it runs.
+        ``trust=True`` unpickles plainly, which runs whatever code the file names: only for files you
+        wrote yourself. A missing, empty or corrupt file is a ``ModelFileError`` naming it.
+        """
+        from forecasters.safe_load import load_forecaster
+
+        return load_forecaster(path, trust=trust)
 
 
 def residual_sd(panel: Panel, fitted: list[np.ndarray], min_sd: float = 1e-6) -> np.ndarray:

@@ -13,8 +13,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasters.data import DS, ID, Y
+from forecasters.data import DS, ID, Y, require_numeric
+from forecasters.files import read_csv
 from shopgym.errors import DataError
+
+
+def _dates(col: pd.Series, what: str) -> pd.Series:
+    """``col`` parsed as dates, or a ``DataError`` naming the first value that is not one."""
+    out = pd.to_datetime(col, errors="coerce")
+    bad = out.isna() & col.notna()
+    if bad.any():
+        row = col.index[bad.to_numpy()][0]
+        raise DataError(f"{what} must hold dates (YYYY-MM-DD), but row {row!r} holds {col[row]!r}; fix or drop it.")
+    return out
+
+
+def _require_columns(df: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(f"{what} lacks column(s) {missing}; got {list(df.columns)}. Rename or add them.")
 
 
 def _need(path) -> Path:
@@ -30,22 +47,32 @@ def load_walmart(path, stores_path=None, clip_negative: bool = True, complete_on
     Args:
         path: ``train.csv`` or ``train.csv.zip`` (columns ``Store, Dept, Date, Weekly_Sales, IsHoliday``).
         stores_path: ``stores.csv`` (``Store, Type, Size``); default: next to ``path`` if present.
-        clip_negative: floor sales at 0 (negative weekly sales are net returns, 0.3% of rows).
+        clip_negative: floor sales at 0 (negative weekly sales are net returns, 0.3% of rows). With ``False``
+            they are kept, and forecasters refuse the frame (``validate_frame``: sales are never negative).
         complete_only: keep only series observed in every week of the file.
 
     Returns:
         ``unique_id`` (``"store_dept"``), ``ds`` (week ending Friday), ``y`` (sales, USD/week),
         ``is_holiday`` (0/1), ``store``, ``dept`` and, with the stores file, ``store_type`` (A/B/C).
     """
-    raw = pd.read_csv(_need(path))
+    raw = read_csv(_need(path), what="Walmart sales file")
     need = {"Store", "Dept", "Date", "Weekly_Sales", "IsHoliday"}
     if not need <= set(raw.columns):
         raise DataError(f"{path}: expected columns {sorted(need)}, got {list(raw.columns)}.")
+    require_numeric(raw, ["Store", "Dept", "Weekly_Sales"], what=str(path))
+    empty = [c for c in sorted(need) if raw[c].isna().any()]
+    if empty:
+        raise DataError(f"{path}: column(s) {empty} have empty cells (first in row {raw.index[raw[empty[0]].isna()][0]}); "
+                        "every row needs a store, department, date, weekly sales and holiday flag: fill or drop those rows.")
+    holiday = raw["IsHoliday"].map({True: 1, False: 0, "TRUE": 1, "FALSE": 0, "True": 1, "False": 0})  # True == 1
+    if holiday.isna().any():
+        row = raw.index[holiday.isna().to_numpy()][0]
+        raise DataError(f"{path}['IsHoliday'] must be TRUE/FALSE (or 1/0), but row {row} holds {raw['IsHoliday'][row]!r}.")
     df = pd.DataFrame({
         ID: raw["Store"].astype(str) + "_" + raw["Dept"].astype(str),
-        DS: pd.to_datetime(raw["Date"]),
+        DS: _dates(raw["Date"], f"{path}['Date']"),
         Y: raw["Weekly_Sales"].astype(float),
-        "is_holiday": raw["IsHoliday"].astype(int),
+        "is_holiday": holiday.astype(int),
         "store": raw["Store"].astype(int),
         "dept": raw["Dept"].astype(int),
     })
@@ -53,7 +80,7 @@ def load_walmart(path, stores_path=None, clip_negative: bool = True, complete_on
         df[Y] = df[Y].clip(lower=0.0)
     stores_path = Path(path).with_name("stores.csv") if stores_path is None else Path(stores_path)
     if stores_path.is_file():
-        types = pd.read_csv(stores_path).set_index("Store")["Type"]
+        types = read_csv(stores_path, what="Walmart stores file").set_index("Store")["Type"]
         df["store_type"] = df["store"].map(types)
     if complete_only:
         n = df[DS].nunique()
@@ -74,8 +101,8 @@ def load_m5(sales_path, calendar_path, prices_path=None, max_series: int | None 
         ``unique_id`` (the ``id``), ``ds``, ``y`` (units/day), ``item_id, dept_id, cat_id, store_id``,
         ``event`` (1 on a named event day), and ``price`` (currency/unit, forward-filled) when prices are given.
     """
-    sales = pd.read_csv(_need(sales_path), nrows=max_series)
-    cal = pd.read_csv(_need(calendar_path))
+    sales = read_csv(_need(sales_path), what="M5 sales file", nrows=max_series)
+    cal = read_csv(_need(calendar_path), what="M5 calendar file")
     keys = [c for c in ("id", "item_id", "dept_id", "cat_id", "store_id") if c in sales.columns]
     if "id" not in keys or "d" not in cal.columns or "date" not in cal.columns:
         raise DataError("M5 layout needs an 'id' column and d_1.. columns in sales, and 'd', 'date' in the calendar.")
@@ -85,11 +112,20 @@ def load_m5(sales_path, calendar_path, prices_path=None, max_series: int | None 
     long = long.merge(cal[["d", "date", "event"] + (["wm_yr_wk"] if "wm_yr_wk" in cal.columns else [])], on="d")
     long = long.rename(columns={"id": ID, "date": DS})
     long[DS] = pd.to_datetime(long[DS])
+    require_numeric(long, [Y], what=f"{sales_path} (d_ columns)")
     if prices_path is not None:
-        prices = pd.read_csv(_need(prices_path))
+        prices = read_csv(_need(prices_path), what="M5 prices file")
+        _require_columns(prices, ["store_id", "item_id", "wm_yr_wk", "sell_price"], f"{prices_path} (M5 prices file)")
+        _require_columns(sales, ["store_id", "item_id"], f"{sales_path} (M5 sales file, to match prices)")
+        _require_columns(cal, ["wm_yr_wk"], f"{calendar_path} (M5 calendar file, to match prices)")
+        require_numeric(prices, ["sell_price"], what=str(prices_path))
         long = long.merge(prices, on=["store_id", "item_id", "wm_yr_wk"], how="left").rename(columns={"sell_price": "price"})
         long = long.sort_values([ID, DS])
         long["price"] = long.groupby(ID)["price"].transform(lambda s: s.ffill().bfill())
+        unpriced = long.loc[long["price"].isna(), ID].unique()
+        if len(unpriced):
+            raise DataError(f"{prices_path}: no sell_price for {len(unpriced)} series, e.g. {unpriced[0]!r} (no row with its "
+                            "store_id and item_id); add their prices, or drop those series from the sales file.")
     long = long.drop(columns=[c for c in ("d", "wm_yr_wk") if c in long.columns])
     long[Y] = long[Y].astype(float)
     if (long[Y] < 0).any():

@@ -11,6 +11,8 @@ order, each the per-row probability of that label.
 
 from __future__ import annotations
 
+import pickle
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -141,32 +143,65 @@ class ConversionModel:
         return np.clip(p, 0.0, 1.0)
 
     def save(self, path: str | Path) -> Path:
-        """Write hyperparameters, encoder and weights to ``path`` (a torch file, weights-only loadable)."""
+        """Write hyperparameters, encoder and weights to ``path`` (a torch file of plain data and tensors,
+        loadable with ``weights_only=True``; written whole or not at all: ``shopgym.atomic``)."""
+        import io
+
+        from shopgym.atomic import atomic_write_bytes
+
         self._check_fitted()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
+        buf = io.BytesIO()
         torch.save({"format": FORMAT_VERSION, "model": self.name, "params": params, "encoder": self.encoder_.state(),
-                    "state_dict": self.network_.state_dict(), "weighting": self.weighting_.state_dict()}, path)
-        return path
+                    "state_dict": self.network_.state_dict(), "weighting": self.weighting_.state_dict()}, buf)
+        return atomic_write_bytes(path, buf.getvalue())
 
     @classmethod
     def load(cls, path: str | Path) -> ConversionModel:
-        """Rebuild a model saved by ``save`` (any registered class when called on the base)."""
-        from forecasters.conversion.registry import model_class
+        """Rebuild a model saved by ``save`` (any registered class when called on the base).
 
-        blob = torch.load(Path(path), weights_only=True)
+        The file is read with ``torch.load(weights_only=True)``: it can hold only tensors and plain data, so
+        loading runs no code from it. A missing, empty, corrupt or foreign file raises ``ModelFileError``
+        naming it and the fix.
+        """
+        from forecasters.conversion.registry import model_class
+        from shopgym.errors import ModelFileError, UnknownNameError
+
+        path = Path(path)
+        refit = "Fit and save a model there with `shopgym conversion fit LOGS OUT` (or model.save(path))."
+        if not path.is_file():
+            raise ModelFileError(f"{str(path)!r}: {'no such file' if not path.exists() else 'a folder, not a file'}. {refit}")
+        if path.stat().st_size == 0:
+            raise ModelFileError(f"{str(path)!r} is empty (0 bytes): the save was interrupted. {refit}")
+        if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is not a saved model
+            raise ModelFileError(f"{str(path)!r} is not a readable torch file (not a zip archive): it is corrupt, "
+                                 f"truncated or another kind of file. {refit}")
+        try:
+            blob = torch.load(path, weights_only=True)
+        except pickle.UnpicklingError as e:  # weights_only refused a global: the file would run code
+            raise ModelFileError(f"{str(path)!r} holds objects other than tensors and plain data, so it was not loaded "
+                                 f"(loading it could run code). {refit}") from e
+        except Exception as e:  # EOFError, zip errors, ...: corrupt, truncated or another kind of file
+            raise ModelFileError(f"{str(path)!r} is not a readable torch file ({type(e).__name__}): it is corrupt, "
+                                 f"truncated or another kind of file. {refit}") from e
         if not isinstance(blob, dict) or blob.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{path} is not a conversion model saved by save() (format {FORMAT_VERSION}).")
-        klass = model_class(blob["model"])
+            raise ModelFileError(f"{str(path)!r} is not a conversion model saved by save() (format {FORMAT_VERSION}). {refit}")
+        try:
+            klass = model_class(blob["model"])
+        except (KeyError, UnknownNameError) as e:
+            raise ModelFileError(f"{str(path)!r} names no known conversion model ({e}). {refit}") from e
         if cls is not ConversionModel and not issubclass(klass, cls):
             raise ValueError(f"{path} holds a {blob['model']!r} model, not a {cls.name!r}.")
-        model = klass(**blob["params"])
-        model.encoder_ = TabularEncoder.from_state(blob["encoder"])
-        model.network_ = model._seeded_build(0)
-        model.network_.load_state_dict(blob["state_dict"])
-        model.weighting_ = LossWeighting(len(model.tasks), model.weighting, model.loss_weights)
-        model.weighting_.load_state_dict(blob["weighting"])
+        try:
+            model = klass(**blob["params"])
+            model.encoder_ = TabularEncoder.from_state(blob["encoder"])
+            model.network_ = model._seeded_build(0)
+            model.network_.load_state_dict(blob["state_dict"])
+            model.weighting_ = LossWeighting(len(model.tasks), model.weighting, model.loss_weights)
+            model.weighting_.load_state_dict(blob["weighting"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise ModelFileError(f"{str(path)!r} holds a {blob['model']!r} model that cannot be rebuilt "
+                                 f"({type(e).__name__}: {str(e)[:200]}); it was saved by another version. {refit}") from e
         model.history_ = []
         return model
 

@@ -13,15 +13,31 @@ from pathlib import Path
 
 import typer
 
-from shopgym.errors import ShopgymError
+from shopgym.errors import ModelFileError, ShopgymError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Multi-task conversion models (click, cart, purchase): generate logs, fit, evaluate vs the oracle.")
 
 
 def _fail(exc: Exception) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
+    """Print the one-line message for ``exc`` (``shopgym.cli.faults``) and exit with status 2."""
+    from shopgym.cli.faults import EXIT_CODE, report
+
+    report(exc)
+    raise typer.Exit(EXIT_CODE)
+
+
+#: Everything reading a user's file can raise that the commands report as one line (exit status 2).
+FILE_FAULTS = (ShopgymError, ValueError, KeyError, OSError)
+
+
+def _check_logs(logs: Path) -> None:
+    """Refuse a missing, empty, corrupt or non-CSV log file in one line naming it, before any work."""
+    if logs.suffix != ".parquet":
+        from forecasters.files import read_csv
+
+        read_csv(logs, what="log file", nrows=1,
+                 fix="Give logs written by `shopgym conversion generate` (a UTF-8 CSV or .parquet file).")
 
 
 def _tasks(text: str) -> tuple[str, ...]:
@@ -57,11 +73,11 @@ def fit(
     out: Path = typer.Argument(..., help="Where to save the fitted model (torch file)."),
     model: str = typer.Option("shared_bottom", help="Model name: lr, mlp, shared_bottom, soft_sharing, mmoe, ple, esmm."),
     tasks: str = typer.Option("click,cart,purchase", help="Comma-separated label columns (one task each)."),
-    epochs: int = typer.Option(3, help="Passes over the logs."),
-    batch_size: int = typer.Option(512, help="Rows per gradient step."),
+    epochs: int = typer.Option(3, min=1, help="Passes over the logs (>= 1)."),
+    batch_size: int = typer.Option(512, min=1, help="Rows per gradient step (>= 1)."),
     weighting: str = typer.Option("fixed", help="Task-loss weighting: fixed or uncertainty."),
     seed: int = typer.Option(0, help="Seed of weights and batch order."),
-    threads: int = typer.Option(1, help="torch CPU threads."),
+    threads: int = typer.Option(1, min=1, help="torch CPU threads (>= 1)."),
 ) -> None:
     """Fit a conversion model on logs and save it."""
     import torch
@@ -72,11 +88,14 @@ def fit(
     torch.set_num_threads(threads)
     try:
         task_list = _tasks(tasks)
+        if out.is_dir():
+            raise ModelFileError(f"OUT {str(out)!r} is a folder; name the model file to write, e.g. {str(out / 'model.pt')!r}.")
+        _check_logs(logs)
         df = load_logs(logs, task_list, nested=False)
         m = make_model(model, tasks=task_list, epochs=epochs, batch_size=batch_size, weighting=weighting, seed=seed, progress=True)
         m.fit(df)
         m.save(out)
-    except (ShopgymError, ValueError, KeyError) as exc:
+    except FILE_FAULTS as exc:
         _fail(exc)
     typer.echo(f"fitted {model} on {len(df)} rows; saved to {out}")
 
@@ -94,14 +113,15 @@ def evaluate(
     from forecasters.conversion.registry import load_model
 
     try:
-        m = load_model(model_path)
+        m = load_model(model_path)  # weights-only: a missing, empty or corrupt file is one ModelFileError line
+        _check_logs(logs)
         df = load_logs(logs, m.tasks, nested=False)
         chunk = 50_000
         import numpy as np
 
         parts = [m.predict_proba(df.iloc[i : i + chunk]) for i in tqdm(range(0, len(df), chunk), desc="predict", unit="chunk")]
         table = evaluate_metrics(df, np.concatenate(parts), m.tasks)
-    except (ShopgymError, ValueError, KeyError) as exc:
+    except FILE_FAULTS as exc:
         _fail(exc)
     typer.echo(table.round(4).to_string())
 

@@ -14,7 +14,6 @@ import typer
 app = typer.Typer(help="Demand forecasters: backtests on real or simulated sales.", no_args_is_help=True)
 
 
-
 @app.callback()
 def forecast() -> None:
     """Demand forecasters: backtests on real or simulated sales."""
@@ -23,18 +22,35 @@ def forecast() -> None:
 DEFAULT_MODELS = "seasonal_naive,ets,cnn,lstm,transformer,ensemble"
 
 
+def _fail(exc: Exception) -> None:
+    """Print the one-line message for ``exc`` (``shopgym.cli.faults``) and exit with status 2."""
+    from shopgym.cli.faults import EXIT_CODE, report
+
+    report(exc)
+    raise typer.Exit(EXIT_CODE)
+
+
 def _load(data: Path, max_series: int | None, seed: int):
-    """A long frame from ``data``: the Walmart ``train.csv(.zip)`` layout or a long CSV (unique_id, ds, y)."""
+    """A long frame from ``data``: the Walmart ``train.csv(.zip)`` layout or a long CSV (unique_id, ds, y).
+
+    An unreadable, empty or corrupt file, or one with neither layout's columns, is a ``DataError`` naming it.
+    """
     import numpy as np
-    import pandas as pd
 
+    from forecasters.files import read_csv
     from forecasters.loaders import load_walmart
+    from shopgym.errors import DataError
 
-    head = pd.read_csv(data, nrows=1)
+    head = read_csv(data, what="--data file", nrows=1)
     if {"Store", "Dept", "Weekly_Sales"} <= set(head.columns):
         df = load_walmart(data, complete_only=True)
     else:
-        df = pd.read_csv(data)
+        need = ["unique_id", "ds", "y"]
+        missing = [c for c in need if c not in head.columns]
+        if missing:
+            raise DataError(f"--data file {str(data)!r} lacks column(s) {missing} (it has {list(head.columns)}); give a "
+                            "long CSV with unique_id, ds, y or the Walmart train.csv (Store, Dept, Date, Weekly_Sales).")
+        df = read_csv(data, what="--data file")
     ids = df["unique_id"].astype(str).unique()
     if max_series and len(ids) > max_series:
         keep = np.random.default_rng(seed).choice(ids, max_series, replace=False)
@@ -59,14 +75,20 @@ def backtest(
     from forecasters.backtest import backtest as run_backtest
     from forecasters.backtest import evaluate
     from forecasters.benchmarking import combine_forecasts
+    from forecasters.data import validate_frame
     from forecasters.registry import available, make
+    from shopgym.errors import DataError, ShopgymError
 
     torch.set_num_threads(1)
     names = [m.strip() for m in models.split(",") if m.strip()]
     unknown = [m for m in names if m not in available()]
     if unknown:
         raise typer.BadParameter(f"unknown model(s) {unknown}; known: {', '.join(available())}.")
-    df = _load(data, max_series or None, seed)
+    try:
+        df = _load(data, max_series or None, seed)
+        validate_frame(df, what=f"--data file {str(data)!r}")
+    except ShopgymError as exc:
+        _fail(exc)
     typer.echo(f"{df['unique_id'].nunique()} series, {df['ds'].nunique()} dates; h={h}, {n_windows} windows")
     neural = {"cnn", "lstm", "transformer"}
     forecasts, rows = {}, []
@@ -82,7 +104,10 @@ def backtest(
             params = {"seed": seed}
             if name in neural:
                 params.update(h=h, epochs=epochs)
-            fc = run_backtest(make(name, **params), df, h, n_windows, progress=True)
+            try:
+                fc = run_backtest(make(name, **params), df, h, n_windows, progress=True)
+            except ShopgymError as exc:  # e.g. series too short for h and n_windows
+                _fail(DataError(f"{name} on --data file {str(data)!r}: {exc}"))
         forecasts[name] = fc
         rows.append({"model": name, **evaluate(fc, df, point=point), "seconds": time.time() - t0})
     base = next((r["MASE"] for r in rows if r["model"] == "seasonal_naive"), None)

@@ -8,7 +8,7 @@ from fc_helpers import TINY, make_daily, model_name
 
 from forecasters.registry import make
 from forecasters.safe_load import load_forecaster
-from shopgym.errors import LearnedModelError
+from shopgym.errors import ModelFileError
 
 
 @pytest.mark.parametrize("key", ["seasonal_naive", "moving_average", "ets", "svr", "cnn", "lstm", "transformer", "ensemble"])
@@ -26,9 +26,9 @@ def test_not_a_forecaster_blob(tmp_path):
 
     path = tmp_path / "list.pkl"
     path.write_bytes(pickle.dumps([1, 2]))
-    with pytest.raises(LearnedModelError, match="not a forecaster saved by forecasters"):
+    with pytest.raises(ModelFileError, match="not a forecaster saved by forecasters"):
         load_forecaster(path)
     path.write_bytes(pickle.dumps({"format": 1, "module": "forecasters.base", "class": "season_for", "params": {},
                                    "state": {}}))
-    with pytest.raises(LearnedModelError, match="not a forecaster class"):
+    with pytest.raises(ModelFileError, match="not a forecaster class"):
         load_forecaster(path)
