@@ -2,13 +2,13 @@
 
 Results are checkpointed: every finished (scenario, policy) pair is appended to ``results.csv``
 at once, tuned parameters go to ``tuned.json``, and re-running with the same ``out`` folder skips
-what is already there, so an interrupted benchmark resumes where it stopped.
+what is already there, so an interrupted benchmark resumes where it stopped. Every saved row and
+entry records the content hash of the scenario (and policy) that produced it; results of content
+that has changed since are never reused (``scenarios.bench_state``: refusal, or ``overwrite``).
 """
 
 from __future__ import annotations
 
-import json
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -21,18 +21,39 @@ from tqdm.auto import tqdm
 
 import shopgym  # noqa: F401  (registers the envs)
 from agents.exact import exact_reason, is_newsvendor, newsvendor_optimum, solve
-from agents.registry import default_policies, make_policy, not_applicable
+from agents.registry import (
+    POLICIES,
+    TRAINED_PREFIXES,
+    PolicyError,
+    default_policies,
+    make_policy,
+    not_applicable,
+)
 from agents.tuning import GRIDS
+from scenarios.bench_state import (
+    RESULT_COLUMNS,
+    STATE_FILES,
+    append_rows,
+    check_fresh,
+    discard,
+    load_entries,
+    load_results,
+    policy_hash,
+    valid_reference,
+    valid_scenario,
+    valid_tuned,
+)
 from scenarios.plots import plot_summary, plot_trajectory
+from shopgym.atomic import atomic_write_json, atomic_write_text
 from shopgym.config import load_scenario
+from shopgym.content import scenario_content, scenario_hash
+from shopgym.outdir import prepare_out, run_config, write_config
+from shopgym.registry import lookup
 from shopgym.rollout import rollout
 from shopgym.stats import mean_ci95
 from shopgym.world.kpis import EPISODE_KPIS
 
 ENV_ID = "shopgym/Restock-v0"
-#: One row per episode: its scenario, policy and seed, every episode KPI (``shopgym.world.kpis.EPISODE_KPIS``,
-#: defined there), and the wall time (s).
-RESULT_COLUMNS = ["scenario", "policy", "seed", *EPISODE_KPIS, "seconds"]
 #: The summary table's columns after the profit, each explained in one line (printed under the table in reports).
 COLUMN_NOTES = (
     "- episodes: evaluation seeds per policy (the same seeds for every policy).",
@@ -97,57 +118,65 @@ def format_table(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _load_results(path: Path) -> pd.DataFrame:
-    """The episodes already in ``results.csv``; a file written before the current KPI columns is set aside
-    (renamed ``results.old.csv``) and its episodes are simulated again."""
-    if not path.exists():
-        return pd.DataFrame(columns=RESULT_COLUMNS)
-    done = pd.read_csv(path)
-    missing = [c for c in RESULT_COLUMNS if c not in done.columns]
-    if missing:
-        old = path.with_name("results.old.csv")
-        path.rename(old)
-        print(f"{path} lacks the KPI columns {missing} (written by an older shopgym): moved to {old}; "
-              "its episodes are simulated again.", file=sys.stderr)
-        return pd.DataFrame(columns=RESULT_COLUMNS)
-    return done
+def check_policy(name: str, scenario=None) -> None:
+    """Raise ``PolicyError`` for an unknown built-in policy name or, given a ``scenario``, one that does not
+    apply to it, before any folder is made or episode simulated (a trained agent, ``sb3:DIR``, ..., is
+    checked when it loads)."""
+    if name.startswith(TRAINED_PREFIXES):
+        return
+    lookup(POLICIES, name, "policy", PolicyError, " Trained agents: sb3:DIR, dqn:DIR or dqn-sku:DIR.")
+    why = not_applicable(name, scenario) if scenario is not None else None
+    if why:
+        raise PolicyError(f"Policy {name!r} does not apply to scenario {scenario.name!r}: {why}.")
 
 
-def _load_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_seeds: int = 10,
-                  out: Path | str = "runs/benchmark", seed_base: int = 0, progress: bool = True,
-                  command: str | None = None) -> BenchmarkResult:
-    """Evaluate ``policies`` (default: every applicable built-in) on each scenario over ``n_seeds`` seeds.
-
-    Evaluation seeds are ``seed_base .. seed_base + n_seeds - 1``; heuristics are tuned on separate
-    training seeds (``agents.tuning.TRAIN_SEED_BASE``). Writes ``results.csv``, ``summary.csv``,
-    ``summary.md``, ``benchmark.png``, a trajectory plot per scenario and ``config.json`` to ``out``.
-    """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    loaded = {sc.name: sc for sc in map(load_scenario, scenarios)}  # fail fast on a bad name; label by name
+def _plan(loaded: dict, policies: list[str] | None) -> list[tuple[str, str]]:
+    """The (scenario, policy) cells to run: ``policies`` (or every applicable built-in) on each scenario; a
+    policy that does not apply is skipped (with a note when the user named it); an unknown name is an error."""
+    for pol in policies or []:
+        check_policy(pol)
     plan = []
     for name, sc in loaded.items():
-        names = policies or default_policies(sc)
-        for pol in names:
+        for pol in policies or default_policies(sc):
             why = not_applicable(pol, sc) if ":" not in pol else None
             if why:
                 if policies:
                     print(f"skipping policy {pol!r} on {name!r}: {why}", file=sys.stderr)
                 continue
             plan.append((name, pol))
-    results_path, tuned_path, refs_path = out / "results.csv", out / "tuned.json", out / "references.json"
-    done = _load_results(results_path)
-    tuned, refs = _load_json(tuned_path), _load_json(refs_path)
+    return plan
+
+
+def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_seeds: int = 10,
+                  out: Path | str = "runs/benchmark", seed_base: int = 0, progress: bool = True,
+                  command: str | None = None, overwrite: bool = False) -> BenchmarkResult:
+    """Evaluate ``policies`` (default: every applicable built-in) on each scenario over ``n_seeds`` seeds.
+
+    Evaluation seeds are ``seed_base .. seed_base + n_seeds - 1``; heuristics are tuned on separate
+    training seeds (``agents.tuning.TRAIN_SEED_BASE``). Writes ``results.csv``, ``summary.csv``,
+    ``summary.md``, ``benchmark.png``, a trajectory plot per scenario and ``config.json`` to ``out``.
+    Re-running into the same ``out`` resumes; if a scenario's content (file, override, learned model file)
+    or a trained policy's files changed since, it raises ``StaleResultsError`` unless ``overwrite``, which
+    discards the earlier results first (``scenarios.bench_state``).
+    """
+    loaded = {sc.name: sc for sc in map(load_scenario, scenarios)}  # fail fast on a bad name; label by name
+    plan = _plan(loaded, policies)
+    out = prepare_out(out)
+    if overwrite:
+        discard(out)
+    results_path, tuned_path, refs_path, scen_path = (out / f for f in STATE_FILES)
+    hashes = {name: scenario_hash(sc) for name, sc in loaded.items()}
+    pol_hashes = {pol: policy_hash(pol) for pol in dict.fromkeys(p for _, p in plan)}
+    done = load_results(results_path)
+    tuned = load_entries(tuned_path, "tuned parameters", valid_tuned)
+    refs = load_entries(refs_path, "reference profits", valid_reference)
+    stored = load_entries(scen_path, "scenario contents", valid_scenario)
+    check_fresh(out, loaded, hashes, pol_hashes, done, tuned, refs, stored)
+    stored.update({n: {"scenario_hash": hashes[n], "content": scenario_content(sc)} for n, sc in loaded.items()})
+    atomic_write_json(scen_path, stored)
     seeds = list(range(seed_base, seed_base + n_seeds))
-    (out / "config.json").write_text(json.dumps({
-        "command": command or " ".join(sys.argv), "scenarios": {n: s.to_dict() for n, s in loaded.items()},
-        "policies": policies, "eval_seeds": seeds, "python": platform.python_version(),
-        "versions": {m: sys.modules[m].__version__ for m in ("numpy", "pandas", "gymnasium", "scipy") if m in sys.modules},
-    }, indent=2, default=str))
+    command = command or " ".join(sys.argv)
+    write_config(out, run_config(command, loaded, policies=policies, policy_hashes=pol_hashes, eval_seeds=seeds))
 
     bar = tqdm(total=len(plan) * n_seeds, desc="benchmark", unit="episode", disable=not progress)
     for name, pol in plan:
@@ -155,33 +184,39 @@ def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_see
         todo = [s for s in seeds if s not in have]
         bar.update(n_seeds - len(todo))
         if name not in refs:
-            refs[name] = reference_profit(loaded[name])[0]
-            refs_path.write_text(json.dumps(refs, indent=2))
-        if not todo:
+            profit, source = reference_profit(loaded[name])
+            refs[name] = {"scenario": name, "scenario_hash": hashes[name], "profit": profit, "source": source}
+            atomic_write_json(refs_path, refs)
+        key = f"{name}/{pol}"
+        if not todo and (pol not in GRIDS or key in tuned):
             continue
         env = gym.make(ENV_ID, scenario=loaded[name])
         bar.set_postfix_str(f"{name}/{pol}")
-        key = f"{name}/{pol}"
-        policy = make_policy(pol, env, params=tuned.get(key))
-        if pol in GRIDS and key not in tuned:
-            tuned[key] = policy.params
-            tuned_path.write_text(json.dumps(tuned, indent=2))
+        policy = make_policy(pol, env, params=tuned[key]["params"] if key in tuned else None)
+        if pol in GRIDS and key not in tuned:  # tuned parameters go into the report even when no episode is left
+            tuned[key] = {"scenario": name, "policy": pol, "scenario_hash": hashes[name],
+                          "policy_hash": pol_hashes[pol], "params": policy.params}
+            atomic_write_json(tuned_path, tuned)
         rows = []
         for seed in todo:
             t0 = time.perf_counter()
             ep = rollout(env, policy, seed)
             rows.append({"scenario": name, "policy": pol, "seed": seed, **{k: ep.kpis[k] for k in EPISODE_KPIS},
-                         "seconds": time.perf_counter() - t0})
+                         "seconds": time.perf_counter() - t0, "scenario_hash": hashes[name],
+                         "policy_hash": pol_hashes[pol]})
             bar.update(1)
-        new = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-        new.to_csv(results_path, mode="a", header=not results_path.exists(), index=False)
-        done = pd.concat([done, new], ignore_index=True) if len(done) else new
+        if rows:
+            new = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+            append_rows(results_path, new)
+            done = pd.concat([done, new], ignore_index=True) if len(done) else new
     bar.close()
 
-    wanted = done[done["seed"].isin(seeds) & done.apply(lambda r: (r["scenario"], r["policy"]) in set(plan), axis=1)]
-    summary = summarise(wanted, refs)
-    summary.to_csv(out / "summary.csv", index=False)
-    _write_report(summary, loaded, tuned, refs, out, command or " ".join(sys.argv))
+    cells = pd.MultiIndex.from_frame(done[["scenario", "policy"]]).isin(plan) if len(done) else []
+    wanted = done[done["seed"].isin(seeds) & cells].reset_index(drop=True)
+    ref_profits = {n: e["profit"] for n, e in refs.items()}
+    summary = summarise(wanted, ref_profits)
+    atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
+    _write_report(summary, loaded, {k: e["params"] for k, e in tuned.items()}, refs, out, command)
     return BenchmarkResult(results=wanted, summary=summary, out=out)
 
 
@@ -196,9 +231,9 @@ def _write_report(summary, loaded, tuned, refs, out: Path, command: str) -> None
         env = gym.make(ENV_ID, scenario=sc)
         ep = rollout(env, make_policy(best, env, params=tuned.get(f"{name}/{best}")), seed=0, record=True)
         plot_trajectory(ep.trajectory, out / f"trajectory_{name}.png", f"{name}: {best}, seed 0 (all SKUs)")
-        src = "closed-form newsvendor optimum" if is_newsvendor(sc) else "exact optimum by backward induction"
-        if refs.get(name) is not None:
-            notes.append(f"- `{name}`: reference = {src}, expected episode profit {refs[name]:,.1f}.")
+        ref = refs.get(name, {})
+        if ref.get("profit") is not None:
+            notes.append(f"- `{name}`: reference = {ref['source']}, expected episode profit {ref['profit']:,.1f}.")
     md = [
         "# shopgym benchmark", "", f"Command: `{command}`", "",
         "Columns (each KPI is defined in `shopgym/world/kpis.py`):", "", *COLUMN_NOTES, "",
@@ -206,4 +241,4 @@ def _write_report(summary, loaded, tuned, refs, out: Path, command: str) -> None
         + (", ".join(f"`{k}` {v}" for k, v in tuned.items()) or "none") + ".", "",
         format_table(summary), "", *notes, "", "![benchmark](benchmark.png)", "",
     ]
-    (out / "summary.md").write_text("\n".join(md))
+    atomic_write_text(out / "summary.md", "\n".join(md))

@@ -1,7 +1,8 @@
-"""Plots of benchmark results and episode trajectories (matplotlib, Agg backend)."""
+"""Plots of benchmark results and episode trajectories (matplotlib, Agg backend), written atomically."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -9,6 +10,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from shopgym.atomic import atomic_write_bytes  # noqa: E402
+
+
+def _save(fig, path: Path) -> Path:
+    """Write ``fig`` as a PNG to ``path`` whole or not at all (a kill mid-save leaves the previous file)."""
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=110)
+    finally:
+        plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def plot_trajectory(traj: pd.DataFrame, path: Path, title: str, sku: int | None = None) -> Path:
@@ -27,9 +40,7 @@ def plot_trajectory(traj: pd.DataFrame, path: Path, title: str, sku: int | None 
     ax2.set_ylabel("units/day")
     ax2.legend(loc="upper right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_summary(summary: pd.DataFrame, path: Path) -> Path:
@@ -45,6 +56,4 @@ def plot_summary(summary: pd.DataFrame, path: Path) -> Path:
         ax.set_title(sc)
         ax.set_xlabel("episode profit (currency), mean and 95% CI")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

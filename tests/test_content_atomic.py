@@ -36,3 +36,10 @@ def test_atomic_write_replaces_whole_or_leaves_the_old_file(tmp_path, monkeypatc
         atomic_write_text(path, "partial")
     assert json.loads(path.read_text()) == {"step": 1}
     assert [p.name for p in path.parent.iterdir()] == ["state.json"]  # no stray temporary file
+
+
+def test_atomic_write_gives_the_mode_a_plain_open_would(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic = atomic_write_text(tmp_path / "atomic.txt", "x")
+    assert (atomic.stat().st_mode & 0o777) == (plain.stat().st_mode & 0o777)

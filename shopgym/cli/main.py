@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import shlex
 import sys
-from datetime import datetime
+import warnings
 from pathlib import Path
 
 import typer
@@ -35,31 +35,51 @@ def scenarios(keys: bool = typer.Option(False, "--keys", help="Document every sc
         typer.echo(f"{name:<{width}}  {load_scenario(name).description}")
 
 
+#: The files ``shopgym run`` writes to its ``--out``: one holding any of them holds an earlier run.
+RUN_FILES = ("config.json", "trajectory.csv", "episodes.csv", "trajectory.png")
+
+
+def _command() -> str:
+    """This command line, shell-quoted, for ``config.json``."""
+    return "shopgym " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
 @app.command()
 def run(
     scenario: str = typer.Option("quickstart", help="Scenario name or path to a .toml file."),
     policy: str = typer.Option("sS", help="Policy name (see `shopgym benchmark --help`) or sb3:DIR / dqn:DIR."),
     episodes: int = typer.Option(1, min=1, help="Episodes to run (seeds seed .. seed + episodes - 1)."),
     seed: int = typer.Option(0, help="Seed of the first episode."),
-    out: Path = typer.Option(None, help="Folder for trajectory.csv and trajectory.png (default runs/run-TIMESTAMP)."),
+    out: Path = typer.Option(None, help="Folder for config.json, trajectory.csv, episodes.csv and trajectory.png "
+                             "(default: a new runs/run-TIMESTAMP). One holding an earlier run is refused unless --overwrite."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the earlier run in --out."),
 ) -> None:
-    """Run one policy on a scenario; print KPIs, write the daily trajectory (CSV) and a plot (PNG)."""
+    """Run one policy on a scenario; print KPIs, write config.json, the daily trajectory (CSV) and a plot (PNG)."""
     import gymnasium as gym
     import pandas as pd
     from tqdm.auto import tqdm
 
     import shopgym  # noqa: F401
     from agents.registry import make_policy
+    from scenarios.bench_state import policy_hash
+    from scenarios.benchmark import check_policy
     from scenarios.plots import plot_trajectory
     from scenarios.rollout import rollout
+    from shopgym.atomic import atomic_write_text
+    from shopgym.outdir import fresh_out, prepare_out, run_config, write_config
 
     try:
         env = gym.make("shopgym/Restock-v0", scenario=scenario)
+        sc = env.unwrapped.scenario
+        check_policy(policy, sc)  # names first, then the folder, then tuning or loading (no work before a bad --out)
+        out = prepare_out(out or fresh_out("run"), earlier=RUN_FILES, overwrite=overwrite)
         pol = make_policy(policy, env)
+        for name in RUN_FILES:  # an overwritten run leaves none of its files behind a partial new one
+            (out / name).unlink(missing_ok=True)
+        write_config(out, run_config(_command(), {sc.name: sc}, policy=policy, policy_hash=policy_hash(policy),
+                                     seeds=list(range(seed, seed + episodes))))
     except ShopgymError as exc:
         _fail(exc)
-    out = out or Path("runs") / f"run-{datetime.now():%Y%m%d-%H%M%S}"
-    out.mkdir(parents=True, exist_ok=True)
     eps, trajs = [], []
     for s in tqdm(range(seed, seed + episodes), desc=f"{policy} on {scenario}", unit="episode", disable=episodes < 3):
         ep = rollout(env, pol, s, record=True)
@@ -69,10 +89,10 @@ def run(
     typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     if episodes > 1:
         typer.echo("mean: " + ", ".join(f"{k}={v:,.3f}" for k, v in table.drop(columns="seed").mean().items()))
-    pd.concat(trajs).to_csv(out / "trajectory.csv", index=False)
-    table.to_csv(out / "episodes.csv", index=False)
+    atomic_write_text(out / "trajectory.csv", pd.concat(trajs).to_csv(index=False))  # a full disk mid-run: one
+    atomic_write_text(out / "episodes.csv", table.to_csv(index=False))  # line from main(), no half-written file
     plot_trajectory(trajs[0], out / "trajectory.png", f"{scenario}: {policy}, seed {seed} (all SKUs)")
-    typer.echo(f"wrote {out}/trajectory.csv, episodes.csv, trajectory.png")
+    typer.echo(f"wrote {out}/config.json, trajectory.csv, episodes.csv, trajectory.png")
 
 
 @app.command()
@@ -80,16 +100,21 @@ def benchmark(
     scenarios: str = typer.Option("quickstart,newsvendor", "--scenarios", "--scenario", help="Comma-separated scenario names or paths."),
     policies: str = typer.Option("", help="Comma-separated policies (default: every applicable built-in heuristic and exact optimum)."),
     seeds: int = typer.Option(10, min=2, help="Evaluation seeds per scenario and policy."),
-    out: Path = typer.Option(None, help="Output folder (default runs/benchmark-TIMESTAMP); re-use one to resume."),
+    out: Path = typer.Option(None, help="Output folder (default: a new runs/benchmark-TIMESTAMP); re-use one to resume. "
+                             "Results of a scenario or model file changed since are refused, never reused."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Discard the earlier results in --out and start again."),
 ) -> None:
     """Benchmark policies on scenarios: a table of mean profit (95% CI), unit fill rate, cycle service level and %
     of the exact optimum."""
     from scenarios.benchmark import format_table, run_benchmark
+    from shopgym.outdir import fresh_out
 
-    out = out or Path("runs") / f"benchmark-{datetime.now():%Y%m%d-%H%M%S}"
+    out = out or fresh_out("benchmark")
     try:
-        res = run_benchmark([s for s in scenarios.split(",") if s], [p for p in policies.split(",") if p] or None,
-                            n_seeds=seeds, out=out, command="shopgym " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+        with warnings.catch_warnings():  # a recomputed partial or corrupt state file: one line, not a warning trace
+            warnings.showwarning = lambda msg, *_, **__: typer.secho(f"warning: {msg}", fg=typer.colors.YELLOW, err=True)
+            res = run_benchmark([s for s in scenarios.split(",") if s], [p for p in policies.split(",") if p] or None,
+                                n_seeds=seeds, out=out, command=_command(), overwrite=overwrite)
     except ShopgymError as exc:
         _fail(exc)
     typer.echo(format_table(res.summary))
@@ -133,12 +158,15 @@ _mount("shopgym.cli.train", None, "")
 
 def main() -> None:
     """The ``shopgym`` console script: the typer app, with any ``ShopgymError`` (bad scenario key, missing
-    file, bad hyperparameters, ...) reported as one line and exit status 2 instead of a traceback."""
+    or corrupt file, bad hyperparameters, ...) and any ``OSError`` on a file (full disk, read-only folder,
+    ``--out`` naming a file) reported as one line (``shopgym.cli.faults``) and exit status 2, no traceback."""
+    from shopgym.cli.faults import EXIT_CODE, report
+
     try:
         app()
-    except ShopgymError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise SystemExit(2) from None
+    except (ShopgymError, OSError) as exc:
+        report(exc)
+        raise SystemExit(EXIT_CODE) from None
 
 
 if __name__ == "__main__":
