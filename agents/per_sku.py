@@ -35,12 +35,13 @@ from gymnasium.vector.utils import batch_space
 
 import shopgym  # noqa: F401  (registers the shopgym envs)
 from agents.dqn.config import DQNConfig
-from agents.dqn.dqn import DQN, latest_checkpoint
+from agents.dqn.dqn import DQN
 from agents.dqn.policy import QNetwork
 from agents.dqn.run import learn_and_save, resolve, train_seed
 from agents.dqn.spaces import describe, short
 from agents.hyperparams import read_run_config, start_run
 from shopgym.config import Scenario, load_scenario
+from shopgym.envs.episode_state import EpisodeRecorder
 from shopgym.envs.render import RENDER_FPS, RENDER_MODES, check_render_mode, warn_no_render_mode
 from shopgym.envs.restock import world_seed
 from shopgym.envs.restock_render import RestockRenderer
@@ -160,7 +161,8 @@ class PerSKUVectorEnv(VectorEnv):
     ## Seeding
     ``reset(seed=s)`` seeds world ``w`` with ``s + w`` (as ``RestockVectorEnv`` does), so world 0 of
     ``reset(seed=s)`` is the Restock env of ``reset(seed=s)``; later episodes draw world seeds from
-    per-world generators seeded by those seeds.
+    per-world generators seeded by those seeds. ``get_state()``/``set_state(state)`` save and restore the
+    episode in progress as plain data (as ``RestockVectorEnv``'s do), for training runs that resume exactly.
     """
 
     metadata = {"render_modes": list(RENDER_MODES), "render_fps": RENDER_FPS,
@@ -189,6 +191,7 @@ class PerSKUVectorEnv(VectorEnv):
         self._np_randoms = [seeding.np_random(None)[0] for _ in range(n_worlds)]
         self._needs_reset = False
         self._potential = np.zeros(self.num_envs)  # phi of the current state (see Rewards)
+        self._episode = EpisodeRecorder()
 
     def observe(self) -> np.ndarray:
         """Features of every sub-env, ``(num_envs, SKUFeatures.size)`` float32; updates the shaping potential."""
@@ -206,7 +209,9 @@ class PerSKUVectorEnv(VectorEnv):
         return self.observe(), {}
 
     def _reset_worlds(self, seeds: list[int | None]) -> None:
-        self.world.reset([world_seed(rng, s) for rng, s in zip(self._np_randoms, seeds, strict=True)])
+        world_seeds = [world_seed(rng, s) for rng, s in zip(self._np_randoms, seeds, strict=True)]
+        self.world.reset(world_seeds)
+        self._episode.on_reset(world_seeds)
         self._needs_reset = False
         if self.renderer is not None:
             self.renderer.on_reset()
@@ -218,7 +223,9 @@ class PerSKUVectorEnv(VectorEnv):
             self._reset_worlds([None] * self.n_worlds)
             zeros = np.zeros(n, dtype=bool)
             return self.observe(), np.zeros(n), zeros, zeros.copy(), {}
-        out = self.world.step(self.view.orders_from_actions(np.asarray(actions).reshape(-1)))
+        orders = self.view.orders_from_actions(np.asarray(actions).reshape(-1))
+        self._episode.on_step(orders)
+        out = self.world.step(orders)
         if self.renderer is not None:
             self.renderer.on_step(self.view.infos(out), out)
         rewards = (out.profit * self.view.reward_scale).reshape(n).astype(np.float64)
@@ -229,6 +236,15 @@ class PerSKUVectorEnv(VectorEnv):
         if self.stock_shaping is not None:  # phi of the terminal state is 0 (see Rewards, Episode end)
             rewards = rewards + (0.0 if done else self.stock_shaping) * self._potential - before
         return obs, rewards, np.full(n, done), np.zeros(n, dtype=bool), {}
+
+    def get_state(self) -> dict[str, Any]:
+        """The episode in progress and the seeding generators, as plain data (``EpisodeRecorder.state``)."""
+        return self._episode.state(self.world, self._np_randoms, self._needs_reset)
+
+    def set_state(self, state: dict[str, Any]) -> np.ndarray:
+        """Restore a ``get_state()``; returns the current observations (and restores the shaping potential)."""
+        self._needs_reset = self._episode.restore(self.world, self._np_randoms, state)
+        return self.observe()
 
     def render(self) -> list | None:
         """Each sub-env's view, a list (sub-env ``w * n_skus + i``: SKU ``i`` of world ``w``)."""
@@ -361,7 +377,7 @@ def make_vector_env(num_envs: int = 1, scenario: str | Scenario = "quickstart", 
 
 def train(scenario: str | None, out: str | Path, timesteps: int | None = None, seed: int = 0,
           hyperparams_file: str | Path | None = None, progress_bar: bool = True,
-          command: list[str] | None = None) -> DQN:
+          command: list[str] | None = None, overwrite: bool = False) -> DQN:
     """Train (or resume) the shared per-SKU Q-net with our DQN into run directory ``out``.
 
     Same layout and resume rule as ``agents.dqn.run.train``. Steps count (world, SKU) transitions.
@@ -373,7 +389,7 @@ def train(scenario: str | None, out: str | Path, timesteps: int | None = None, s
     """
     out = Path(out)
     cfg = resolve(ENV_ID, scenario, timesteps, seed, hyperparams_file)
-    start_run(out, cfg, command)
+    start_run(out, cfg, command, overwrite)
     kwargs = dict(cfg["env_kwargs"])
     shaping = kwargs.pop("stock_shaping", False)
     if not isinstance(shaping, bool):
@@ -382,7 +398,6 @@ def train(scenario: str | None, out: str | Path, timesteps: int | None = None, s
                            **{k: v for k, v in kwargs.items() if k != "scenario"}).catalog.n_skus
     gamma = cfg["hyperparams"]["gamma"] if shaping else None
     envs = PerSKUVectorEnv(n_worlds_for(cfg["hyperparams"]["n_envs"], n_skus), stock_shaping=gamma, **kwargs)
-    ckpt = latest_checkpoint(out / "checkpoints")
-    model = DQN.load(ckpt, env=envs) if ckpt is not None else DQN(envs, cfg["hyperparams"], seed=train_seed(seed))
+    model = DQN.load_checkpoint(out / "checkpoints", env=envs) or DQN(envs, cfg["hyperparams"], seed=train_seed(seed))
     model.env_id, model.env_kwargs = ENV_ID, dict(cfg["env_kwargs"])  # saved with the model: what it was trained on
     return learn_and_save(model, cfg, out, SKUFeatureObservation(gym.make("shopgym/Restock-v0", **kwargs)), progress_bar)

@@ -3,7 +3,16 @@
 A run lives in a directory ``out``: ``config.yml`` and ``run.json`` (resolved configuration, command
 lines, library versions), ``model.zip`` (the final model), ``vecnormalize.pkl`` (observation
 statistics, when the section asks for ``normalize``), ``best/`` (``best_model.zip`` and its ``vecnormalize.pkl``: the best evaluation during training, on
-seeds 900000.. that benchmarks never use), ``checkpoints/latest/`` (model, replay buffer and normalisation statistics), ``logs/progress.csv`` (appended on resume) and ``eval/evaluations.npz``.
+seeds 900000.. that benchmarks never use), ``checkpoints/latest/`` (model, replay buffer, normalisation statistics,
+random generators and episodes in progress: ``agents.sb3_resume``; the checkpoint before it is kept as
+``previous``, and a corrupt ``latest`` falls back to it with a warning), ``logs/progress.csv`` (appended on
+resume) and ``eval/evaluations.npz``.
+
+Resuming (re-running the same command) gives the model an uninterrupted run gives, when the env has a
+native vector version (``shopgym/Restock-v0``): see ``agents.sb3_resume`` for what is restored and
+``tests/agents/test_resume_identical.py``. The run directory is keyed by content (``config.yml`` records
+``scenario_hash``): a re-run whose scenario, seed or hyperparameters changed is refused; ``--overwrite``
+starts it again.
 
 Hyperparameter sections (``agents/hyperparams/<algo>.yml``, RL Zoo 3's format: see ``agents.hyperparams``)
 hold the algorithm's constructor arguments plus what RL Zoo also reads:
@@ -50,12 +59,21 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, Ve
 from torch import nn
 
 import shopgym  # noqa: F401  (registers the shopgym envs)
-from agents.checkpoint_files import swap_in
+from agents.checkpoint_files import load_newest, swap_in, write_manifest
 from agents.dqn.run import EVAL_SEED_BASE, check_select, train_seed
-from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
+from agents.hyperparams import (
+    HyperparameterError,
+    check_keys,
+    env_kwargs_for,
+    load_hyperparams,
+    scenario_hash_for,
+    start_run,
+)
 from agents.hyperparams.zoo_text import ACTIVATIONS as ACTIVATION_CLASSES
 from agents.sb3_centering import CenteringVecNormalize
 from agents.sb3_dueling import POLICIES
+from agents.sb3_resume import restore_state, save_state
+from agents.sb3_safe_load import load_model, load_replay_buffer, load_vecnormalize
 from agents.sb3_targets import TargetDQN
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C, "sac": SAC}
@@ -120,8 +138,9 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
     hp.pop("n_timesteps", None)
     run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}
     run["policy"] = _policy_alias(run.get("policy", "MlpPolicy"), where)
-    return {"algo": algo, "env_id": env_id, "scenario": scenario, "seed": int(seed), "timesteps": n,
-            "env_kwargs": env_kwargs_for(env_id, scenario, run.get("env_kwargs")),
+    env_kwargs = env_kwargs_for(env_id, scenario, run.get("env_kwargs"))
+    return {"algo": algo, "env_id": env_id, "scenario": scenario, "scenario_hash": scenario_hash_for(env_id, env_kwargs),
+            "seed": int(seed), "timesteps": n, "env_kwargs": env_kwargs,
             "policy": run["policy"], "n_envs": int(run.get("n_envs", 1)),
             "normalize": run.get("normalize", False),
             "freeze_normalize_after": _optional_int(run.get("freeze_normalize_after"), "freeze_normalize_after", where),
@@ -305,23 +324,29 @@ def tensorboard_available() -> bool:
 
 
 class LatestCheckpoint(BaseCallback):
-    """Every ``save_freq`` calls, save model, replay buffer and VecNormalize to ``directory/latest``.
+    """Once ``every`` env steps have passed since the last one, save a checkpoint to ``directory/latest``
+    where the next rollout starts (a clean boundary: see ``agents.sb3_resume``).
 
     Written to ``latest.tmp`` and renamed, so a kill mid-write leaves the previous checkpoint whole.
     """
 
-    def __init__(self, directory: Path, save_freq: int):
+    def __init__(self, directory: Path, every: int, last: int = 0):
         super().__init__()
-        self.directory, self.save_freq = Path(directory), max(1, int(save_freq))
+        self.directory, self.every, self.last = Path(directory), max(1, int(every)), int(last)
 
     def _on_step(self) -> bool:
-        if self.n_calls % self.save_freq == 0:
-            save_checkpoint(self.model, self.directory)
         return True
+
+    def _on_rollout_start(self) -> None:
+        steps = self.model.num_timesteps
+        if steps // self.every > self.last // self.every:
+            save_checkpoint(self.model, self.directory)
+            self.last = steps
 
 
 def save_checkpoint(model: BaseAlgorithm, directory: Path) -> Path:
-    """Save ``model`` (and its replay buffer and VecNormalize) to ``directory/latest``."""
+    """Save ``model`` (its replay buffer, VecNormalize and ``agents.sb3_resume`` state) to ``directory/latest``,
+    with a manifest of checksums; the checkpoint before it becomes ``previous``."""
     tmp, latest = directory / "latest.tmp", directory / "latest"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -331,12 +356,56 @@ def save_checkpoint(model: BaseAlgorithm, directory: Path) -> Path:
         model.save_replay_buffer(tmp / "replay_buffer.pkl")
     if isinstance(model.get_env(), VecNormalize):
         model.get_env().save(str(tmp / "vecnormalize.pkl"))
+    save_state(model, tmp)
+    write_manifest(tmp)
     return swap_in(tmp, latest)
 
 
+def load_checkpoint(cfg: dict[str, Any], directory: Path, env_seed: int) -> tuple[BaseAlgorithm, Path] | None:
+    """The model of the newest good checkpoint under ``directory`` on fresh envs, and that checkpoint's folder
+    (``None`` when there is none); a corrupt ``latest`` falls back to ``previous`` with a warning. Call
+    ``restore_state(model, folder)`` just before learning.
+
+    Every pickle of the checkpoint is decoded through ``agents.sb3_safe_load``'s allowlist, so a checkpoint
+    file runs no code. The training schedules, which SB3 pickles by value (a ``lin_`` schedule is a lambda
+    the safe decoder refuses), are rebuilt from the run's configuration instead (``_schedules``).
+    """
+    norm = _norm_kwargs(cfg["normalize"])
+    cls = model_class(cfg)
+
+    def load(ckpt: Path) -> tuple[BaseAlgorithm, Path]:
+        steps_done = json.loads((ckpt / "steps.json").read_text())["num_timesteps"]
+        venv = make_envs(cfg, cfg["n_envs"], env_seed + steps_done)
+        if norm is not None:
+            venv = load_vecnormalize(ckpt / "vecnormalize.pkl", venv)
+        # force_reset=False keeps the saved _last_obs: the envs continue their episodes (agents.sb3_resume);
+        # for_acting puts placeholders for the schedules, which _schedules' values and _setup_model replace
+        model = load_model(cls, ckpt / "model.zip", env=venv, device="cpu", for_acting=True, force_reset=False,
+                           custom_objects=_schedules(cfg))
+        if (ckpt / "replay_buffer.pkl").exists():
+            load_replay_buffer(model, ckpt / "replay_buffer.pkl")
+        return model, ckpt
+
+    return load_newest(directory, load)
+
+
+def _schedules(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The schedule arguments of the run's algorithm as ``build_model`` passes them (the file's value, else
+    the class default; ``lin_<x>`` as a schedule); SB3's ``_setup_model`` derives ``lr_schedule``, the
+    clip-range schedules and DQN's exploration schedule from them."""
+    hp = cfg["hyperparams"]
+    params = inspect.signature(algo_class(cfg["algo"]).__init__).parameters  # SB3's own class (TargetDQN takes **kwargs)
+    out = {}
+    for key in ("learning_rate", "clip_range", "clip_range_vf"):
+        if key in params:
+            value = hp.get(key, params[key].default)
+            out[key] = linear_schedule(value) if isinstance(value, str) else value
+    return out
+
+
 def latest_checkpoint(directory: Path) -> Path | None:
-    """``latest`` (or ``latest.old`` if a kill struck between renames) under ``directory``, or ``None``."""
-    for name in ("latest", "latest.old"):
+    """The newest checkpoint folder under ``directory`` (``latest``, ``previous``), unchecked, or ``None``."""
+    for name in ("latest", "previous", "latest.old"):
         if (directory / name / "steps.json").exists():
             return directory / name
     return None
@@ -390,24 +459,17 @@ def _resume_eval_history(cb: EvalCallback, log_path: Path) -> None:
 
 def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None, seed: int = 0,
           scenario: str | None = None, hyperparams_file: str | Path | None = None, progress_bar: bool = True,
-          command: list[str] | None = None) -> BaseAlgorithm:
-    """Train (or resume) an SB3 model into ``out``; the final model is ``out/model.zip``."""
+          command: list[str] | None = None, overwrite: bool = False) -> BaseAlgorithm:
+    """Train (or resume) an SB3 model into ``out``; the final model is ``out/model.zip``. ``overwrite``
+    deletes an earlier run in ``out`` first."""
     out = Path(out)
     cfg = resolve(algo, env_id, scenario, timesteps, seed, hyperparams_file)
-    start_run(out, cfg, command)
+    start_run(out, cfg, command, overwrite)
     env_seed = train_seed(seed)
-    ckpt = latest_checkpoint(out / "checkpoints")
-    cls = model_class(cfg)
     norm = _norm_kwargs(cfg["normalize"])
-    if ckpt is not None:
-        steps_done = json.loads((ckpt / "steps.json").read_text())["num_timesteps"]
-        venv = make_envs(cfg, cfg["n_envs"], env_seed + steps_done)
-        if norm is not None:
-            venv = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)
-        model = cls.load(ckpt / "model.zip", env=venv, device="cpu")
-        if (ckpt / "replay_buffer.pkl").exists():
-            model.load_replay_buffer(ckpt / "replay_buffer.pkl")
-    else:
+    loaded = load_checkpoint(cfg, out / "checkpoints", env_seed)
+    model, ckpt = loaded if loaded is not None else (None, None)
+    if model is None:
         venv = make_envs(cfg, cfg["n_envs"], env_seed)
         if norm is not None:
             venv = CenteringVecNormalize(venv, **norm)
@@ -422,11 +484,13 @@ def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None,
                            log_path=str(out / "eval"), best_model_save_path=str(out / "best"), deterministic=True,
                            verbose=0, callback_on_new_best=SaveNormalization(out / "best"))
     _resume_eval_history(eval_cb, out / "eval")
-    ckpt_cb = LatestCheckpoint(out / "checkpoints", cfg["checkpoint_freq"] // per_call)
+    ckpt_cb = LatestCheckpoint(out / "checkpoints", cfg["checkpoint_freq"], last=model.num_timesteps)
     callbacks = [eval_cb, ckpt_cb]
     if cfg.get("freeze_normalize_after") is not None:
         callbacks.insert(0, FreezeNormalization(cfg["freeze_normalize_after"]))
     remaining = cfg["timesteps"] - model.num_timesteps
+    if ckpt is not None:
+        restore_state(model, ckpt)  # last: nothing may draw random numbers between this and learn()
     if remaining > 0:
         model.learn(remaining, callback=callbacks, reset_num_timesteps=ckpt is None, progress_bar=progress_bar)
     model.save(out / "model.zip")

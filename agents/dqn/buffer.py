@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from shopgym.atomic import atomic_write_bytes
 
 
 @dataclass
@@ -85,8 +88,10 @@ class ReplayBuffer:
         self.size, self.pos = n, int(state["pos"])
 
     def save(self, path: str | Path) -> None:
-        """Write the buffer to an ``.npz`` file."""
-        np.savez(path, **self.state())
+        """Write the buffer to an ``.npz`` file, whole or not at all."""
+        data = io.BytesIO()
+        np.savez(data, **self.state())
+        atomic_write_bytes(path, data.getvalue())
 
     def load(self, path: str | Path) -> None:
         with np.load(path) as data:

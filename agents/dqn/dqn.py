@@ -31,6 +31,7 @@ than 13 saves part of a future order's fixed cost, a small margin in episode val
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -43,7 +44,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 
-from agents.checkpoint_files import swap_in
+from agents.checkpoint_files import load_newest, newest_good, swap_in, write_manifest
 from agents.dqn.buffer import Batch, NStepAccumulator, ReplayBuffer
 from agents.dqn.config import DQNConfig, HyperparameterError
 from agents.dqn.evaluation import evaluate
@@ -51,13 +52,19 @@ from agents.dqn.logger import RunLogger
 from agents.dqn.policy import DQNPolicy
 from agents.dqn.prioritized import PrioritizedReplayBuffer
 from agents.dqn.spaces import describe, short
+from agents.dqn.training_state import load_episode, save_episode
+from shopgym.atomic import atomic_write_bytes, atomic_write_text
+from shopgym.errors import ModelFileError
 
 FORMAT_VERSION = 1
 
 
 def make_vec_env(env: str | gym.Env | VectorEnv, n_envs: int, env_kwargs: dict | None) -> VectorEnv:
-    """A next-step-autoreset vector env from an env id (for several copies its native vector env when
-    registered, else a ``SyncVectorEnv``), a single env (``n_envs`` must be 1) or a vector env."""
+    """A next-step-autoreset vector env from an env id (its native vector env when registered, else a
+    ``SyncVectorEnv``), a single env (``n_envs`` must be 1) or a vector env.
+
+    A native vector env (``RestockVectorEnv``) gives the trajectories of ``SyncVectorEnv`` copies exactly,
+    and saves its episodes in progress (``get_state``), so runs on it resume exactly."""
     if isinstance(env, VectorEnv):
         mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         if mode != AutoresetMode.NEXT_STEP:
@@ -68,7 +75,7 @@ def make_vec_env(env: str | gym.Env | VectorEnv, n_envs: int, env_kwargs: dict |
             raise ValueError(f"pass an env id (not an env instance) to run n_envs={n_envs} copies.")
         return SyncVectorEnv([lambda: env], autoreset_mode=AutoresetMode.NEXT_STEP)
     kwargs = dict(env_kwargs or {})
-    if n_envs > 1 and gym.spec(env).vector_entry_point is not None:  # a native vector env: one batched simulation
+    if gym.spec(env).vector_entry_point is not None:  # a native vector env: one batched simulation
         return make_vec_env(gym.make_vec(env, num_envs=n_envs, vectorization_mode="vector_entry_point", **kwargs),
                             n_envs, None)
     return SyncVectorEnv([lambda: gym.make(env, **kwargs) for _ in range(n_envs)],
@@ -332,30 +339,43 @@ class DQN:
         meta = {"format": FORMAT_VERSION, "algo": "shopgym-dqn", "config": self.config.to_dict(), "seed": self.seed,
                 "env_id": self.env_id, "env_kwargs": self.env_kwargs,
                 "observation_space": describe(self.observation_space), "action_space": describe(self.action_space)}
-        (path / "hyperparameters.json").write_text(json.dumps(meta, indent=2, default=str))
+        atomic_write_text(path / "hyperparameters.json", json.dumps(meta, indent=2, default=str))
+        weights = io.BytesIO()
         torch.save({"q_net": self.policy.q_net.state_dict(), "q_target": self.policy.q_target.state_dict(),
-                    "optimizer": self.policy.optimizer.state_dict()}, path / "model.pt")
+                    "optimizer": self.policy.optimizer.state_dict()}, weights)
+        atomic_write_bytes(path / "model.pt", weights.getvalue())
         state = {"num_timesteps": self.num_timesteps, "n_updates": self.n_updates, "n_episodes": self.n_episodes,
                  "total_timesteps": self.total_timesteps, "steps_since_train": self._steps_since_train,
                  "last_target_update": self._last_target_update, "best_eval": self.best_eval,
                  "reward_mean": self.reward_mean, "reward_count": self.reward_count, "rng": self.rng.bit_generator.state}
-        (path / "state.json").write_text(json.dumps(state, indent=2))
+        atomic_write_text(path / "state.json", json.dumps(state, indent=2))
         if include_buffer:
             self.buffer.save(path / "replay_buffer.npz")
         return path
 
     def save_checkpoint(self, directory: str | Path, include_buffer: bool = True) -> Path:
-        """Save to ``directory/latest`` atomically enough to survive a kill mid-write (see ``latest_checkpoint``)."""
+        """Save to ``directory/latest`` what an exact resume needs: the model, the replay buffer (unless
+        ``include_buffer`` is false), the episodes in progress (``agents.dqn.training_state``) and a
+        manifest of checksums; the checkpoint before it is kept as ``previous`` (``agents.checkpoint_files``)."""
         directory = Path(directory)
         tmp = directory / "latest.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         self.save(tmp, include_buffer=include_buffer)
+        save_episode(self, tmp)
+        write_manifest(tmp)
         return swap_in(tmp, directory / "latest")
+
+    @classmethod
+    def load_checkpoint(cls, directory: str | Path, env: str | gym.Env | VectorEnv | None = None) -> DQN | None:
+        """The model of the newest good checkpoint under ``directory``, ready to continue ``learn`` exactly
+        (``None`` when there is none). A corrupt ``latest`` falls back to ``previous`` with a warning."""
+        return load_newest(Path(directory), lambda folder: cls.load(folder, env=env))
 
     @classmethod
     def load(cls, path: str | Path, env: str | gym.Env | VectorEnv | None = None, load_buffer: bool = True) -> DQN:
         """Rebuild a saved model. ``env`` (default: the saved env id and kwargs) must have the saved
-        observation and action spaces, else ``ValueError`` names both."""
+        observation and action spaces, else ``ValueError`` names both. A checkpoint (``save_checkpoint``) also
+        puts back the training in progress (``agents.dqn.training_state``), so ``learn`` continues exactly."""
         path = Path(path)
         if not (path / "hyperparameters.json").exists():
             raise FileNotFoundError(f"{path} holds no saved DQN (hyperparameters.json is missing).")
@@ -374,7 +394,13 @@ class DQN:
             if describe(space) != meta[f"{name}_space"]:
                 raise ValueError(f"{name} space mismatch: the model at {path} was trained on "
                                  f"{short(meta[f'{name}_space'])}, the env has {short(describe(space))}.")
-        weights = torch.load(path / "model.pt", weights_only=True)
+        try:
+            weights = torch.load(path / "model.pt", weights_only=True)
+        except FileNotFoundError as e:
+            raise ModelFileError(f"{path / 'model.pt'} is missing; save the model again or pick another folder.") from e
+        except Exception as e:  # noqa: BLE001  (torch raises several types for a truncated or foreign file)
+            raise ModelFileError(f"{path / 'model.pt'} is empty, truncated or not a shopgym-dqn model "
+                                 f"({e.__class__.__name__}); save the model again or pick another folder.") from e
         model.policy.q_net.load_state_dict(weights["q_net"])
         model.policy.q_target.load_state_dict(weights["q_target"])
         model.policy.optimizer.load_state_dict(weights["optimizer"])
@@ -387,17 +413,14 @@ class DQN:
         model.rng.bit_generator.state = state["rng"]
         if load_buffer and (path / "replay_buffer.npz").exists():
             model.buffer.load(path / "replay_buffer.npz")
+        load_episode(model, path)
         return model
 
 
 def latest_checkpoint(directory: str | Path) -> Path | None:
-    """The newest complete checkpoint under ``directory`` (``latest``, or ``latest.old`` if a kill
-    struck between the two renames), or ``None``."""
-    for name in ("latest", "latest.old"):
-        p = Path(directory) / name
-        if (p / "state.json").exists():
-            return p
-    return None
+    """The newest checkpoint under ``directory`` whose files match their checksums (``latest``, else
+    ``previous`` with a warning), or ``None``."""
+    return newest_good(Path(directory))
 
 
 def _next_multiple(step: int, every: int) -> int:

@@ -3,7 +3,12 @@
 Layout of ``out``: ``config.yml`` and ``run.json`` (see ``agents.hyperparams.write_run_files``),
 ``model/`` (the final model), ``best/`` (the best model by evaluation during training, on seeds
 900000.. that benchmarks never use), ``checkpoints/latest/`` (with the replay buffer), ``logs/*.csv``.
-Re-running the same call after a kill resumes from the last checkpoint; logs are appended.
+Re-running the same call after a kill resumes from the last checkpoint, exactly: the final model is
+the one an uninterrupted run gives (``DQN.save_checkpoint`` keeps the episodes in progress, the RNG, the
+replay buffer and the counters; a corrupt ``latest`` checkpoint falls back to ``previous`` with a
+warning). Logs are appended. The run is keyed by content: ``config.yml`` records the scenario's
+``scenario_hash``, and a re-run whose scenario file, overrides, seed or hyperparameters changed is
+refused (``overwrite=True``, ``--overwrite`` on the command line, starts it again).
 """
 
 from __future__ import annotations
@@ -14,8 +19,15 @@ import gymnasium as gym
 import numpy as np
 
 from agents.dqn.config import DQNConfig
-from agents.dqn.dqn import DQN, latest_checkpoint
-from agents.hyperparams import HyperparameterError, check_keys, env_kwargs_for, load_hyperparams, start_run
+from agents.dqn.dqn import DQN
+from agents.hyperparams import (
+    HyperparameterError,
+    check_keys,
+    env_kwargs_for,
+    load_hyperparams,
+    scenario_hash_for,
+    start_run,
+)
 
 ALGO = "shopgym-dqn"
 RUN_KEYS = ("n_timesteps", "env_kwargs", "eval_freq", "checkpoint_freq", "n_eval_episodes", "select")
@@ -30,14 +42,15 @@ def train_seed(seed: int) -> int:
 
 def resolve(env_id: str, scenario: str | None, timesteps: int | None, seed: int,
             hyperparams_file: str | Path | None = None) -> dict:
-    """The resolved run configuration: file section, scenario, timesteps and seed."""
+    """The resolved run configuration: file section, scenario (and the hash of its content), timesteps and seed."""
     hp = load_hyperparams(ALGO, env_id, scenario, hyperparams_file)
     check_keys(hp, [*RUN_KEYS, *DQNConfig().to_dict()], f"the {env_id!r} section of {ALGO}.yml")
     run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}
     config = DQNConfig.from_dict(hp).to_dict()
     n = int(timesteps if timesteps is not None else run.get("n_timesteps", 100_000))
-    return {"algo": ALGO, "env_id": env_id, "scenario": scenario, "seed": int(seed), "timesteps": n,
-            "env_kwargs": env_kwargs_for(env_id, scenario, run.get("env_kwargs")),
+    env_kwargs = env_kwargs_for(env_id, scenario, run.get("env_kwargs"))
+    return {"algo": ALGO, "env_id": env_id, "scenario": scenario, "scenario_hash": scenario_hash_for(env_id, env_kwargs),
+            "seed": int(seed), "timesteps": n, "env_kwargs": env_kwargs,
             "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
             "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
             "n_eval_episodes": int(run.get("n_eval_episodes", 5)),
@@ -52,15 +65,15 @@ def check_select(value: str) -> str:
 
 
 def train(env_id: str, out: str | Path, timesteps: int | None = None, seed: int = 0, scenario: str | None = None,
-          hyperparams_file: str | Path | None = None, progress_bar: bool = True, command: list[str] | None = None) -> DQN:
-    """Train (or resume) our DQN into ``out`` and save the final model to ``out/model``."""
+          hyperparams_file: str | Path | None = None, progress_bar: bool = True, command: list[str] | None = None,
+          overwrite: bool = False) -> DQN:
+    """Train (or resume) our DQN into ``out`` and save the final model to ``out/model``; ``overwrite``
+    deletes an earlier run in ``out`` first."""
     out = Path(out)
     cfg = resolve(env_id, scenario, timesteps, seed, hyperparams_file)
-    start_run(out, cfg, command)
-    ckpt = latest_checkpoint(out / "checkpoints")
-    if ckpt is not None:
-        model = DQN.load(ckpt)
-    else:
+    start_run(out, cfg, command, overwrite)
+    model = DQN.load_checkpoint(out / "checkpoints")
+    if model is None:
         model = DQN(env_id, cfg["hyperparams"], seed=train_seed(seed), env_kwargs=cfg["env_kwargs"])
     return learn_and_save(model, cfg, out, gym.make(env_id, **cfg["env_kwargs"]), progress_bar)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import sys
 from collections.abc import Iterable
 from importlib import metadata
@@ -38,7 +39,8 @@ from typing import Any
 import yaml
 
 from agents.hyperparams.zoo_text import parse_kwargs_text
-from shopgym.errors import HyperparameterError, did_you_mean
+from shopgym.atomic import atomic_write_text
+from shopgym.errors import HyperparameterError, OutputError, did_you_mean
 
 HERE = Path(__file__).parent
 OPTIONS = "shopgym"  #: top-level key of the options RL Zoo does not read
@@ -169,39 +171,89 @@ def write_run_files(out: str | Path, config: dict[str, Any], command: list[str] 
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    atomic_write_text(out / "config.yml", yaml.safe_dump(config, sort_keys=False))
     runs_path = out / "run.json"
     runs = json.loads(runs_path.read_text())["runs"] if runs_path.exists() else []
     runs.append({"command": list(command if command is not None else sys.argv), "argv": list(sys.argv),
                  "seed": config.get("seed"), "versions": library_versions()})
-    runs_path.write_text(json.dumps({"runs": runs}, indent=2))
+    atomic_write_text(runs_path, json.dumps({"runs": runs}, indent=2))
 
 
 def read_run_config(out: str | Path) -> dict[str, Any] | None:
-    """The ``config.yml`` of a run directory, or ``None`` if there is none."""
+    """The ``config.yml`` of a run directory, or ``None`` if there is none.
+
+    An unreadable, empty or malformed file (not YAML, not a mapping, no ``algo`` and ``env_id``) raises
+    ``HyperparameterError`` naming it and the fix.
+    """
     path = Path(out) / "config.yml"
-    return yaml.safe_load(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    fix = "re-run the run's training command (run.json holds it) with a fresh --out, or restore the file."
+    try:
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as e:
+        raise HyperparameterError(f"{str(path)!r} is not readable YAML ({type(e).__name__}: "
+                                  f"{' '.join(str(e).split())[:160]}); {fix}") from e
+    if not isinstance(cfg, dict) or not {"algo", "env_id"} <= set(cfg):
+        what = "empty" if cfg is None else "not a run configuration (no 'algo' and 'env_id' keys)"
+        raise HyperparameterError(f"{str(path)!r} is {what}; {fix}")
+    return cfg
 
 
-IDENTITY_KEYS = ("algo", "env_id", "scenario", "seed", "hyperparams")
+#: What a run's result depends on: a resumed run must match on all of them (``timesteps`` may grow).
+IDENTITY_KEYS = ("algo", "env_id", "scenario", "scenario_hash", "env_kwargs", "seed", "hyperparams")
+#: Env kwargs of shopgym envs that are not scenario keys (the others override the scenario by name).
+ENV_ARGS = ("scenario", "continuous", "render_mode", "stock_shaping")
 
 
-def start_run(out: str | Path, config: dict[str, Any], command: list[str] | None = None) -> bool:
+def scenario_hash_for(env_id: str, env_kwargs: dict[str, Any]) -> str | None:
+    """``shopgym.content.scenario_hash`` of the fully resolved scenario a shopgym env is made with (the
+    scenario file's content and every override in ``env_kwargs``); ``None`` for other envs.
+
+    Loading the scenario also validates it, so a bad one fails before a run directory is written.
+    """
+    if not env_id.startswith("shopgym/"):
+        return None
+    from shopgym.config import load_scenario
+    from shopgym.content import scenario_hash
+
+    keys = {k: v for k, v in env_kwargs.items() if k not in ENV_ARGS}
+    return scenario_hash(load_scenario(env_kwargs.get("scenario") or "quickstart", **keys))
+
+
+def start_run(out: str | Path, config: dict[str, Any], command: list[str] | None = None,
+              overwrite: bool = False) -> bool:
     """Prepare run directory ``out`` for ``config``; returns ``True`` when it continues an earlier run.
 
-    An earlier run with a different algo, env, scenario, seed or hyperparameters is an error (pick
-    another ``--out``); one with the same identity is resumed (``timesteps`` may grow).
+    An earlier run that differs in any of ``IDENTITY_KEYS`` (the scenario's content hash included: an
+    edited scenario file is a different run) raises ``OutputError`` naming what changed; ``overwrite``
+    deletes the earlier run first (only a folder holding a ``config.yml``). One with the same identity is
+    resumed (``timesteps`` may grow).
     """
+    out = Path(out)
+    if overwrite and (out / "config.yml").exists():
+        shutil.rmtree(out)
     old = read_run_config(out)
     if old is not None:
         for key in IDENTITY_KEYS:
             if old.get(key) != config.get(key):
-                raise HyperparameterError(
-                    f"{out} holds a run with {key}={old.get(key)!r}, not {config.get(key)!r}; "
-                    "re-run its own command to resume it, or pass another --out."
-                )
+                raise OutputError(f"{out} holds a run with {_what_changed(key, old.get(key), config.get(key))}; "
+                                  "pass --overwrite to start it again, or another --out.")
     write_run_files(out, config, command)
     return old is not None
+
+
+def _what_changed(key: str, old: Any, new: Any) -> str:
+    """One line naming how ``key`` of an earlier run differs from this one."""
+    if key == "scenario_hash":
+        if old is None:
+            return "no scenario hash (written by an older shopgym), so its scenario content is unknown"
+        return (f"other scenario content (scenario_hash {str(old)[:12]}, now {str(new)[:12]}: the scenario "
+                "file or an override changed since)")
+    if isinstance(old, dict) and isinstance(new, dict):
+        diff = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
+        return f"other {key} ({', '.join(f'{k}={old.get(k)!r}, now {new.get(k)!r}' for k in diff)})"
+    return f"{key}={old!r}, not {new!r}"
 
 
 def env_kwargs_for(env_id: str, scenario: str | None, env_kwargs: dict | None) -> dict[str, Any]:

@@ -27,6 +27,28 @@ def default_out(algo: str, env_id: str, scenario: str | None, seed: int) -> Path
     return Path("runs") / f"{algo}-{env}-{scenario or 'default'}-s{seed}"
 
 
+def _check_train_arguments(env: str, scenario: str | None, timesteps: int | None, seed: int,
+                           hyperparams: Path | None) -> None:
+    """Refuse a bad ``train`` argument with a one-line ``BadParameter`` before the run writes anything, so a
+    typo never leaves a config.yml behind that then refuses the corrected command."""
+    from shopgym.config import load_scenario
+    from shopgym.errors import ShopgymError, did_you_mean
+
+    if timesteps is not None and timesteps < 1:
+        raise typer.BadParameter(f"--timesteps {timesteps}: must be > 0 (env steps to train for).")
+    if seed < 0:
+        raise typer.BadParameter(f"--seed {seed}: must be >= 0 (numpy and torch take non-negative seeds).")
+    if env not in gym.registry:
+        raise typer.BadParameter(f"--env {env!r} is not a registered Gymnasium env id.{did_you_mean(env, gym.registry)}")
+    if hyperparams is not None and not Path(hyperparams).is_file():
+        raise typer.BadParameter(f"--hyperparams {str(hyperparams)!r}: no such file; pass a hyperparameter YAML file.")
+    if scenario is not None:
+        try:
+            load_scenario(scenario)
+        except ShopgymError as exc:
+            raise typer.BadParameter(f"--scenario {scenario!r}: {exc}") from None
+
+
 @app.command()
 def train(
     algo: str = typer.Option(..., help=f"one of {', '.join(ALGOS)}"),
@@ -37,13 +59,18 @@ def train(
     out: Path = typer.Option(None, help="run directory (default runs/<algo>-<env>-<scenario>-s<seed>)"),
     hyperparams: Path = typer.Option(None, help="hyperparameter file (default agents/hyperparams/<algo>.yml)"),
     progress: bool = typer.Option(True, help="show a progress bar"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="delete an earlier run in --out and start again"),
 ) -> None:
-    """Train an agent; re-running the same command after a kill resumes from the last checkpoint."""
+    """Train an agent; re-running the same command after a kill resumes from the last checkpoint.
+
+    A run directory is keyed by content: if the scenario (file or overrides), seed or hyperparameters
+    changed since the run began, the command is refused; --overwrite starts the run again."""
     import torch
 
     torch.set_num_threads(1)
     if algo not in ALGOS:
         raise typer.BadParameter(f"--algo {algo!r}: choose one of {', '.join(ALGOS)}.")
+    _check_train_arguments(env, scenario, timesteps, seed, hyperparams)  # all of them, before anything is written
     out = out or default_out(algo, env, scenario, seed)
     # the canonical command that reproduces (or resumes) this run; run.json also keeps sys.argv
     command = ["shopgym", "train", "--algo", algo, "--env", env, "--seed", str(seed), "--out", str(out)]
@@ -54,15 +81,15 @@ def train(
     if per_sku:
         from agents.per_sku import train as train_per_sku
 
-        model = train_per_sku(scenario, out, timesteps, seed, hyperparams, progress, command)
+        model = train_per_sku(scenario, out, timesteps, seed, hyperparams, progress, command, overwrite)
     elif algo == "shopgym-dqn":
         from agents.dqn.run import train as train_dqn
 
-        model = train_dqn(env, out, timesteps, seed, scenario, hyperparams, progress, command)
+        model = train_dqn(env, out, timesteps, seed, scenario, hyperparams, progress, command, overwrite)
     else:
         from agents.sb3 import train as train_sb3
 
-        model = train_sb3(algo, env, out, timesteps, seed, scenario, hyperparams, progress, command)
+        model = train_sb3(algo, env, out, timesteps, seed, scenario, hyperparams, progress, command, overwrite)
     spec = "dqn-sku" if per_sku else "dqn" if algo == "shopgym-dqn" else "sb3"
     typer.echo(f"trained {algo} for {model.num_timesteps} steps -> {out} (policy spec: {spec}:{out})")
 

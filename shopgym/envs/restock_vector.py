@@ -16,10 +16,12 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from shopgym.config import Scenario, load_scenario
+from shopgym.envs.episode_state import EpisodeRecorder
 from shopgym.envs.render import RENDER_FPS, RENDER_MODES, check_render_mode, warn_no_render_mode
 from shopgym.envs.restock import world_seed
 from shopgym.envs.restock_render import RestockRenderer
 from shopgym.envs.restock_view import RestockView
+from shopgym.errors import ActionError
 from shopgym.plugins import build_world
 
 
@@ -54,6 +56,10 @@ class RestockVectorEnv(VectorEnv):
 
     ``render()`` returns one view per sub-env, a list (as Gymnasium's ``CartPoleVectorEnv`` does), in
     ``RestockEnv``'s render modes (``render_mode="ansi"`` or ``"rgb_array"``).
+
+    ``get_state()`` and ``set_state(state)`` save and restore the episode in progress and the seeding
+    generators as plain data (``shopgym.envs.episode_state``), so a training run resumed from a
+    checkpoint continues the very episodes it was in.
     """
 
     metadata = {"render_modes": list(RENDER_MODES), "render_fps": RENDER_FPS,
@@ -76,6 +82,7 @@ class RestockVectorEnv(VectorEnv):
         self._np_randoms = [seeding.np_random(None)[0] for _ in range(num_envs)]
         self._needs_reset = False
         self._mask = np.ones(num_envs, dtype=bool)
+        self._episode = EpisodeRecorder()
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         seeds = reseed_worlds(seed, self._np_randoms)
@@ -83,7 +90,9 @@ class RestockVectorEnv(VectorEnv):
         return self.view.observe(), {}
 
     def _reset_worlds(self, seeds) -> None:
-        self.world.reset([world_seed(rng, s) for rng, s in zip(self._np_randoms, seeds, strict=True)])
+        world_seeds = [world_seed(rng, s) for rng, s in zip(self._np_randoms, seeds, strict=True)]
+        self.world.reset(world_seeds)
+        self._episode.on_reset(world_seeds)
         self._needs_reset = False
         if self.renderer is not None:
             self.renderer.on_reset()
@@ -94,7 +103,12 @@ class RestockVectorEnv(VectorEnv):
             self._reset_worlds([None] * n)
             zeros = np.zeros(n, dtype=bool)
             return self.view.observe(), np.zeros(n), zeros, zeros.copy(), {}
-        out = self.world.step(self.view.orders_from_actions(actions))
+        if np.shape(actions) != self.action_space.shape:  # one row per sub-env; never reshape another batch
+            raise ActionError(f"actions must have shape {self.action_space.shape} (the batched action space: one row "
+                              f"per sub-env, num_envs = {n}), got shape {np.shape(actions)}.")
+        orders = self.view.orders_from_actions(actions)
+        self._episode.on_step(orders)
+        out = self.world.step(orders)
         infos: dict[str, Any] = {}
         for key, value in self.view.infos(out).items():
             infos[key], infos[f"_{key}"] = value, self._mask
@@ -114,3 +128,12 @@ class RestockVectorEnv(VectorEnv):
             warn_no_render_mode(self.spec.id if self.spec is not None else "shopgym/Restock-v0")
             return None
         return [self.renderer.render(w) for w in range(self.num_envs)]  # one matplotlib draw per sub-env
+
+    def get_state(self) -> dict[str, Any]:
+        """The episode in progress and the seeding generators, as plain data (see ``EpisodeRecorder.state``)."""
+        return self._episode.state(self.world, self._np_randoms, self._needs_reset)
+
+    def set_state(self, state: dict[str, Any]) -> np.ndarray:
+        """Restore a ``get_state()``; returns the current observations (as the step that led there returned them)."""
+        self._needs_reset = self._episode.restore(self.world, self._np_randoms, state)
+        return self.view.observe()

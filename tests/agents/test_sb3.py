@@ -10,6 +10,7 @@ from stable_baselines3.common import logger as sb3_logger
 from agents import sb3
 from agents.hyperparams import HyperparameterError, load_hyperparams
 from agents.trained import load_policy
+from shopgym.errors import OutputError
 from tests.agents.conftest import RESTOCK, SHORT, TINY_SB3
 
 #: (algo, env id, scenario, continuous): every algorithm on every Restock variant it supports
@@ -73,7 +74,7 @@ def test_resume_continues_step_counter_and_appends_logs(tmp_path, write_hp):
 def test_run_directory_of_another_config_is_refused(tmp_path, write_hp):
     out = tmp_path / "run"
     sb3.train("a2c", RESTOCK, out, timesteps=64, seed=0, **run_kwargs(tmp_path, write_hp, "a2c"))
-    with pytest.raises(HyperparameterError, match="seed"):
+    with pytest.raises(OutputError, match="seed=0, not 1; pass --overwrite"):
         sb3.train("a2c", RESTOCK, out, timesteps=64, seed=1, **run_kwargs(tmp_path, write_hp, "a2c"))
 
 
