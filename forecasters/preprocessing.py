@@ -23,8 +23,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecasters.data import DS, ID, Y, infer_freq, validate_frame
+from forecasters.data import DS, ID, Y, infer_freq, require_numeric, validate_frame
 from shopgym.errors import DataError
+
+
+def _check_long(df: pd.DataFrame, what: str) -> None:
+    """``df`` is a frame with ``unique_id`` and a numeric ``y`` (the steps below that skip ``validate_frame``)."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"{what} takes a pandas DataFrame, got {type(df).__name__}.")
+    missing = [c for c in (ID, Y) if c not in df.columns]
+    if missing:
+        raise DataError(f"{what}: the frame lacks column(s) {missing}; got {list(df.columns)}.")
+    require_numeric(df, [Y], what)
 
 
 def fill_missing_dates(df: pd.DataFrame, freq: pd.Timedelta | None = None, fill_value: float = 0.0) -> pd.DataFrame:
@@ -34,7 +44,9 @@ def fill_missing_dates(df: pd.DataFrame, freq: pd.Timedelta | None = None, fill_
     ``freq`` defaults to the most common step (``infer_freq``).
     """
     df = validate_frame(df)
-    freq = infer_freq(df) if freq is None else pd.Timedelta(freq)
+    freq = infer_freq(df) if freq is None else _positive_freq(freq)
+    if not (np.isfinite(fill_value) and fill_value >= 0):
+        raise DataError(f"fill_value = {fill_value!r} must be a finite number >= 0 (the sales of a date with no row).")
     parts = []
     for uid, g in df.groupby(ID, sort=False):
         grid = pd.date_range(g[DS].iloc[0], g[DS].iloc[-1], freq=freq)
@@ -59,11 +71,27 @@ def fill_missing_dates(df: pd.DataFrame, freq: pd.Timedelta | None = None, fill_
     return pd.concat(parts, ignore_index=True)
 
 
+def _positive_freq(freq) -> pd.Timedelta:
+    """``freq`` as a positive ``pd.Timedelta`` (``'D'``, ``'W'``, ``'7D'``, ``pd.Timedelta(days=1)``), else ``DataError``."""
+    try:
+        step = pd.Timedelta(freq)
+    except (ValueError, TypeError):
+        try:  # a bare unit: pandas reads 'D' or 'W' only as a unit of one
+            step = pd.Timedelta(1, unit=freq)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"freq = {freq!r} is not a fixed time step; pass e.g. 'D', 'W', '7D' or "
+                            "pd.Timedelta(days=1).") from exc
+    if pd.isna(step) or step <= pd.Timedelta(0):
+        raise DataError(f"freq = {freq!r} must be a positive time step, e.g. 'D' or '7D'.")
+    return step
+
+
 def interpolate_gaps(df: pd.DataFrame) -> pd.DataFrame:
     """Linearly interpolate ``NaN`` values of ``y`` inside each series; edge gaps take the nearest value.
 
     A series whose ``y`` is entirely ``NaN`` raises ``DataError``.
     """
+    _check_long(df, "interpolate_gaps")
     out = df.copy()
     if out[Y].isna().groupby(out[ID]).all().any():
         raise DataError("a series has no observed y at all; drop it before fitting.")
@@ -77,8 +105,11 @@ def clip_outliers(df: pd.DataFrame, k: float = 6.0) -> pd.DataFrame:
     1.4826 x MAD estimates the standard deviation for normal data, so ``k = 6`` clips only gross
     errors; holiday peaks of retail data (3-5 sigma) survive.
     """
+    if not np.isfinite(k):
+        raise DataError(f"clip_outliers: k = {k!r} must be a finite number (k <= 0 disables clipping).")
     if k <= 0:
         return df
+    _check_long(df, "clip_outliers")
     out = df.copy()
     grp = out.groupby(ID, sort=False)[Y]
     med = grp.transform("median")
@@ -95,6 +126,7 @@ class SeriesScaler:
     scale_: dict[str, float] = field(default_factory=dict)
 
     def fit(self, df: pd.DataFrame) -> SeriesScaler:
+        _check_long(df, "SeriesScaler.fit")
         s = df[Y].abs().groupby(df[ID]).mean()
         self.scale_ = {k: (float(v) if v > 0 else 1.0) for k, v in s.items()}
         return self

@@ -142,6 +142,14 @@ class ShoppersConfig:
     stockout_loss: float = _f(0.1, "satisfaction lost per shown item that was out of stock", "1/impression", 0.0, 1.0)
     churn_threshold: float = _f(0.1, "a shopper whose satisfaction falls below this never returns (memory_satisfaction)", "", 0.0, 1.0)
     drift_rate: float = _f(0.3, "click log-odds added to a category per purchase in it (memory_drift; capped at 2)", "log-odds/purchase", 0.0, 2.0)
+    coupons: bool = _f(False, "shown discounts are coupons paid from coupon_budget (an offer that would overspend is shown at full price); off: discounts are free price cuts")
+    coupon_budget: float = _f(100.0, "money for coupons per world and episode (coupons); a redeemed coupon costs today's price x its discount", "currency/episode", 0.0, MONEY_MAX)
+    coupon_levels: int = _f(3, "offer levels of Recommend-v0's coupon action: level j is a discount of j x coupon_step", "levels", 1, 100)
+    coupon_step: float = _f(0.1, "discount per offer level (coupon_step x (coupon_levels - 1) must stay below 1)", "fraction", 0.0, 0.99)
+    complements: bool = _f(False, "each item has a complement (catalog.complements()); showing it to a shopper whose last purchase was its partner adds complement_lift to the add-to-cart log-odds")
+    complement_lift: float = _f(1.0, "add-to-cart log-odds added to an item shown after a purchase of the item it complements (complements)", "log-odds", 0.0, 10.0)
+    bundles: bool = _f(False, "an item can be offered as a bundle with its complement at bundle_discount: both are shown and bought together, or neither")
+    bundle_discount: float = _f(0.15, "price cut of both items of a bundle (bundles; the main item gets the larger of this and its coupon)", "fraction", 0.0, 0.99)
 
 
 @dataclass
@@ -316,6 +324,12 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<dict>") -> Scenario
         raise ScenarioError(
             f"{source}: inventory.initial_stock x catalog.n_skus = {inv.initial_stock * cat.n_skus} units exceeds "
             f"inventory.capacity = {inv.capacity}; lower initial_stock or raise capacity."
+        )
+    shop = scenario.shoppers
+    if shop.coupon_step * (shop.coupon_levels - 1) >= 1.0:
+        raise ScenarioError(
+            f"{source}: shoppers.coupon_step x (coupon_levels - 1) = {shop.coupon_step * (shop.coupon_levels - 1):g} "
+            "would be a discount of 100% or more; lower coupon_step or coupon_levels."
         )
     try:
         import numpy as np

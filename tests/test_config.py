@@ -59,3 +59,39 @@ def test_scenarios_readme_documents_every_key_and_is_in_sync():
             key = line.split("`")[1]
             assert f"`{key}`" in readme, f"scenarios/README.md does not document {key}"
     assert readme == render(), "scenarios/README.md is stale: run python -m scenarios.readme"
+
+
+def test_every_float_key_has_a_finite_range_and_every_default_lies_in_it():
+    """Ranges are explicit: each float key has both bounds (so nan, inf and 1e308 are refused), and the
+    defaults pass their own checks."""
+    import dataclasses
+    import math
+
+    from shopgym.config import SECTIONS, Scenario, scenario_from_dict
+
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            lo, hi = f.metadata.get("min"), f.metadata.get("max")
+            if f.type in (float, "float"):
+                assert lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi), f"{section}.{f.name}"
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            if lo is not None:
+                assert default >= lo, f"{section}.{f.name}"
+            if hi is not None:
+                assert default <= hi, f"{section}.{f.name}"
+    assert scenario_from_dict(Scenario().to_dict()) == Scenario()
+
+
+def test_choices_are_enforced_with_a_suggestion():
+    import dataclasses
+
+    from shopgym.config import SECTIONS, Scenario
+
+    with_choices = [(s, f) for s, cls in SECTIONS.items() for f in dataclasses.fields(cls) if f.metadata.get("choices")]
+    if not with_choices:
+        pytest.skip("no key with a fixed set of choices")
+    section, f = with_choices[0]
+    good = f.metadata["choices"][0]
+    assert getattr(Scenario().replace(**{f.name: good}), section).__dict__[f.name] == good
+    with pytest.raises(ScenarioError, match=rf"{section}\.{f.name} = '{good}x' is not one of .*Did you mean '{good}'"):
+        Scenario().replace(**{f.name: good + "x"})

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from forecasters.data import require_numeric
 from shopgym.errors import DataError
 
 #: Columns a model never uses as features: bookkeeping, and the funnel labels (a model of one stage
 #: must not see another stage's outcome, e.g. a purchase model trained on clicked rows sees no ``cart``).
 IGNORED_COLUMNS = frozenset({"day", "session_id", "click", "cart", "purchase"})
+#: Columns of the log layout (``shopgym.world.response.impression_features``) that hold numbers; with the
+#: preference ``u_0..``, embedding ``e_0..`` and ``true_*`` columns. A text value there is an error, never a
+#: category (``TabularEncoder`` one-hot encodes text columns, which would silently change the model).
+NUMERIC_COLUMNS = ("day", "weekday", "position", "seen", "segment", "price_sensitivity", "category", "price",
+                   "discount", "price_paid", "in_stock")
+#: What every log must carry for a conversion model that plugs into the world: the list price, and the item
+#: embedding ``e_0 .. e_{d-1}`` (``catalog.embedding_dim`` columns) that ``LearnedConversion`` feeds it.
+REQUIRED_COLUMNS = ("price",)
+_NUMBERED = re.compile(r"^(u|e)_(\d+)$")
 
 
 def is_feature_column(name: str, tasks: Sequence[str]) -> bool:
@@ -50,6 +61,29 @@ def validate_labels(df: pd.DataFrame, tasks: Sequence[str], what: str = "logs") 
     return out
 
 
+def check_log_columns(df: pd.DataFrame, what: str = "logs") -> None:
+    """Raise ``DataError`` if ``df`` lacks ``price`` or the embedding ``e_0..``, skips an ``e_``/``u_`` index, or
+    holds a non-number in a numeric column of the log layout (``NUMERIC_COLUMNS``, ``u_*``, ``e_*``, ``true_*``)."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    emb = sorted(int(m.group(2)) for c in df.columns if (m := _NUMBERED.match(str(c))) and m.group(1) == "e")
+    if not emb:
+        missing.append("e_0 .. e_{d-1}")
+    if missing:
+        raise DataError(
+            f"{what} lacks column(s) {missing}: logs carry each impression's list price and item embedding "
+            "(the columns `shopgym conversion generate` writes; see shopgym.world.response.impression_features). "
+            f"Got columns {list(df.columns)}."
+        )
+    for prefix in ("e", "u"):
+        idx = sorted(int(m.group(2)) for c in df.columns if (m := _NUMBERED.match(str(c))) and m.group(1) == prefix)
+        if idx and idx != list(range(len(idx))):
+            gap = next(i for i in range(len(idx) + 1) if i not in idx)
+            raise DataError(f"{what} has {prefix}_ columns {[f'{prefix}_{i}' for i in idx]} but no {prefix}_{gap}; "
+                            f"number them {prefix}_0 .. {prefix}_{len(idx) - 1} without gaps.")
+    numeric = [c for c in df.columns if c in NUMERIC_COLUMNS or _NUMBERED.match(str(c)) or str(c).startswith("true_")]
+    require_numeric(df, numeric, what)
+
+
 def check_nested(labels: np.ndarray, tasks: Sequence[str], what: str = "logs") -> None:
     """Raise ``DataError`` if a funnel label exceeds the one before it (e.g. purchase without cart)."""
     for j in range(1, labels.shape[1]):
@@ -64,8 +98,9 @@ def check_nested(labels: np.ndarray, tasks: Sequence[str], what: str = "logs") -
 def load_logs(path: str | Path, tasks: Sequence[str] = ("click", "cart", "purchase"), nested: bool = True) -> pd.DataFrame:
     """Read logs from CSV or Parquet and check their labels (and nesting when ``nested``).
 
-    The columns are those written by ``forecasters.conversion.logs``; features may be any numeric or
-    categorical columns (see ``is_feature_column``).
+    The columns are those written by ``forecasters.conversion.logs``: ``price`` and the embedding ``e_0..`` are
+    required and the layout's numeric columns must hold numbers (``check_log_columns``); other features may be
+    any numeric or categorical columns (see ``is_feature_column``).
     """
     path = Path(path)
     if not path.exists():
@@ -78,6 +113,7 @@ def load_logs(path: str | Path, tasks: Sequence[str] = ("click", "cart", "purcha
     else:
         df = pd.read_csv(path)
     labels = validate_labels(df, tasks, what=path.name)
+    check_log_columns(df, what=path.name)
     if nested:
         check_nested(labels, tasks, what=path.name)
     return df

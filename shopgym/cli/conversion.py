@@ -51,15 +51,16 @@ def generate(
     seed: int = typer.Option(0, help="Episode seed: same seed, same logs."),
     scenario: str = typer.Option("", help="Scenario name or .toml path; default: 200 SKUs in 10 categories."),
     discount_prob: float = typer.Option(0.2, help="Chance an impression shows a discount or coupon."),
-    stockout_prob: float = typer.Option(0.05, help="Chance a shown item is out of stock."),
+    epsilon: float = typer.Option(0.5, help="Share of sessions the logging policy shows a random slate (the rest: "
+                                  "the myopic oracle's). Stock-outs come from the world's inventory."),
 ) -> None:
-    """Simulate sessions and write one row per impression (features, labels, true probabilities)."""
+    """Run a logging policy in the world and write one row per impression (features, labels, true probabilities)."""
     from forecasters.conversion.logs import generate_logs, log_scenario, save_logs
     from shopgym.config import load_scenario
 
     try:
         scen = load_scenario(scenario) if scenario else log_scenario()
-        df = generate_logs(scen, n_impressions, seed=seed, progress=True, discount_prob=discount_prob, stockout_prob=stockout_prob)
+        df = generate_logs(scen, n_impressions, seed=seed, progress=True, discount_prob=discount_prob, epsilon=epsilon)
         path = save_logs(df, out)
     except (ShopgymError, ValueError, ImportError) as exc:
         _fail(exc)

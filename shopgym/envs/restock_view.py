@@ -10,7 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from shopgym.envs.restock_obs import observe_worlds
-from shopgym.errors import ActionError
+from shopgym.errors import ActionError, ScenarioError
 from shopgym.world.calendar import calendar_features
 from shopgym.world.kernel import Q_FIELDS
 from shopgym.world.kpis import TOTAL_FIELDS, day_kpis
@@ -32,6 +32,8 @@ class RestockView:
     """
 
     def __init__(self, world: World, continuous: bool = False):
+        if not isinstance(continuous, (bool, np.bool_)):  # "yes" or "false" would be truthy: refuse, never guess
+            raise ScenarioError(f"continuous = {continuous!r} must be True or False (a bool), got {type(continuous).__name__}.")
         self.world = world
         env = world.scenario.env
         self.n_skus = world.catalog.n_skus

@@ -10,7 +10,7 @@ from shopgym.config import DemandConfig
 from shopgym.world.calendar import day_dates, day_of_week, day_of_year
 from shopgym.world.catalog import Catalog
 from shopgym.world.protocols import DemandContext
-from shopgym.world.sampling import nbinom_ppf, poisson_ppf
+from shopgym.world.sampling import MAX_COUNT, nbinom_ppf, poisson_ppf
 
 
 def seasonal_profile(cfg: DemandConfig, start_date: str, n_days: int) -> np.ndarray:
@@ -43,7 +43,9 @@ class GroundTruthDemand:
     """Demand = base rate x calendar profile x (price / list price) ** elasticity, with NB noise.
 
     The noise is a gamma-Poisson mixture: with ``dispersion = k > 0`` the daily demand has mean
-    ``m`` and variance ``m + m**2 / k`` (negative binomial); ``k = 0`` gives Poisson demand.
+    ``m`` and variance ``m + m**2 / k`` (negative binomial); ``k = 0`` gives Poisson demand. Every draw
+    takes bounded work for any ``k > 0`` (``shopgym.world.sampling``); a tiny ``k`` gives demand that is
+    almost always 0 with rare, huge days, and draws are cut at ``sampling.MAX_COUNT`` (2**53) units.
 
     Args:
         catalog: the products (base rates and list prices).
@@ -128,7 +130,7 @@ class GroundTruthDemand:
         k = self.dispersion
         for w, rng in enumerate(rngs):  # one call per world (not per SKU): keeps worlds independent
             lam = mean[w] * rng.gamma(k, 1.0 / k, size=mean.shape[1]) if k > 0 else mean[w]
-            out[w] = rng.poisson(lam)
+            out[w] = rng.poisson(np.minimum(lam, MAX_COUNT))  # the cap binds only in tails of tiny dispersion
         return out
 
     def sample_days(self, day0: int, n_days: int, price: np.ndarray, rngs: Sequence[np.random.Generator]
@@ -156,7 +158,7 @@ class GroundTruthDemand:
             demand = np.empty(mean.shape, dtype=np.int64)
             for w, rng in enumerate(rngs):  # one call per world and block
                 lam = mean[:, w] * rng.gamma(k, 1.0 / k, size=mean[:, w].shape) if k > 0 else mean[:, w]
-                demand[:, w] = rng.poisson(lam)
+                demand[:, w] = rng.poisson(np.minimum(lam, MAX_COUNT))  # the cap: see ``sampling.MAX_COUNT``
         return np.ascontiguousarray(mean, dtype=float), np.ascontiguousarray(demand, dtype=np.int64)
 
     def pmf(self, mean: float, support: int) -> np.ndarray:
