@@ -15,7 +15,8 @@ __version__ = "0.1.0"
 ENVS = [
     dict(id="shopgym/Restock-v0", entry_point="shopgym.envs.restock:RestockEnv",
          vector_entry_point="shopgym.envs.restock_vector:RestockVectorEnv"),
-    dict(id="shopgym/Recommend-v0", entry_point="shopgym.envs.recommend:RecommendEnv"),
+    dict(id="shopgym/Recommend-v0", entry_point="shopgym.envs.recommend:RecommendEnv",
+         vector_entry_point="shopgym.envs.recommend_vector:RecommendVectorEnv"),
 ]
 
 #: Vector-only envs: ``gymnasium.make_vec(id, num_envs=...)`` builds them (a ``vector_entry_point``);

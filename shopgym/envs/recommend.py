@@ -41,6 +41,13 @@ class RecommendEnv(gym.Env):
     ## Action space
     ``Discrete(K)``: the position of the one candidate to show. With ``slate_size=m > 1``:
     ``MultiDiscrete([K] * m)``, the candidates for slots 0 .. m-1 (a repeated candidate is shown once).
+    Offers (optional, off by default; ``shopgym.world.offers``): with ``coupons=True`` (the scenario key
+    ``shoppers.coupons``) the action is ``MultiDiscrete([K] * m + [L] * m)``: the slate, then an offer level
+    ``j`` in ``[0, L)`` per slot (``L = coupon_levels``; a coupon of ``j x coupon_step`` off, paid from the
+    episode's ``coupon_budget``; an offer the budget cannot cover is shown at full price); with
+    ``bundles=True`` ``[2] * m`` bundle flags follow (1: the item comes with its complement at
+    ``bundle_discount`` off, bought together or not at all). With coupons the observation gains
+    ``coupon_left`` (budget left / coupon_budget) before ``elapsed``.
     Other actions raise ``shopgym.errors.ActionError``.
 
     ## Observation space
@@ -95,6 +102,8 @@ class RecommendEnv(gym.Env):
     ``gymnasium.make("shopgym/Recommend-v0", scenario="recommend", slate_size=1, render_mode=None, **keys)``.
     Any scenario works: the env turns ``shoppers.simulate_sessions`` on. Scenario keys override by name;
     ``slate_size`` is the scenario key ``shoppers.slate_size``, which this env sets to 1 unless it is passed.
+    ``gymnasium.make_vec("shopgym/Recommend-v0", num_envs=N, vectorization_mode="vector_entry_point")`` gives N of
+    these envs with independent days and per-sub-env next-step autoreset (``shopgym.envs.recommend_vector``).
 
     ## Version history
     - v0: initial version.
@@ -171,6 +180,12 @@ class RecommendEnv(gym.Env):
         return self._items.copy()
 
     @property
+    def current_shopper(self) -> int | None:
+        """Population index of the current session's shopper (a real recommender knows who is visiting; its
+        features come from ``world.shoppers``), or ``None`` when no session is open."""
+        return None if self._session is None else int(self.world.sessions_today().shopper[self._session])
+
+    @property
     def last_outcome(self):
         """The last served session's ``SessionOutcome`` (its clicks and purchases: a recommender's own logs), or
         ``None`` before the first step of an episode."""
@@ -201,7 +216,9 @@ class RecommendEnv(gym.Env):
         if self._session is None:
             raise RuntimeError("the episode is over (or reset() was not called); call reset() first.")
         slate = self.view.slate(action, self._items)
-        out = self.world.serve(slate[None], sessions=[self._session])
+        discounts, bundles = self.view.offers(action)
+        out = self.world.serve(slate[None], None if discounts is None else discounts[None], [self._session],
+                               None if bundles is None else bundles[None])
         self._last = out
         self._shown[out.item] = True
         if self.renderer is not None:
@@ -218,6 +235,9 @@ class RecommendEnv(gym.Env):
             "revenue": float(kpis["recommendation_revenue"][0]), "margin": float(kpis["recommendation_margin"][0]),
             "churned_shoppers": int(kpis["churned_shoppers"][0]), "coverage": float(self._shown.mean()),
         }
+        if self.view.coupons:  # currency
+            info["coupon_spend"] = float(kpis["coupon_spend"][0])
+            info["coupon_left"] = float(self.world.coupon_left[0])
         if terminated:
             info["episode_kpis"] = {k: float(v[0]) for k, v in {**self.world.kpis.summary(), **kpis}.items()}
         reward = info["session_margin"] * self.scenario.env.reward_scale

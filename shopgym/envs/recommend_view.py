@@ -56,8 +56,22 @@ class RecommendView:
                             + [f"category_{c}" for c in range(self.n_categories)] + [f"e_{d}" for d in range(dim)])
         size = len(self.shopper_fields) + self.k * len(self.item_fields)
         self.observation_space = gym.spaces.Box(-OBS_BOUND, OBS_BOUND, (size,), np.float32)
-        self.action_space = (gym.spaces.Discrete(self.k) if slate_size == 1
-                             else gym.spaces.MultiDiscrete([self.k] * slate_size))
+        shop = world.scenario.shoppers
+        #: Offer parts of the action (``shoppers.coupons``: an offer level per slot; ``shoppers.bundles``: a bundle
+        #: flag per slot), after the slate's candidate positions.
+        self.coupons, self.bundles = bool(shop.coupons), bool(shop.bundles)
+        self.coupon_levels, self.coupon_step = int(shop.coupon_levels), float(shop.coupon_step)
+        if self.coupons:
+            self.shopper_fields.insert(len(self.shopper_fields) - 1, "coupon_left")
+            size += 1
+            self.observation_space = gym.spaces.Box(-OBS_BOUND, OBS_BOUND, (size,), np.float32)
+        if self.coupons or self.bundles:
+            nvec = ([self.k] * slate_size + [self.coupon_levels] * slate_size * self.coupons
+                    + [2] * slate_size * self.bundles)
+            self.action_space = gym.spaces.MultiDiscrete(nvec)
+        else:
+            self.action_space = (gym.spaces.Discrete(self.k) if slate_size == 1
+                                 else gym.spaces.MultiDiscrete([self.k] * slate_size))
         self._cat_onehot = np.eye(self.n_categories)[cat.category]
         self._static = np.concatenate([self._cat_onehot, cat.features], axis=1)  # (n_skus, C + dim)
 
@@ -99,6 +113,9 @@ class RecommendView:
         if lc >= 0:
             s[j + 5 + lc] = 1.0
         s[-1] = world.day / world.horizon
+        if self.coupons:  # coupon budget left, as a share of the episode's budget
+            budget = world.scenario.shoppers.coupon_budget
+            s[-2] = world.coupon_left[w] / budget if budget > 0 else 0.0
         rows = world.forecast_rows(1)
         rate = np.maximum(rows[min(w, rows.shape[0] - 1), :, 0], 1e-6)
         on_hand = world.on_hand[w]
@@ -133,9 +150,25 @@ class RecommendView:
         if not self.action_space.contains(a.astype(np.int64) if a.dtype.kind in "iu" else a):
             raise ActionError(f"action {action!r} is not in the action space {self.action_space}: give "
                               + ("one candidate position in [0, K-1]" if self.slate_size == 1 else
-                                 f"{self.slate_size} candidate positions, each in [0, K-1]") + f" (K = {self.k}).")
-        pos = a.astype(np.int64).reshape(-1)
+                                 f"{self.slate_size} candidate positions, each in [0, K-1]") + f" (K = {self.k})"
+                              + (f", then {self.slate_size} offer levels in [0, {self.coupon_levels - 1}]"
+                                 if self.coupons else "")
+                              + (f", then {self.slate_size} bundle flags in {{0, 1}}" if self.bundles else "") + ".")
+        pos = a.astype(np.int64).reshape(-1)[: self.slate_size]
         first = np.zeros(len(pos), dtype=bool)
         _, keep = np.unique(pos, return_index=True)
         first[keep] = True
         return np.where(first, items[pos], -1)
+
+    def offers(self, action) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The offer parts of a valid ``action`` (``slate`` checked it): discounts (offer level x ``coupon_step``,
+        fraction) and bundle flags per slot, each ``(slate_size,)`` or ``None`` when the scenario has no such offer."""
+        a = np.asarray(action, dtype=np.int64).reshape(-1)
+        m, j = self.slate_size, self.slate_size
+        discounts = bundles = None
+        if self.coupons:
+            discounts = a[j : j + m] * self.coupon_step
+            j += m
+        if self.bundles:
+            bundles = a[j : j + m].astype(bool)
+        return discounts, bundles

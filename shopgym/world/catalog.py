@@ -65,6 +65,22 @@ class Catalog:
             features=feats,
         )
 
+    def complements(self) -> np.ndarray:
+        """For each SKU, the index of its complement: the item of the next category (round-robin) whose feature
+        vector is closest to its own (ties by SKU index), so a function of the catalog seed alone (no draw, so
+        adding it shifted no other attribute). With one category: the closest other SKU (itself if alone).
+
+        Complement pairs are directed (``j = complements()[i]`` need not map back to ``i``): buying ``i``
+        lifts ``j``, and a bundle offer of ``i`` comes with ``j`` (``shopgym.world.offers``)."""
+        n = self.n_skus
+        n_categories = int(self.category.max()) + 1
+        target = (self.category + 1) % n_categories
+        similarity = self.features @ self.features.T  # (n, n)
+        allowed = self.category[None, :] == target[:, None]
+        if n_categories == 1:
+            allowed = ~np.eye(n, dtype=bool) if n > 1 else np.ones((1, 1), dtype=bool)
+        return np.argmax(np.where(allowed, similarity, -np.inf), axis=1).astype(np.int64)
+
     def substitutes(self) -> np.ndarray:
         """For each SKU, the index of its substitute: the next SKU of the same category (itself if alone)."""
         n = self.n_skus

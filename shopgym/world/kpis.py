@@ -41,7 +41,10 @@ without sessions): ``sessions``, ``impressions`` (items shown), ``clicks``, ``ca
 ``conversion_rate`` = purchases / clicks (0 without clicks); ``recommendation_revenue`` (currency, price
 paid after discounts) and ``recommendation_margin`` (currency: revenue minus the unit cost of the units
 sold through recommendations); ``stockouts_hit`` (carts that found no unit left to buy, count);
-``churned_shoppers`` (shoppers who left for good by the end, count). Recommendation-driven sales are
+``churned_shoppers`` (shoppers who left for good by the end, count); with ``shoppers.coupons``,
+``coupon_spend`` (currency: today's price x discount of each redeemed coupon; never above the budget),
+``coupons_granted`` and ``coupons_refused`` (offers shown, and offers shown at full price because the
+budget left could not cover them, counts); with ``shoppers.bundles``, ``bundles_sold`` (count). Recommendation-driven sales are
 also in the shop's ``revenue``, ``sold`` and ``demand`` (they are demand served from stock).
 
 Ads add their KPIs (ROAS, CPA, wasted spend) here as they land.
@@ -87,9 +90,11 @@ EPISODE_KPIS = {
 
 #: Per-world day sums of the session phase (``shopgym.world.sessions``): ``sessions``, ``impressions``, ``clicks``,
 #: ``carts``, ``purchases``, ``stockouts_hit`` and ``out_of_stock_shown`` (counts), ``rec_revenue`` and ``rec_margin``
-#: (currency), ``churned`` (shoppers churned so far: a level at the day's end, not a flow).
+#: (currency), ``coupon_spend`` (currency), ``coupons_granted``, ``coupons_refused`` and ``bundles_sold`` (counts),
+#: ``churned`` (shoppers churned so far: a level at the day's end, not a flow; always the last column).
 SESSION_FIELDS = ("sessions", "impressions", "clicks", "carts", "purchases", "stockouts_hit", "out_of_stock_shown",
-                  "rec_revenue", "rec_margin", "churned")
+                  "rec_revenue", "rec_margin", "coupon_spend", "coupons_granted", "coupons_refused", "bundles_sold",
+                  "churned")
 
 #: The recommendation KPIs (``session_kpis``): name -> unit (see the module docstring).
 SESSION_KPIS = {
@@ -99,6 +104,9 @@ SESSION_KPIS = {
     "recommendation_revenue": "currency", "recommendation_margin": "currency (revenue - unit cost of units sold)",
     "stockouts_hit": "carts that found the item out of stock (count)",
     "churned_shoppers": "shoppers who left for good (count, at the end)",
+    "coupon_spend": "currency paid for redeemed coupons", "coupons_granted": "coupon offers shown (count)",
+    "coupons_refused": "coupon offers not granted: the budget could not cover them (count)",
+    "bundles_sold": "bundles bought (count; each is two units)",
 }
 
 #: Column of each day sum in a totals row.
@@ -195,6 +203,8 @@ def session_kpis(acc: np.ndarray, last: np.ndarray) -> dict[str, np.ndarray]:
         "recommendation_revenue": t["rec_revenue"], "recommendation_margin": t["rec_margin"],
         "stockouts_hit": t["stockouts_hit"],
         "churned_shoppers": np.asarray(last, float)[:, SESSION_FIELDS.index("churned")].copy(),
+        "coupon_spend": t["coupon_spend"], "coupons_granted": t["coupons_granted"],
+        "coupons_refused": t["coupons_refused"], "bundles_sold": t["bundles_sold"],
     }
 
 

@@ -11,6 +11,13 @@ For impression ``j`` (shopper ``u``, item ``i`` at position ``k``, seen ``s`` ti
 
 with ``w = affinity_weight``. The nested sample draws one uniform per stage and impression.
 Everything is vectorised over the batch. Numpy only.
+
+Complements (``shoppers.complements``): an item shown to a shopper whose last purchase (in an earlier
+session of the episode) was the item it complements (``Catalog.complements()``) converts better: the
+session phase adds ``complement_lift`` to its add-to-cart log-odds (``lift_cart``), whatever response
+model (ground truth or learned) gave the probabilities, so the effect is a property of the world::
+
+    p(cart|click) <- sigmoid(logit(p(cart|click)) + complement_lift)     (complement rows only)
 """
 
 from __future__ import annotations
@@ -55,6 +62,14 @@ def nested_sample(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     u = rng.random(probs.shape)
     hit = u < probs
     return np.cumprod(hit, axis=1).astype(bool)
+
+
+def lift_cart(probs: np.ndarray, rows: np.ndarray, lift: float) -> None:
+    """Add ``lift`` to the add-to-cart log-odds of ``probs[rows]`` (``(n, 3)`` conditional funnel, in place)."""
+    if lift == 0 or not rows.any():
+        return
+    p = np.clip(probs[rows, 1], 1e-12, 1 - 1e-12)
+    probs[rows, 1] = _sigmoid(np.log(p) - np.log1p(-p) + lift)
 
 
 def funnel_to_joint(cond: np.ndarray) -> np.ndarray:

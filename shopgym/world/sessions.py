@@ -22,6 +22,11 @@ Serving a batch (rows in session order, then slot order):
   4. the units leave the stock first-expiring-first-out (``inventory.remove_fifo``), paid at today's
      price less the shown discount;
   5. the shoppers' memory (``shopgym.world.memory``) takes in what happened.
+Offers (``shopgym.world.offers``): with ``shoppers.coupons`` the shown discounts are coupons granted from each
+world's budget before step 2 (refused ones are shown at full price) and paid on purchase; with
+``shoppers.bundles`` a flagged item is shown with its complement and both are bought together or not at
+all; with ``shoppers.complements`` an item shown after a purchase of the item it complements gets the
+response model's complement lift (``shopgym.world.response.lift_cart``) in step 2.
 """
 
 from __future__ import annotations
@@ -32,12 +37,17 @@ import numpy as np
 
 from shopgym.errors import ActionError
 from shopgym.world import inventory as inv
+from shopgym.world import offers
 from shopgym.world.kpis import SESSION_FIELDS
 from shopgym.world.memory import SATISFACTION_START, ShopperState
 from shopgym.world.protocols import ImpressionBatch
+from shopgym.world.response import lift_cart
 
 #: Column of each per-world day sum of the session phase (``shopgym.world.kpis.SESSION_FIELDS`` defines them).
 _S = {name: i for i, name in enumerate(SESSION_FIELDS)}
+#: The day-sum columns that ``SessionPhase._add_sums`` adds per impression, in its order.
+_SUMMED = np.array([_S[f] for f in ("impressions", "clicks", "carts", "purchases", "stockouts_hit",
+                                    "out_of_stock_shown", "rec_revenue", "rec_margin")])
 
 
 @dataclass(frozen=True)
@@ -51,12 +61,16 @@ class Decisions:
             ``World.sessions_today()`` order (world after world) restricted to unserved sessions.
             ``None``: those sessions are shown nothing (they still visit).
         discounts: price cut per shown item, a fraction of the list price in ``[0, 1)``, same shape as
-            ``slates``; ``None`` for no discounts.
+            ``slates``; ``None`` for no discounts. With ``shoppers.coupons`` they are coupons paid from the
+            coupon budget (``shopgym.world.offers``).
+        bundles: whether each shown item is offered as a bundle with its complement (``shoppers.bundles``), bool,
+            same shape as ``slates``; ``None`` for no bundles.
     """
 
     orders: np.ndarray
     slates: np.ndarray | None = None
     discounts: np.ndarray | None = None
+    bundles: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,8 @@ class SessionOutcome:
     price paid, and price paid minus unit cost, for purchases; 0 otherwise).
     Per served session, in the order given: ``sessions`` (their indices), ``session_revenue`` and
     ``session_margin`` (currency). ``sold``: units taken from stock per world and SKU, ``(n_worlds, n_skus)``.
+    Offers, per impression: ``coupon`` (bool: a coupon was granted on it), ``bundle`` (bool: part of a bundle offer),
+    ``complement`` (bool: the complement row of a bundle); ``coupon_spend``: currency paid for coupons per world.
     """
 
     session: np.ndarray
@@ -113,6 +129,22 @@ class SessionOutcome:
     session_revenue: np.ndarray
     session_margin: np.ndarray
     sold: np.ndarray
+    coupon: np.ndarray | None = None
+    bundle: np.ndarray | None = None
+    complement: np.ndarray | None = None
+    coupon_spend: np.ndarray | None = None
+
+
+def check_bundles(bundles, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Validated bundle flags (bool, ``shape``) or ``None``; ``ActionError`` naming the problem."""
+    if bundles is None:
+        return None
+    bundles = np.asarray(bundles)
+    if bundles.shape != shape:
+        raise ActionError(f"bundles must have the slates' shape {shape}, got {bundles.shape}.")
+    if bundles.size and not (np.issubdtype(bundles.dtype, np.bool_) or np.isin(bundles, (0, 1)).all()):
+        raise ActionError("bundles must be booleans (or 0/1): whether each shown item is offered as a bundle.")
+    return bundles.astype(bool)
 
 
 def check_slates(slates, discounts, n_sessions: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
@@ -158,10 +190,18 @@ class SessionPhase:
         self.day_sums = np.zeros((n_worlds, len(SESSION_FIELDS)))
         self.day_sold = np.zeros((n_worlds, catalog.n_skus), dtype=np.int64)
         self.day_revenue = np.zeros((n_worlds, catalog.n_skus))
+        #: Each item's complement (``Catalog.complements()``), ``(n_skus,)`` int64.
+        self.complements = catalog.complements()
+        #: Coupon budget left per world (currency; ``coupon_budget`` at reset; never negative).
+        self.coupon_left = np.zeros(n_worlds)
+        #: Item of each shopper's last purchase this episode, ``(n_worlds, n_shoppers)`` int64, -1 before one.
+        self.last_purchase = np.full((n_worlds, cfg.n_shoppers), -1, dtype=np.int64)
 
     def reset(self) -> None:
-        """A new episode: fresh memory, no sessions drawn yet."""
+        """A new episode: fresh memory and coupon budget, no sessions drawn yet."""
         self.state.reset()
+        self.coupon_left[:] = self.cfg.coupon_budget if self.cfg.coupons else 0.0
+        self.last_purchase[:] = -1
         self.open_day()
 
     def open_day(self) -> None:
@@ -196,14 +236,14 @@ class SessionPhase:
         return rng.choice(len(weights), size=count, p=weights / total).astype(np.int64)
 
     def serve(self, sessions: np.ndarray, slates: np.ndarray, discounts: np.ndarray, *, day: int, stock: np.ndarray,
-              price: np.ndarray, response_model, rngs) -> SessionOutcome:
+              price: np.ndarray, response_model, rngs, bundles: np.ndarray | None = None) -> SessionOutcome:
         """Show ``slates[k]`` to session ``sessions[k]`` of today (validated arrays); take the purchases from
         ``stock`` (``(n_worlds, n_skus, K)``, in place) at ``price`` (``(n_worlds, n_skus)``, currency/unit);
-        ``rngs[w]`` is world ``w``'s responses stream."""
+        ``rngs[w]`` is world ``w``'s responses stream; ``bundles``: bundle flags like ``slates`` (or ``None``)."""
         today = self._today
         if today is None:
             raise RuntimeError("no sessions drawn today: call today() first.")
-        if today.served[sessions].any() or len(np.unique(sessions)) != len(sessions):
+        if today.served[sessions].any() or (len(sessions) > 1 and len(np.unique(sessions)) != len(sessions)):
             raise ActionError("a session can be served once a day; serve each of World.sessions_today() once.")
         today.served[sessions] = True
         cat, b, n = self.catalog, self.n_worlds, self.catalog.n_skus
@@ -211,6 +251,22 @@ class SessionPhase:
         session = sessions[row]
         world, shopper = today.world[session], today.shopper[session]
         item, discount = slates[row, pos], discounts[row, pos]
+        cfg = self.cfg
+        coupon = worth = None
+        if cfg.coupons:  # grant coupons while the budget covers them; refused ones are shown at full price
+            worth = price[world, item] * discount
+            coupon = offers.grant_coupons(world, worth, self.coupon_left)
+            discount = np.where(coupon, discount, 0.0)
+        bundle = complement = None
+        if cfg.bundles and bundles is not None and bundles.any():
+            flag = bundles[row, pos]
+            src, complement = offers.expand_bundles(flag)
+            row, pos, session, world, shopper = row[src], pos[src], session[src], world[src], shopper[src]
+            bundle, item, discount = flag[src], item[src], discount[src]
+            item = np.where(complement, self.complements[item], item)
+            discount = np.where(bundle, np.maximum(discount, cfg.bundle_discount), discount)
+            if coupon is not None:  # the coupon belongs to the main row
+                coupon, worth = coupon[src] & ~complement, np.where(complement, 0.0, worth[src])
         category = cat.category[item]
         on_hand = stock.sum(-1)
         in_stock = on_hand[world, item] > 0
@@ -223,9 +279,18 @@ class SessionPhase:
         if shift is not None and len(item):
             p = np.clip(probs[:, 0], 1e-12, 1 - 1e-12)
             probs[:, 0] = 1.0 / (1.0 + np.exp(-(np.log(p) - np.log1p(-p) + shift)))
+        if cfg.complements and len(item):
+            before = self.last_purchase[world, shopper]
+            lift_cart(probs, (before >= 0) & (self.complements[np.maximum(before, 0)] == item), cfg.complement_lift)
         hit = self._draw(probs, world, rngs)
+        if complement is not None:  # the shopper takes or leaves a bundle as one
+            hit[complement] = hit[np.flatnonzero(complement) - 1]
         click, cart, purchase = hit[:, 0], hit[:, 1], hit[:, 2] & in_stock
+        if complement is not None:
+            purchase = offers.tie_bundles(purchase, complement)
         purchase = self._allocate(purchase, world, item, on_hand)
+        if complement is not None:
+            purchase = offers.tie_bundles(purchase, complement)
         stockout_hit = cart & ~purchase & (~in_stock | hit[:, 2])
         sold = np.bincount(world[purchase] * n + item[purchase], minlength=b * n).reshape(b, n)
         inv.remove_fifo(stock, sold)
@@ -234,13 +299,24 @@ class SessionPhase:
         margin = np.where(purchase, paid - cat.unit_cost[item], 0.0)
         self.state.record_impressions(world, shopper, item, category, click, purchase, ~in_stock)
         self._add_sums(world, click, cart, purchase, stockout_hit, ~in_stock, revenue, margin, sold, item)
+        spend = None
+        if coupon is not None:
+            spend = offers.pay_coupons(world, worth, coupon & purchase, self.coupon_left)
+            self.day_sums[:, _S["coupon_spend"]] += spend
+            self.day_sums[:, _S["coupons_granted"]] += np.bincount(world, weights=coupon, minlength=b)
+            self.day_sums[:, _S["coupons_refused"]] += np.bincount(world, weights=(worth > 0) & ~coupon, minlength=b)
+        if complement is not None:
+            self.day_sums[:, _S["bundles_sold"]] += np.bincount(world, weights=complement & purchase, minlength=b)
+        if cfg.complements:  # later rows (sessions) overwrite earlier ones
+            self.last_purchase[world[purchase], shopper[purchase]] = item[purchase]
         m = len(sessions)
         out = SessionOutcome(
             session=session, world=world, shopper=shopper, position=pos.astype(np.int64), item=item,
             discount=discount, click=click, cart=cart, purchase=purchase, in_stock=in_stock,
             stockout_hit=stockout_hit, revenue=revenue, margin=margin, sessions=sessions,
             session_revenue=np.bincount(row, weights=revenue, minlength=m),
-            session_margin=np.bincount(row, weights=margin, minlength=m), sold=sold)
+            session_margin=np.bincount(row, weights=margin, minlength=m), sold=sold,
+            coupon=coupon, bundle=bundle, complement=complement, coupon_spend=spend)
         return out
 
     def _draw(self, probs: np.ndarray, world: np.ndarray, rngs) -> np.ndarray:
@@ -272,19 +348,11 @@ class SessionPhase:
 
     def _add_sums(self, world, click, cart, purchase, stockout_hit, out_of_stock, revenue, margin, sold, item) -> None:
         b = self.n_worlds
-        sums = self.day_sums
-
-        def add(name, values):
-            sums[:, _S[name]] += np.bincount(world, weights=values, minlength=b)
-
-        add("impressions", np.ones(len(world)))
-        add("clicks", click)
-        add("carts", cart)
-        add("purchases", purchase)
-        add("stockouts_hit", stockout_hit)
-        add("out_of_stock_shown", out_of_stock)
-        add("rec_revenue", revenue)
-        add("rec_margin", margin)
+        # one bincount over (world, field) keys: the same sums, in the same order, as one bincount per field
+        values = np.column_stack([np.ones(len(world)), click, cart, purchase, stockout_hit, out_of_stock, revenue, margin])
+        key = world[:, None] * len(_SUMMED) + np.arange(len(_SUMMED))
+        self.day_sums[:, _SUMMED] += np.bincount(key.ravel(), weights=values.ravel(),
+                                                 minlength=b * len(_SUMMED)).reshape(b, len(_SUMMED))
         self.day_sold += sold
         n = self.catalog.n_skus
         self.day_revenue += np.bincount(world * n + item, weights=revenue, minlength=b * n).reshape(b, n)

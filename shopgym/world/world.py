@@ -49,7 +49,14 @@ from shopgym.world.protocols import (
     ImpressionBatch,
     ResponseModel,
 )
-from shopgym.world.sessions import Decisions, SessionOutcome, SessionPhase, Sessions, check_slates
+from shopgym.world.sessions import (
+    Decisions,
+    SessionOutcome,
+    SessionPhase,
+    Sessions,
+    check_bundles,
+    check_slates,
+)
 
 #: Order of the child streams spawned from each world's seed. Append only: a new component gets a
 #: new index, so the existing streams do not shift.
@@ -307,11 +314,19 @@ class World:
         """The shoppers' memory per world (``shopgym.world.memory.ShopperState``; read it, never write it)."""
         return self._session_phase().state
 
-    def serve(self, slates, discounts=None, sessions=None) -> SessionOutcome:
+    @property
+    def coupon_left(self) -> np.ndarray:
+        """Coupon budget left per world this episode (currency, ``(n_worlds,)``, never negative; 0 without
+        ``shoppers.coupons``; a copy)."""
+        return self._session_phase().coupon_left.copy()
+
+    def serve(self, slates, discounts=None, sessions=None, bundles=None) -> SessionOutcome:
         """Show ``slates`` (``(m, slots)`` item indices, -1 = empty slot) to ``sessions`` (``m`` indices into
         ``sessions_today()``; default: every unserved session, in order) now; purchases take stock at once.
 
-        ``discounts``: fraction of the list price per shown item in ``[0, 1)`` (default none).
+        ``discounts``: fraction of the list price per shown item in ``[0, 1)`` (default none; coupons paid from
+        the coupon budget with ``shoppers.coupons``). ``bundles``: bool per shown item, offered as a bundle with
+        its complement (``shoppers.bundles``; default none). See ``shopgym.world.offers``.
         """
         phase = self._session_phase()
         today = self.sessions_today()
@@ -319,9 +334,10 @@ class World:
         if len(sessions) and (sessions.min() < 0 or sessions.max() >= len(today)):
             raise ValueError(f"session indices must lie in [0, {len(today) - 1}], got {sessions}.")
         slates, discounts = check_slates(slates, discounts, len(sessions), self.catalog.n_skus)
+        bundles = check_bundles(bundles, slates.shape)
         return phase.serve(sessions, slates, discounts, day=self.day, stock=self.stock,
                            price=self._price_by_day[self.day], response_model=self.response_model,
-                           rngs=self.rngs["responses"])
+                           rngs=self.rngs["responses"], bundles=bundles)
 
     def session_kpis(self) -> dict[str, np.ndarray]:
         """The recommendation KPIs of the episode so far per world, today's served sessions included."""
@@ -348,7 +364,7 @@ class World:
                 rest = self.sessions_today().unserved()
                 if decisions.slates is not None or len(rest):
                     slates = decisions.slates if decisions.slates is not None else np.zeros((len(rest), 0), np.int64)
-                    self.serve(slates, decisions.discounts, rest)
+                    self.serve(slates, decisions.discounts, rest, decisions.bundles)
             elif decisions.slates is not None:
                 self._session_phase()  # raises: sessions are off
         else:

@@ -40,10 +40,43 @@ def test_same_seed_same_logs(tiny_scenario, tiny_logs):
     assert not other["click"].equals(tiny_logs["click"])
 
 
-def test_seen_counts_earlier_exposures(tiny_logs):
-    key = tiny_logs["shopper_id"] * 1000 + tiny_logs["item_id"]
-    expected = tiny_logs.groupby(key).cumcount()
-    np.testing.assert_array_equal(tiny_logs["seen"].to_numpy(), expected.to_numpy())
+def test_seen_counts_exposures_of_earlier_days(tiny_logs):
+    # a day's sessions are served as one batch: seen counts the pair's impressions before the day opened
+    key = (tiny_logs["shopper_id"] * 1000 + tiny_logs["item_id"]).to_numpy()
+    day = tiny_logs["day"].to_numpy()
+    assert np.all(np.diff(day) >= 0)  # one episode, days in order
+    per_day = pd.Series(1, index=pd.MultiIndex.from_arrays([key, day])).groupby(level=[0, 1]).sum()
+    before = per_day.groupby(level=0).cumsum() - per_day
+    expected = before.reindex(pd.MultiIndex.from_arrays([key, day])).to_numpy()
+    np.testing.assert_array_equal(tiny_logs["seen"].to_numpy(), expected)
+    assert tiny_logs["seen"].max() > 0
+
+
+def test_stockouts_come_from_the_worlds_inventory():
+    gen = LogGenerator(log_scenario(n_skus=12, n_categories=3, n_shoppers=40, sessions_per_day=30, slate_size=3,
+                                    initial_stock=2, restock_cover_days=0.0), seed=4)
+    out_of_stock_rows = 0
+    for _ in range(8):
+        opening = gen.world.on_hand[0].copy()
+        frame = gen.day_frame()
+        item = frame["item_id"].to_numpy()
+        np.testing.assert_array_equal(frame["in_stock"].to_numpy(), opening[item] > 0)  # stock-out <=> none on hand
+        assert (frame.loc[frame.in_stock == 0, ["purchase", "true_purchase"]] == 0).all().all()
+        bought = np.bincount(item, weights=frame["purchase"].to_numpy(), minlength=12)
+        assert (bought <= opening).all()  # purchases took real units
+        out_of_stock_rows += int((frame.in_stock == 0).sum())
+    assert out_of_stock_rows > 0
+
+
+def test_logging_policy_propensities():
+    eps, n = 0.3, 30
+    df = generate_logs(log_scenario(n_skus=n, n_categories=3, n_shoppers=200, sessions_per_day=50, slate_size=4),
+                       n_impressions=4000, seed=2, epsilon=eps)
+    values = np.unique(df["true_propensity"].round(12))
+    np.testing.assert_allclose(values, [eps / n, 1 - eps + eps / n])
+    greedy_share = (df["true_propensity"] > 0.5).mean()
+    assert 1 - eps - 0.05 < greedy_share < 1 - eps + eps * 4 / n + 0.05  # random slates match greedy rarely
+    assert (df["true_propensity"] < 0.5).any()  # random slates are logged too
 
 
 @settings(max_examples=15, deadline=None)
@@ -95,6 +128,8 @@ def test_loader_errors(tiny_logs, tmp_path):
 def test_generator_arguments(tiny_scenario):
     with pytest.raises(ValueError, match="discount_prob"):
         LogGenerator(tiny_scenario, discount_prob=1.5)
+    with pytest.raises(ValueError, match="epsilon"):
+        LogGenerator(tiny_scenario, epsilon=-0.1)
     with pytest.raises(ValueError, match="slate_size"):
         LogGenerator(log_scenario(n_skus=3, slate_size=5))
     with pytest.raises(ValueError, match="n_impressions"):

@@ -82,7 +82,7 @@ def test_vector_env_renders_one_view_per_sub_env(env_id, mode):
     envs.close()
 
 
-@pytest.mark.parametrize("env_id", VECTOR_IDS)
+@pytest.mark.parametrize("env_id", [i for i in VECTOR_IDS if i.startswith("shopgym/Restock")])  # one step = one day
 def test_vector_history_restarts_after_autoreset(env_id):
     n_envs = load_scenario("quickstart").catalog.n_skus
     envs = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point", render_mode="ansi",
