@@ -32,7 +32,7 @@ def _check_train_arguments(env: str, scenario: str | None, timesteps: int | None
     """Refuse a bad ``train`` argument with a one-line ``BadParameter`` before the run writes anything, so a
     typo never leaves a config.yml behind that then refuses the corrected command."""
     from shopgym.config import load_scenario
-    from shopgym.errors import ShopgymError, did_you_mean
+    from shopgym.errors import HyperparameterError, ShopgymError, did_you_mean
 
     if timesteps is not None and timesteps < 1:
         raise typer.BadParameter(f"--timesteps {timesteps}: must be > 0 (env steps to train for).")
@@ -41,7 +41,8 @@ def _check_train_arguments(env: str, scenario: str | None, timesteps: int | None
     if env not in gym.registry:
         raise typer.BadParameter(f"--env {env!r} is not a registered Gymnasium env id.{did_you_mean(env, gym.registry)}")
     if hyperparams is not None and not Path(hyperparams).is_file():
-        raise typer.BadParameter(f"--hyperparams {str(hyperparams)!r}: no such file; pass a hyperparameter YAML file.")
+        raise HyperparameterError(f"--hyperparams: {hyperparams} does not exist; pass a hyperparameter YAML file "
+                                  "(default agents/hyperparams/<algo>.yml).")
     if scenario is not None:
         try:
             load_scenario(scenario)

@@ -7,7 +7,7 @@ import pytest
 
 from forecasters.base import Forecaster
 from forecasters.registry import make
-from shopgym.errors import DataError
+from shopgym.errors import DataError, ModelFileError
 
 
 @pytest.fixture
@@ -82,5 +82,5 @@ def test_load_rejects_foreign_file(tmp_path):
     import pickle
 
     p.write_bytes(pickle.dumps({"a": 1}))
-    with pytest.raises(DataError, match="not a forecaster"):
+    with pytest.raises(ModelFileError, match="not a forecaster"):
         Forecaster.load(p)
