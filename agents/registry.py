@@ -1,4 +1,5 @@
-"""Policies by name: ``make_policy("sS", env)``; trained agents by ``"sb3:DIR"``, ``"dqn:DIR"`` or ``"dqn-sku:DIR"``."""
+"""Policies by name: ``make_policy("sS", env)``; trained agents by ``"sb3:DIR"``, ``"dqn:DIR"`` or ``"dqn-sku:DIR"``;
+greedy under a learned conversion model by ``"learned_greedy:PATH"`` (Recommend)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ POLICIES: dict[str, Entry] = {
     "critical_fractile": Entry(h.CriticalFractilePolicy,
                                "order up to the newsvendor critical-fractile quantile of lead-time demand"),
     "newsvendor_optimum": Entry(h.NewsvendorOptimum, "the closed-form optimal newsvendor order (newsvendor scenarios only)"),
-    "optimal": Entry(h.OptimalPolicy, "the exact optimum by backward induction (small single-SKU scenarios only)"),
+    "optimal": Entry(h.OptimalPolicy, "the exact optimum by backward induction (small single-SKU restocking; "
+                                      "recommend-exact)"),
 }
 #: Recommendation baselines (``agents.recommend_heuristics``), built with the Recommend env; "random" is shared.
 for _name, (_cls, _doc) in RECOMMEND_POLICIES.items():
@@ -29,6 +31,9 @@ for _name, (_cls, _doc) in RECOMMEND_POLICIES.items():
 KINDS: dict[str, tuple[str, ...]] = {name: ("recommend",) if name in RECOMMEND_POLICIES else ("restock",)
                                      for name in POLICIES}
 KINDS["random"] = ("restock", "recommend")
+KINDS["optimal"] = ("restock", "recommend")  # Recommend: agents.recommend_exact (exact instances only)
+#: Greedy under a learned conversion model: ``learned_greedy:PATH`` (a model saved by ``model.save(PATH)``).
+LEARNED_GREEDY = "learned_greedy:"
 #: name -> description of the built-in policies (kept for existing imports).
 HEURISTICS: dict[str, str] = {name: entry.description for name, entry in POLICIES.items()}
 TRAINED_PREFIXES = ("sb3:", "dqn:", "dqn-sku:")
@@ -49,6 +54,10 @@ def not_applicable(name: str, scenario: Scenario, kind: str = "restock") -> str 
     if kind not in kinds:
         return f"it is a {' / '.join(kinds)} policy and this is a {kind} env"
     if name == "optimal":
+        if kind == "recommend":
+            from agents.recommend_exact import exact_reason as recommend_exact_reason
+
+            return recommend_exact_reason(scenario)
         return exact_reason(scenario)
     if name == "newsvendor_optimum" and not is_newsvendor(scenario):
         return "the scenario is not a newsvendor instance"
@@ -72,12 +81,22 @@ def make_policy(name: str, env, params: dict | None = None) -> Policy:
         from agents.trained import load_policy
 
         return load_policy(name, env)
+    if name.startswith(LEARNED_GREEDY):
+        if env_kind(env) != "recommend":
+            raise PolicyError(f"Policy {name!r} is a recommend policy and this is a {env_kind(env)} env.")
+        from agents.recommend_heuristics import LearnedGreedy
+
+        return LearnedGreedy(base, name[len(LEARNED_GREEDY):])
     cls = lookup(POLICIES, name, "policy", PolicyError, " Trained agents: sb3:DIR, dqn:DIR or dqn-sku:DIR.")
     kind = env_kind(env)
     why = not_applicable(name, base.scenario, kind)
     if why:
         raise PolicyError(f"Policy {name!r} does not apply to scenario {base.scenario.name!r}: {why}.")
     if kind == "recommend":
+        if name == "optimal":
+            from agents.recommend_exact import RecommendOptimal
+
+            return RecommendOptimal(base)
         return RECOMMEND_POLICIES[name][0](base)
     view = base.view
     if name in GRIDS:

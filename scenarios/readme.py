@@ -9,7 +9,7 @@ from pathlib import Path
 
 from shopgym.config import describe_keys, load_scenario, scenario_names
 
-HEADER = '# Scenarios\n\nA scenario is one TOML file that fully describes a world and its restocking env: the catalog, the\ndemand, the inventory rules, supply disruptions and the episode. Pass a shipped name or a path:\n\n```bash\nshopgym scenarios                                  # list shipped scenarios\nshopgym run --scenario seasonal --policy sS        # run one\nshopgym run --scenario ./my-shop.toml --policy sS  # or your own file\n```\n\n```python\nenv = gymnasium.make("shopgym/Restock-v0", scenario="seasonal", n_skus=20)  # keys override by name\n```\n\nEvery key below is optional (the default applies). Unknown keys, wrong types and out-of-range\nvalues are errors that name the key and the allowed values. Every key name is unique across\nsections, so any key can be overridden by name as an env keyword argument.\n\n## Shipped scenarios\n\n| name | what it is |\n|---|---|\n'
+HEADER = '# Scenarios\n\nA scenario is one TOML file that fully describes a world and its envs: the catalog, the\ndemand, the inventory rules, supply disruptions and the episode. Pass a shipped name or a path:\n\n```bash\nshopgym scenarios                                  # list shipped scenarios\nshopgym run --scenario seasonal --policy sS        # run one\nshopgym run --scenario ./my-shop.toml --policy sS  # or your own file\n```\n\n```python\nenv = gymnasium.make("shopgym/Restock-v0", scenario="seasonal", n_skus=20)  # keys override by name\n```\n\nEvery key below is optional (the default applies). Unknown keys, wrong types and out-of-range\nvalues are errors that name the key and the allowed values. Every key name is unique across\nsections, so any key can be overridden by name as an env keyword argument. Every number must be finite; the allowed\nrange of each key is in the table below (money keys are capped at 1e9 and rates at 1e6 units or\nsessions per day, to catch typos such as `1e308`). Holidays are `[day_of_year, duration_days,\nuplift]`: two integers from 1 to 366 and a number in [-1, 100]. `demand_model` and\n`response_model` are `"ground_truth"` or `"learned:PATH"`; PATH is checked when a world is built.\nFiles must be UTF-8. A world estimated above 8 GiB is refused before anything is allocated; set\n`SHOPGYM_MAX_WORLD_GIB` to raise the limit.\n\n## Shipped scenarios\n\n| name | what it is |\n|---|---|\n'
 
 
 LOADING = """
@@ -28,8 +28,8 @@ Loading a file from someone else must not run their code. What each file kind ca
   gymnasium-space, numpy and torch classes.
 * **Needs `trust=True`**: `forecasters.load(path, trust=True)` is a plain pickle load that runs any code
   the file holds. Use it only for a file you wrote yourself, when the safe load refuses a custom model
-  class. Resuming an SB3 run (`shopgym train` on an existing `--out`) still uses SB3's own loaders, which
-  unpickle: resume only runs you trained yourself.
+  class. Resuming an SB3 run (`shopgym train` on an existing `--out`) decodes its checkpoint through the
+  same allowlist.
 
 A missing, empty or corrupt file is an error of one line naming the file, what is wrong and the fix.
 """
