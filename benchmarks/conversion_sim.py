@@ -36,11 +36,13 @@ VARIANTS = {  # row label -> (model name, extra kwargs)
     "mlp": ("mlp", {}),
     "shared_bottom": ("shared_bottom", {}),
     "shared_bottom+uncertainty": ("shared_bottom", {"weighting": "uncertainty"}),
+    "shared_bottom+gradnorm": ("shared_bottom", {"weighting": "gradnorm"}),
     "soft_sharing": ("soft_sharing", {}),
     "mmoe": ("mmoe", {}),
     "ple": ("ple", {}),
     "esmm": ("esmm", {}),
     "esmm+cross": ("esmm", {"cross_layers": 1}),
+    "esmm+gradnorm": ("esmm", {"weighting": "gradnorm"}),
 }
 
 

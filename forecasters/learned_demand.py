@@ -1,4 +1,9 @@
-"""``LearnedDemand``: a fitted daily forecaster as the world's ``DemandModel``.
+"""``LearnedDemand``: a fitted daily (or weekly) forecaster as the world's ``DemandModel``.
+
+A forecaster fitted on **weekly** data (e.g. Walmart's) drives the daily world through
+``forecasters.disaggregate.DailyFromWeekly``: daily history is summed into weeks, the weekly forecast is
+spread over the days of each week by the weekday profile (``weekday_profile``; from a scenario, its
+``demand.weekly``), which keeps weekly totals in expectation.
 
 Each simulated day the forecaster sees, per world and SKU, the demand history so far (the tail of
 its training series before day 0, then the world's realised demand) and returns its predictive
@@ -60,7 +65,8 @@ class LearnedDemand:
     """Demand drawn from a fitted daily forecaster (satisfies ``shopgym.world.protocols.DemandModel``).
 
     Args:
-        forecaster: a fitted ``forecasters.Forecaster`` on daily data.
+        forecaster: a fitted ``forecasters.Forecaster`` on daily data, or on weekly data (then disaggregated
+            into days by ``weekday_profile``, see ``forecasters.disaggregate``).
         n_skus: number of SKUs in the world.
         start_date: calendar date of day 0; the warm-up history is re-dated to end the day before,
             keeping its weekday alignment (up to 6 most recent days are dropped for that).
@@ -70,19 +76,26 @@ class LearnedDemand:
         ceiling_factor: daily demand is cut at this multiple of the largest value of the SKU's training
             series (see the module docstring); > 0.
         name: how error messages name the model (``from_saved`` uses the file's path).
+        weekday_profile: seven multipliers Monday..Sunday spreading a weekly forecaster's weeks over days
+            (``None``: flat); ignored for a daily forecaster.
     """
 
     def __init__(self, forecaster: Forecaster, n_skus: int, start_date: str, context: int | None = None, horizon: int = 1,
-                 ceiling_factor: float = CEILING_FACTOR, name: str | None = None):
+                 ceiling_factor: float = CEILING_FACTOR, name: str | None = None,
+                 weekday_profile: Sequence[float] | None = None):
         forecaster._check_fitted()
         if not (np.isfinite(ceiling_factor) and ceiling_factor > 0):
             raise ValueError(f"ceiling_factor must be a finite number > 0, got {ceiling_factor!r}.")
         self.name = name or type(forecaster).__name__
         self.ceiling_factor = float(ceiling_factor)
-        if forecaster.freq_ != pd.Timedelta(days=1):
+        if forecaster.freq_ == pd.Timedelta(days=7):
+            from forecasters.disaggregate import DailyFromWeekly
+
+            forecaster = DailyFromWeekly(forecaster, [1.0] * 7 if weekday_profile is None else weekday_profile)
+        elif forecaster.freq_ != pd.Timedelta(days=1):
             raise ScenarioError(
                 f"the saved forecaster was fitted on data with frequency {forecaster.freq_}; the world steps "
-                "one day at a time, so drive it with a forecaster fitted on daily data."
+                "one day at a time, so drive it with a forecaster fitted on daily or weekly data."
             )
         self.forecaster = forecaster
         # Neural forecasters read the dense history buffer directly (no per-series panel or windows).
@@ -110,7 +123,8 @@ class LearnedDemand:
 
         model = load_forecaster(path)
         horizon = int(np.max(catalog.lead_time)) + 1 + max(0, scenario.supply.shock_lead_time_add)
-        return cls(model, n_skus=catalog.n_skus, start_date=scenario.env.start_date, horizon=horizon, name=str(path))
+        return cls(model, n_skus=catalog.n_skus, start_date=scenario.env.start_date, horizon=horizon, name=str(path),
+                   weekday_profile=scenario.demand.weekly)
 
     # ------------------------------------------------------------------ warm-up
     def _warm_up(self) -> None:

@@ -14,9 +14,18 @@ FORECASTERS: dict[str, Entry] = {
     "lstm": Entry("forecasters.neural.lstm:LSTMForecaster", "global LSTM with a quantile head"),
     "transformer": Entry("forecasters.neural.transformer:TransformerForecaster",
                          "global Transformer encoder with a quantile head"),
-    "ensemble": Entry("forecasters.models.ensemble:Ensemble", "mean or median of member forecasts"),
+    "ensemble": Entry("forecasters.models.ensemble:Ensemble", "mean, median or validation-weighted mean of member forecasts"),
     "autoets": Entry("forecasters.models.autoets:StatsForecastAutoETS",
                      "statsforecast AutoETS per series (optional `stats` extra)"),
+    "ses": Entry("forecasters.models.intermittent:SES", "simple exponential smoothing, alpha 0.1, per series"),
+    "croston": Entry("forecasters.models.intermittent:CrostonSBA",
+                     "Croston's intermittent-demand method, SBA bias correction, per series"),
+    "tsb": Entry("forecasters.models.intermittent:TSB",
+                 "Teunter-Syntetos-Babai: demand probability x size, per series"),
+    "lgbm": Entry("forecasters.models.lgbm:LGBMForecaster",
+                  "global LightGBM, Tweedie loss, lag/window/calendar features, recursive (optional `lgbm` extra)"),
+    "meta_svr": Entry("forecasters.meta_svr:MetaSVR",
+                      "META-SVM: per-series linear SVRs on random Fourier features around a learned common mean"),
 }
 #: name -> "module:Class" (the table before ``FORECASTERS``; kept for existing imports).
 REGISTRY: dict[str, str] = {name: entry.factory for name, entry in FORECASTERS.items()}

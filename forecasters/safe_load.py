@@ -47,6 +47,12 @@ ALLOWED = frozenset({
     ("pandas.arrays", "DatetimeArray"), ("pandas.arrays", "StringArray"), ("pandas.arrays", "Categorical"),
     ("pandas.core.indexes.base", "_new_Index"), ("pandas.core.indexes.datetimes", "_new_DatetimeIndex"),
     ("pandas.core.internals.managers", "BlockManager"), ("pandas.core.internals.managers", "SingleBlockManager"),
+    # pandas 2.x pickles name the same data types by their defining modules:
+    ("pandas.core.frame", "DataFrame"), ("pandas.core.series", "Series"), ("pandas.core.indexes.base", "Index"),
+    ("pandas.core.indexes.range", "RangeIndex"), ("pandas.core.arrays.datetimes", "DatetimeArray"),
+    ("pandas.core.arrays.string_", "StringArray"), ("pandas.core.arrays.string_", "StringDtype"),
+    ("pandas.core.arrays.categorical", "Categorical"), ("pandas.core.dtypes.dtypes", "CategoricalDtype"),
+    ("pandas.core.dtypes.dtypes", "DatetimeTZDtype"),
     ("sklearn.svm._classes", "SVR"),
     ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_parameter"),
     ("torch.storage", "_load_from_bytes"),

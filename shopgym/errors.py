@@ -37,6 +37,16 @@ class DataError(ShopgymError, ValueError):
     """An input data frame or file lacks a required column or holds invalid values."""
 
 
+class OutputError(ShopgymError):
+    """An output folder (``--out``) that cannot be used: an existing file, a folder that cannot be written,
+    or one holding earlier results that this command would replace or that came from different content."""
+
+
+class ModelFileError(ShopgymError, ValueError):
+    """A saved model or checkpoint file is missing, empty, corrupt, of the wrong kind, or would run code if
+    loaded (a pickle naming anything a saved model does not need)."""
+
+
 class RenderModeError(ShopgymError, ValueError):
     """A ``render_mode`` the env does not offer."""
 

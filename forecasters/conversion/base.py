@@ -26,7 +26,7 @@ from torch.nn import functional as F
 from forecasters.conversion.cross import Crossed, CrossNet
 from forecasters.conversion.data import validate_labels
 from forecasters.conversion.features import DEFAULT_CATEGORICAL, TabularEncoder
-from forecasters.conversion.weighting import LossWeighting
+from forecasters.conversion.weighting import GRADNORM_ALPHA, LossWeighting, gradnorm_parameters
 
 FORMAT_VERSION = 1
 EPS = 1e-7
@@ -44,7 +44,9 @@ class ConversionModel:
         lr: Adam learning rate.
         weight_decay: Adam L2 weight decay.
         loss_weights: fixed per-task loss weights (default all 1).
-        weighting: ``"fixed"`` or ``"uncertainty"`` (learned task weights).
+        weighting: ``"fixed"``, ``"uncertainty"`` (learned task weights) or ``"gradnorm"`` (task weights moved
+            to balance the tasks' gradient norms on the last shared layer; see ``weighting.LossWeighting``).
+        gradnorm_alpha: GradNorm's asymmetry ``alpha`` (used with ``weighting="gradnorm"`` only).
         categorical: columns one-hot encoded even if numeric.
         cross_layers: DCN-v2 feature-crossing layers in front of the network (0 = none; see ``cross.py``).
         seed: seeds weight init and batch order; same seed and data give the same model.
@@ -56,7 +58,7 @@ class ConversionModel:
     extra_params: ClassVar[tuple[str, ...]] = ()
     base_params: ClassVar[tuple[str, ...]] = (
         "tasks", "hidden", "tower_hidden", "epochs", "batch_size", "lr", "weight_decay",
-        "loss_weights", "weighting", "categorical", "cross_layers", "seed", "progress",
+        "loss_weights", "weighting", "categorical", "cross_layers", "seed", "progress", "gradnorm_alpha",
     )
 
     def __init__(
@@ -74,6 +76,7 @@ class ConversionModel:
         cross_layers: int = 0,
         seed: int = 0,
         progress: bool = False,
+        gradnorm_alpha: float = GRADNORM_ALPHA,
     ):
         if isinstance(tasks, str) or len(tasks) < 1 or len(set(tasks)) != len(tasks):
             raise ValueError(f"tasks must be a list of distinct label column names, got {tasks!r}.")
@@ -86,7 +89,8 @@ class ConversionModel:
             raise ValueError(f"lr must be > 0 and weight_decay >= 0, got {lr}, {weight_decay}.")
         if not isinstance(cross_layers, (int, np.integer)) or cross_layers < 0:
             raise ValueError(f"cross_layers must be an integer >= 0, got {cross_layers!r}.")
-        LossWeighting(len(tasks), weighting, loss_weights)  # validates mode and weights
+        LossWeighting(len(tasks), weighting, loss_weights, gradnorm_alpha)  # validates mode, weights and alpha
+        self.gradnorm_alpha = float(gradnorm_alpha)
         self.tasks, self.hidden, self.tower_hidden = tuple(tasks), tuple(hidden), tuple(tower_hidden)
         self.epochs, self.batch_size, self.lr, self.weight_decay = int(epochs), int(batch_size), float(lr), float(weight_decay)
         self.loss_weights = None if loss_weights is None else tuple(float(w) for w in loss_weights)
@@ -107,7 +111,7 @@ class ConversionModel:
         labels = self._labels(X, y)
         self.encoder_ = TabularEncoder(self.tasks, self.categorical).fit(X)
         self.network_ = self._seeded_build(self.seed)
-        self.weighting_ = LossWeighting(len(self.tasks), self.weighting, self.loss_weights)
+        self.weighting_ = LossWeighting(len(self.tasks), self.weighting, self.loss_weights, self.gradnorm_alpha)
         self.history_ = []
         self._train(self.encoder_.transform(X), labels, sample_weight, self.epochs, freeze_shared=False, lr=self.lr)
         return self
@@ -197,7 +201,7 @@ class ConversionModel:
             model.encoder_ = TabularEncoder.from_state(blob["encoder"])
             model.network_ = model._seeded_build(0)
             model.network_.load_state_dict(blob["state_dict"])
-            model.weighting_ = LossWeighting(len(model.tasks), model.weighting, model.loss_weights)
+            model.weighting_ = LossWeighting(len(model.tasks), model.weighting, model.loss_weights, model.gradnorm_alpha)
             model.weighting_.load_state_dict(blob["weighting"])
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise ModelFileError(f"{str(path)!r} holds a {blob['model']!r} model that cannot be rebuilt "
@@ -242,6 +246,10 @@ class ConversionModel:
         if self.weighting == "uncertainty":
             params.append(weighting.log_vars)
         opt = torch.optim.Adam(params, lr=lr, weight_decay=self.weight_decay)
+        gradnorm = self.weighting == "gradnorm"
+        if gradnorm:  # GradNorm's weights have their own optimiser, fed only by its gradient-norm loss
+            gn_params = gradnorm_parameters(net)
+            gn_opt = torch.optim.Adam([weighting.task_weights], lr=lr)
         gen = torch.Generator().manual_seed(self.seed + len(self.history_))
         penalty = getattr(net, "penalty", None)
         epochs_iter = range(epochs)
@@ -259,9 +267,16 @@ class ConversionModel:
                 per_row = F.binary_cross_entropy(p, yt[idx], reduction="none")
                 losses = (per_row * wt[idx, None]).mean(0)
                 loss = weighting(losses) + (penalty() if penalty is not None else 0.0)
+                if gradnorm:
+                    gn_opt.zero_grad()
+                    (weighting.task_weights.grad,) = torch.autograd.grad(
+                        weighting.gradnorm_loss(losses, gn_params), [weighting.task_weights], retain_graph=True)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                if gradnorm:
+                    gn_opt.step()
+                    weighting.renormalise()
                 total, batches = total + float(loss.detach()), batches + 1
             self.history_.append(total / max(batches, 1))
         net.eval()

@@ -66,7 +66,16 @@ class SVRForecaster(Forecaster):
         r = self.model_.predict(X[:n_val]) - y[:n_val]
         self.sd_scaled_, self.sd_series_ = _spread(r, scale[:n_val], si[pick][:n_val], panel.ids)
 
+    def _prediction_state(self, panel: Panel):
+        """Whatever ``_predict_scaled`` needs for this panel, computed once per forecast (subclasses' hook)."""
+        return None
+
+    def _predict_scaled(self, X: np.ndarray, state) -> np.ndarray:
+        """One-step forecasts in scaled units for the feature rows ``X`` (one per series of the panel)."""
+        return self.model_.predict(X)
+
     def _distribution(self, panel: Panel, h: int, future_exog: np.ndarray) -> Distribution:
+        state = self._prediction_state(panel)
         ys = [y.copy() for y in panel.y]
         ex = list(panel.exog)
         mean = np.empty((panel.n, h))
@@ -76,7 +85,7 @@ class SVRForecaster(Forecaster):
             data = WindowData(cur, self.n_lags, 1, self.season_length_, future_exog[:, k : k + 1])
             X, _, scale = self._features(data, np.arange(panel.n), data.lengths.copy())
             scales = scale if scales is None else scales
-            mean[:, k] = self.model_.predict(X) * scale
+            mean[:, k] = self._predict_scaled(X, state) * scale
             ys = [np.append(y, m) for y, m in zip(ys, mean[:, k], strict=True)]
             ex = [np.concatenate([e, fx[k : k + 1]]) for e, fx in zip(ex, future_exog, strict=True)]
         by_series = getattr(self, "sd_series_", {})  # models saved before the per-series spread have none

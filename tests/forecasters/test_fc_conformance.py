@@ -9,15 +9,27 @@ from fc_helpers import TINY, check_model, model_name
 from forecasters.registry import available, make
 from shopgym.errors import DataError
 
+#: The intermittent-demand models (forecasters/models/intermittent.py) at their defaults.
+INTERMITTENT = {"ses": {}, "croston": {}, "tsb": {}}
+#: A tiny LightGBM (optional extra): few small trees, one thread.
+TINY_LGBM = {"n_estimators": 20, "num_leaves": 7, "min_data_in_leaf": 5, "valid_days": 7, "num_threads": 1}
 
-@pytest.mark.parametrize("key", list(TINY))
+
+@pytest.mark.parametrize("key", list(TINY) + list(INTERMITTENT))
 def test_conformance(key, daily, tmp_path):
-    check_model(lambda: make(model_name(key), **TINY[key]), daily, h=10, tmp_path=tmp_path)
+    params = TINY.get(key, INTERMITTENT.get(key))
+    check_model(lambda: make(model_name(key), **params), daily, h=10, tmp_path=tmp_path)
 
 
 def test_every_registered_model_is_checked():
-    covered = {model_name(k) for k in TINY}
-    assert set(available()) - covered == {"autoets"}  # optional extra, checked below
+    covered = {model_name(k) for k in TINY} | set(INTERMITTENT)
+    # optional extras checked below; meta_svr's conformance check is in test_fc_meta_svr.py
+    assert set(available()) - covered == {"autoets", "lgbm", "meta_svr"}
+
+
+def test_lgbm_optional(daily, tmp_path):
+    pytest.importorskip("lightgbm", reason="lgbm needs the optional extra: pip install 'shopgym[lgbm]'")
+    check_model(lambda: make("lgbm", **TINY_LGBM), daily, h=10, tmp_path=tmp_path)
 
 
 def test_autoets_optional(daily, tmp_path):
@@ -41,3 +53,8 @@ def test_exogenous_columns(daily):
     assert len(fc) == 21
     with pytest.raises(DataError, match="X_df"):
         model.predict(7)
+
+
+def test_validated_ensemble_conformance(daily, tmp_path):
+    members = ["seasonal_naive", "ses"]
+    check_model(lambda: make("ensemble", members=members, how="validated", val_h=14), daily, h=10, tmp_path=tmp_path)

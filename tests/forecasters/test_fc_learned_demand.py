@@ -83,11 +83,11 @@ def test_forecast_consumes_no_randomness(saved):
                                       b.step(np.zeros((1, 3), dtype=np.int64)).demand)
 
 
-def test_weekly_forecaster_is_refused(tmp_path):
-    d = pd.date_range("2023-01-06", periods=60, freq="7D")
+def test_fortnightly_forecaster_is_refused(tmp_path):  # weekly ones are disaggregated: test_fc_weekly_demand.py
+    d = pd.date_range("2023-01-06", periods=60, freq="14D")
     df = pd.DataFrame({"unique_id": "a", "ds": d, "y": np.arange(60.0)})
     path = make("seasonal_naive").fit(df).save(tmp_path / "w.pkl")
-    with pytest.raises(ScenarioError, match=r"demand\.demand_model = 'learned:.*daily data"):
+    with pytest.raises(ScenarioError, match=r"demand\.demand_model = 'learned:.*daily or weekly data"):
         build_world(load_scenario("steady", demand_model=f"learned:{path}", n_skus=2, horizon=5))
 
 
