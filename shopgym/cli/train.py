@@ -13,6 +13,8 @@ import gymnasium as gym
 import typer
 
 import shopgym  # noqa: F401  (registers the shopgym envs)
+from shopgym.atomic import atomic_write_text
+from shopgym.outdir import prepare_out
 from shopgym.rollout import rollout
 from shopgym.stats import mean_ci95
 
@@ -117,6 +119,8 @@ def evaluate(
     if scenario is not None:
         kwargs["scenario"] = scenario
     env = gym.make("shopgym/Restock-v0" if per_sku else cfg["env_id"], **kwargs)
+    # the result is written into the run folder: check that it can be before evaluating, so no work is lost
+    prepare_out(model, option="--model")
     spec = f"{'dqn-sku' if per_sku else 'dqn' if cfg['algo'] == 'shopgym-dqn' else 'sb3'}:{model}"
     policy = load_policy(spec, env)
     played = [rollout(env, policy, seed) for seed in range(seed_base, seed_base + episodes)]
@@ -127,7 +131,7 @@ def evaluate(
     if profits:
         result["profit"] = _summary(profits)
     name = f"evaluation_{Path(str(kwargs.get('scenario') or 'default')).stem}.json"
-    (Path(model) / name).write_text(json.dumps(result, indent=2))
+    atomic_write_text(Path(model) / name, json.dumps(result, indent=2))
     for key in ("return", "profit"):
         if key in result:
             s = result[key]

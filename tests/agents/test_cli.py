@@ -42,6 +42,19 @@ def test_train_resume_and_evaluate_our_dqn(tmp_path, write_hp):
     env = gym.make(RESTOCK, scenario="quickstart", horizon=SHORT["horizon"])
     replay = [rollout(env, load_policy(f"dqn:{out}", env), seed).profit for seed in (0, 1)]
     assert result["profit"]["values"] == replay  # the same episodes as shopgym.rollout plays
+    # a run folder that cannot take the result is refused before any episode is played
+    import shopgym.cli.train as cli_train
+    from shopgym.errors import OutputError
+
+    def unwritable(path, **kwargs):
+        raise OutputError(f"--model {path}: cannot write in this folder")
+
+    played = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli_train, "prepare_out", unwritable)
+        mp.setattr(cli_train, "rollout", lambda *a, **k: played.append(a))
+        refused = runner.invoke(app, ["evaluate", "--model", str(out), "--episodes", "2"])
+    assert refused.exit_code != 0 and isinstance(refused.exception, OutputError) and played == []
 
 
 def test_unknown_algo_is_refused(tmp_path):
