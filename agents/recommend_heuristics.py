@@ -23,6 +23,16 @@ def top(scores: np.ndarray, slots: int) -> np.ndarray | int:
     return int(order[0]) if slots == 1 else order.astype(np.int64)
 
 
+def with_no_offers(choice: np.ndarray | int, view) -> np.ndarray | int:
+    """``choice`` (from ``top``) as a full action of ``view``: where the scenario adds offer parts (coupon
+    levels, bundle flags; ``RecommendView.coupons`` / ``.bundles``), they are all 0, i.e. no offer. These
+    baselines rank items only; choosing offers is left to learners."""
+    n_offer = view.slate_size * (int(view.coupons) + int(view.bundles))
+    if n_offer == 0:
+        return choice
+    return np.concatenate([np.atleast_1d(np.asarray(choice, dtype=np.int64)), np.zeros(n_offer, dtype=np.int64)])
+
+
 class RecommendPolicy:
     """Shared plumbing: the env, its view, a seeded generator, and the feedback of the last session."""
 
@@ -53,7 +63,7 @@ class RecommendPolicy:
         raise NotImplementedError
 
     def act(self, obs: np.ndarray):
-        return top(self.scores(obs), self.slots)
+        return with_no_offers(top(self.scores(obs), self.slots), self.view)
 
 
 class RandomRecommend(RecommendPolicy):
@@ -193,7 +203,7 @@ class _ArmBandit(RecommendPolicy):
         if not hasattr(self, "pulls"):
             self.reset(None)
         self.learn()
-        return top(self.scores(obs), self.slots)
+        return with_no_offers(top(self.scores(obs), self.slots), self.view)
 
 
 class EpsilonGreedy(_ArmBandit):

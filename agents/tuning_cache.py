@@ -26,7 +26,7 @@ from shopgym.config import Scenario
 from shopgym.content import content_hash, scenario_content
 
 #: Bump when the tuning method or the simulation it scores changes: old entries are then never read.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: numbers canonicalised as ints where integral (content.numbers_as_floats)
 ENV_VAR = "SHOPGYM_CACHE_DIR"  #: overrides the cache root (the tuning entries go to its ``tuning/`` folder)
 
 

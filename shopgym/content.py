@@ -18,13 +18,15 @@ LEARNED = "learned:"
 
 
 def numbers_as_floats(value: Any) -> Any:
-    """``value`` with every int (not bool) as a float, so ``1`` and ``1.0`` hash alike."""
+    """``value`` with numbers in one canonical form, so ``1`` and ``1.0`` hash alike: a float with an
+    integral value becomes that int (ints are never rounded through a float, so seeds above 2**53 that
+    differ stay different)."""
     if isinstance(value, dict):
         return {str(k): numbers_as_floats(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [numbers_as_floats(v) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 

@@ -21,6 +21,9 @@ def test_scenario_hash_follows_content_not_labels():
     assert content_hash({"a": 1}) != content_hash({"a": 2})
     with pytest.raises(ValueError):
         content_hash({"a": float("nan")})
+    # large ints are not rounded through a float: seeds above 2**53 that differ hash differently
+    assert content_hash({"seed": 2**53}) != content_hash({"seed": 2**53 + 1})
+    assert scenario_hash(base.replace(catalog_seed=2**53)) != scenario_hash(base.replace(catalog_seed=2**53 + 1))
 
 
 def test_atomic_write_replaces_whole_or_leaves_the_old_file(tmp_path, monkeypatch):

@@ -96,3 +96,12 @@ def test_learned_greedy_ranks_by_the_learned_model(tmp_path):
     expected = (model.probabilities(batch).prod(1) * (world.on_hand[0, items] > 0)
                 * (world.price_on(world.day)[0, items] - world.unit_cost[items]))
     np.testing.assert_allclose(policy.scores(obs), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("offers", [{"coupons": True}, {"bundles": True}, {"coupons": True, "bundles": True}])
+def test_every_baseline_acts_on_scenarios_with_offer_actions(offers):
+    """Baselines rank items only: on coupon or bundle scenarios they offer nothing, with a valid action."""
+    env = gym.make("shopgym/Recommend-v0", scenario="recommend", horizon=2, **offers)
+    for name in default_policies(env.unwrapped.scenario, kind="recommend"):
+        ep = rollout(env, make_policy(name, env), seed=0)
+        assert ep.length > 0 and np.isfinite(ep.episode_return), name
