@@ -1,7 +1,9 @@
 """The benchmark's resumable state in its ``out`` folder, keyed by content.
 
-Four files let an interrupted benchmark resume: ``results.csv`` (one row per finished episode),
-``tuned.json`` (tuned heuristic parameters), ``references.json`` (exact expected profits) and
+Four files let an interrupted benchmark resume: ``results.csv`` (one row per finished episode of a
+Restock scenario; a Recommend scenario's episodes go to ``results_recommend.csv``, with that kind's own
+columns, ``RESULT_FILES``), ``tuned.json`` (tuned heuristic parameters), ``references.json`` (exact expected values of each kind's
+headline KPI: episode profit for Restock, recommendation margin for Recommend) and
 ``scenarios.json`` (each scenario's resolved content). Every row and entry records the
 ``scenario_hash`` (``shopgym.content``) of the scenario that produced it, and every row a
 ``policy_hash`` (the policy name plus, for a trained agent, a digest of its model files), so
@@ -28,20 +30,30 @@ from typing import Any
 
 import pandas as pd
 
-from agents.registry import TRAINED_PREFIXES
+from agents.registry import LEARNED_GREEDY, TRAINED_PREFIXES
 from agents.tuning import GRIDS, METHOD, TRAIN_SEED_BASE
 from shopgym.atomic import atomic_write_bytes
 from shopgym.content import content_hash, scenario_content
 from shopgym.errors import OutputError
-from shopgym.world.kpis import EPISODE_KPIS
+from shopgym.world.kpis import EPISODE_KPIS, SESSION_KPIS
 
-#: One row per episode: its scenario, policy and seed, every episode KPI (``shopgym.world.kpis.EPISODE_KPIS``,
-#: defined there), the wall time (s), and the hashes of the scenario content and policy that produced it.
+#: One row per episode of a Restock scenario: its scenario, policy and seed, every episode KPI
+#: (``shopgym.world.kpis.EPISODE_KPIS``, defined there), the wall time (s), and the hashes of the scenario content
+#: and policy that produced it.
 RESULT_COLUMNS = ["scenario", "policy", "seed", *EPISODE_KPIS, "seconds", "scenario_hash", "policy_hash"]
+#: One row per episode of a Recommend scenario: the recommendation KPIs (``SESSION_KPIS``) first, then the shop's
+#: episode KPIs (``EPISODE_KPIS``; its revenue and sales include recommendation-driven ones), then as above.
+RECOMMEND_RESULT_COLUMNS = ["scenario", "policy", "seed", *SESSION_KPIS, *EPISODE_KPIS, "seconds", "scenario_hash",
+                            "policy_hash"]
+#: Per env kind (``agents.registry.env_kind``): its results file and columns. One file per kind, so that every
+#: column of a file is defined for every row (no NaN-padding of one kind's KPIs in the other's rows).
+RESULT_FILES = {"restock": "results.csv", "recommend": "results_recommend.csv"}
+COLUMNS = {"restock": RESULT_COLUMNS, "recommend": RECOMMEND_RESULT_COLUMNS}
 KEY_COLUMNS = ["scenario", "policy", "seed", "scenario_hash", "policy_hash"]
-#: Files that hold resumable state; ``discard`` removes them together with the reports.
+#: Files that hold resumable state; ``discard`` removes them (and ``RESULT_FILES``) together with the reports.
 STATE_FILES = ("results.csv", "tuned.json", "references.json", "scenarios.json")
-REPORT_FILES = ("summary.csv", "summary.md", "benchmark.png", "config.json", "results.old.csv", "results.corrupt.csv")
+REPORT_FILES = ("summary.csv", "summary.md", "benchmark.png", "config.json", "results.old.csv", "results.corrupt.csv",
+                "summary_recommend.csv", "results_recommend.old.csv", "results_recommend.corrupt.csv")
 
 
 class ResumeWarning(UserWarning):
@@ -59,7 +71,8 @@ TRAINING_ONLY = frozenset({"checkpoints", "logs", "eval"})
 def policy_hash(policy: str) -> str:
     """The hash of what a policy's actions depend on besides the scenario: its name; for a tuned heuristic
     the grid, method and training seeds it is tuned with (``agents.tuning``); for a trained agent (``sb3:DIR``,
-    ``dqn:DIR``, ...) the bytes of the files in ``DIR`` outside ``TRAINING_ONLY``."""
+    ``dqn:DIR``, ...) the bytes of the files in ``DIR`` outside ``TRAINING_ONLY``; for ``learned_greedy:PATH``
+    (Recommend) the bytes of the conversion model at ``PATH`` (a file, or every file under a folder)."""
     tuning = None
     if policy in GRIDS:
         tuning = {"grid": {k: v.tolist() for k, v in GRIDS[policy].items()}, "method": METHOD,
@@ -71,14 +84,19 @@ def policy_hash(policy: str) -> str:
             rel = f.relative_to(root)
             if rel.parts[0] not in TRAINING_ONLY:
                 files[rel.as_posix()] = hashlib.sha256(f.read_bytes()).hexdigest()
+    if policy.startswith(LEARNED_GREEDY):
+        root = Path(policy[len(LEARNED_GREEDY):])
+        found = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+        files = {(f.relative_to(root).as_posix() if f != root else f.name): hashlib.sha256(f.read_bytes()).hexdigest()
+                 for f in found}
     return content_hash({"policy": policy, "tuning": tuning, "model_files": files})
 
 
-def append_rows(path: Path, rows: pd.DataFrame) -> None:
-    """Append ``rows`` (``RESULT_COLUMNS``) to ``path`` in one write, flushed and fsynced; the header goes
-    first when the file is new or empty."""
+def append_rows(path: Path, rows: pd.DataFrame, columns: list[str] = RESULT_COLUMNS) -> None:
+    """Append ``rows`` (``columns``: the kind's, ``COLUMNS``) to ``path`` in one write, flushed and fsynced; the
+    header goes first when the file is new or empty."""
     new = not path.exists() or path.stat().st_size == 0
-    data = rows[RESULT_COLUMNS].to_csv(index=False, header=new).encode()
+    data = rows[columns].to_csv(index=False, header=new).encode()
     with open(path, "ab") as f:
         f.write(data)
         f.flush()
@@ -89,23 +107,24 @@ def _warn(message: str) -> None:
     warnings.warn(message, ResumeWarning, stacklevel=3)
 
 
-def _set_aside(path: Path, suffix: str, why: str) -> pd.DataFrame:
-    aside = path.with_name(f"results.{suffix}.csv")
+def _set_aside(path: Path, suffix: str, why: str, columns: list[str]) -> pd.DataFrame:
+    aside = path.with_name(f"{path.stem}.{suffix}.csv")
     path.replace(aside)
     _warn(f"{path} {why}: moved to {aside}; its episodes are simulated again.")
-    return pd.DataFrame(columns=RESULT_COLUMNS)
+    return pd.DataFrame(columns=columns)
 
 
-def load_results(path: Path) -> pd.DataFrame:
-    """The finished episodes in ``results.csv`` (empty frame when there are none).
+def load_results(path: Path, columns: list[str] = RESULT_COLUMNS) -> pd.DataFrame:
+    """The finished episodes in ``results.csv`` (or a kind's ``RESULT_FILES`` entry, with its ``columns``;
+    empty frame when there are none).
 
     A partial last line is dropped (and the file rewritten without it) with a ``ResumeWarning``; an
     empty file is removed; a file that does not parse, or lacks today's columns (an older shopgym, or
-    no content hashes), is set aside as ``results.corrupt.csv`` / ``results.old.csv``. Those episodes are
-    simulated again.
+    no content hashes), is set aside as ``results.corrupt.csv`` / ``results.old.csv`` (``results_recommend.*``
+    for that file). Those episodes are simulated again.
     """
     if not path.exists():
-        return pd.DataFrame(columns=RESULT_COLUMNS)
+        return pd.DataFrame(columns=columns)
     raw = path.read_bytes()
     if raw and not raw.endswith(b"\n"):
         cut = raw.rfind(b"\n") + 1
@@ -115,20 +134,20 @@ def load_results(path: Path) -> pd.DataFrame:
         atomic_write_bytes(path, raw)
     if not raw.strip():
         path.unlink()
-        return pd.DataFrame(columns=RESULT_COLUMNS)
+        return pd.DataFrame(columns=columns)
     try:
         done = pd.read_csv(io.BytesIO(raw), dtype={c: str for c in KEY_COLUMNS if c != "seed"})  # "2024" stays a name
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError and EmptyDataError are ValueErrors
-        return _set_aside(path, "corrupt", f"cannot be read as CSV ({str(exc).splitlines()[0]})")
-    missing = [c for c in RESULT_COLUMNS if c not in done.columns]
+        return _set_aside(path, "corrupt", f"cannot be read as CSV ({str(exc).splitlines()[0]})", columns)
+    missing = [c for c in columns if c not in done.columns]
     if missing:
         names = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        return _set_aside(path, "old", f"lacks the columns {names} (written by an older shopgym)")
+        return _set_aside(path, "old", f"lacks the columns {names} (written by an older shopgym)", columns)
     bad = done[KEY_COLUMNS].isna().any(axis=1) | pd.to_numeric(done["seed"], errors="coerce").isna()
     if bad.any():
         done = done[~bad]
         _warn(f"{path}: dropped {int(bad.sum())} incomplete rows; their episodes are simulated again.")
-        atomic_write_bytes(path, done[RESULT_COLUMNS].to_csv(index=False).encode())
+        atomic_write_bytes(path, done[columns].to_csv(index=False).encode())
     return done.astype({"seed": int}).reset_index(drop=True)
 
 
@@ -165,7 +184,9 @@ def valid_tuned(e: dict) -> bool:
 
 
 def valid_reference(e: dict) -> bool:
-    """A ``references.json`` entry: ``scenario_hash`` and ``profit`` (finite, or null when none is known)."""
+    """A ``references.json`` entry: ``scenario_hash`` and ``profit`` (finite, or null when none is known): the
+    exact expected value of the kind's headline KPI (Restock: episode profit; Recommend: recommendation margin,
+    named by the entry's ``metric``), both currency."""
     return isinstance(e.get("scenario_hash"), str) and (e.get("profit") is None or _finite(e.get("profit")))
 
 
@@ -225,7 +246,7 @@ def check_fresh(out: Path, loaded: dict, hashes: dict[str, str], policy_hashes: 
 
 def discard(out: Path) -> None:
     """Remove the benchmark's state and reports from ``out`` (``--overwrite``); other files stay."""
-    for name in (*STATE_FILES, *REPORT_FILES):
+    for name in (*STATE_FILES, *RESULT_FILES.values(), *REPORT_FILES):
         (out / name).unlink(missing_ok=True)
     for plot in out.glob("trajectory_*.png"):
         plot.unlink()

@@ -1,5 +1,14 @@
 """The benchmark runner: scenarios x policies x evaluation seeds -> results, summary and plots.
 
+Each scenario runs in the env of its kind: ``shopgym/Recommend-v0`` when it simulates shopper sessions
+(``shoppers.simulate_sessions = true``, as the env resolves it: one item per session unless the env is given
+``slate_size``), ``shopgym/Restock-v0`` otherwise; its default policies are the built-ins of that kind
+(``agents.registry``). The two kinds report different KPIs, so each has its own results file, summary and
+table (``results.csv`` / ``summary.csv`` and the first table for Restock; ``results_recommend.csv`` /
+``summary_recommend.csv`` and a "Recommend-v0 scenarios" table for Recommend, ``scenarios.bench_recommend``):
+no column of one kind is padded with NaN in the other's rows. A mixed run writes both, one ``summary.md``
+and one ``benchmark.png`` (a panel per scenario, each on its own kind's headline KPI).
+
 Results are checkpointed: every finished (scenario, policy) pair is appended to ``results.csv``
 at once, tuned parameters go to ``tuned.json``, and re-running with the same ``out`` folder skips
 what is already there, so an interrupted benchmark resumes where it stopped. Every saved row and
@@ -22,6 +31,7 @@ from tqdm.auto import tqdm
 import shopgym  # noqa: F401  (registers the envs)
 from agents.exact import exact_reason, is_newsvendor, newsvendor_optimum, solve
 from agents.registry import (
+    LEARNED_GREEDY,
     POLICIES,
     TRAINED_PREFIXES,
     PolicyError,
@@ -30,8 +40,17 @@ from agents.registry import (
     not_applicable,
 )
 from agents.tuning import GRIDS
+from scenarios.bench_recommend import (
+    RECOMMEND_NOTES,
+    format_recommend_table,
+    recommend_reference,
+    summarise_recommend,
+)
 from scenarios.bench_state import (
-    RESULT_COLUMNS,
+    COLUMNS,
+    KEY_COLUMNS,
+    RESULT_COLUMNS,  # noqa: F401  (re-exported: the Restock results' columns)
+    RESULT_FILES,
     STATE_FILES,
     append_rows,
     check_fresh,
@@ -43,7 +62,7 @@ from scenarios.bench_state import (
     valid_scenario,
     valid_tuned,
 )
-from scenarios.plots import plot_summary, plot_trajectory
+from scenarios.plots import plot_sessions, plot_summary, plot_trajectory
 from shopgym.atomic import atomic_write_json, atomic_write_text
 from shopgym.config import load_scenario
 from shopgym.content import scenario_content, scenario_hash
@@ -51,9 +70,10 @@ from shopgym.outdir import prepare_out, run_config, write_config
 from shopgym.registry import lookup
 from shopgym.rollout import rollout
 from shopgym.stats import mean_ci95
-from shopgym.world.kpis import EPISODE_KPIS
 
 ENV_ID = "shopgym/Restock-v0"
+#: The env of each kind (``scenario_kind``).
+ENV_IDS = {"restock": ENV_ID, "recommend": "shopgym/Recommend-v0"}
 #: The summary table's columns after the profit, each explained in one line (printed under the table in reports).
 COLUMN_NOTES = (
     "- episodes: evaluation seeds per policy (the same seeds for every policy).",
@@ -69,15 +89,42 @@ COLUMN_NOTES = (
 
 @dataclass
 class BenchmarkResult:
-    """Per-episode results, the per-(scenario, policy) summary, and the files written."""
+    """Per-episode results and the per-(scenario, policy) summary of each kind, and the folder written.
+
+    ``results`` / ``summary``: the Restock scenarios' (``RESULT_COLUMNS``; ``summarise``); ``recommend_results`` /
+    ``recommend_summary``: the Recommend scenarios' (``RECOMMEND_RESULT_COLUMNS``; ``summarise_recommend``). A
+    kind without scenarios in the run has empty frames with its columns.
+    """
 
     results: pd.DataFrame
     summary: pd.DataFrame
     out: Path
+    recommend_results: pd.DataFrame | None = None
+    recommend_summary: pd.DataFrame | None = None
+
+
+def scenario_kind(scenario) -> str:
+    """``"recommend"`` for a scenario that simulates shopper sessions, else ``"restock"`` (``agents.registry.env_kind``
+    of the env it runs in)."""
+    return "recommend" if scenario.shoppers.simulate_sessions else "restock"
+
+
+def make_env(scenario):
+    """The env ``scenario`` runs in (``ENV_IDS`` by ``scenario_kind``), built with no argument besides it."""
+    return gym.make(ENV_IDS[scenario_kind(scenario)], scenario=scenario)
+
+
+def resolve(scenario):
+    """The scenario as its env runs it (Recommend-v0 sets ``slate_size = 1`` unless told otherwise): what the
+    benchmark hashes, records and plans policies for. A Restock scenario is returned as it is."""
+    return make_env(scenario).unwrapped.scenario if scenario_kind(scenario) == "recommend" else scenario
 
 
 def reference_profit(scenario) -> tuple[float | None, str]:
-    """The exact expected episode profit of the optimal policy, where one is known, and its source."""
+    """The exact expected value of the scenario's headline KPI under the optimal policy, where one is known, and
+    its source: episode profit (Restock), recommendation margin (Recommend, ``recommend_reference``); currency."""
+    if scenario_kind(scenario) == "recommend":
+        return recommend_reference(scenario)
     if is_newsvendor(scenario):
         return newsvendor_optimum(scenario)[1], "closed-form newsvendor optimum"
     if exact_reason(scenario) is None:
@@ -118,27 +165,39 @@ def format_table(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _why_not(name: str, scenario) -> str | None:
+    """Why policy ``name`` (built-in or ``learned_greedy:PATH``) cannot run on ``scenario`` in its env, or ``None``
+    (trained agents are checked when they load)."""
+    kind = scenario_kind(scenario)
+    if name.startswith(LEARNED_GREEDY):
+        return None if kind == "recommend" else f"it is a recommend policy and this is a {kind} env"
+    return None if name.startswith(TRAINED_PREFIXES) else not_applicable(name, scenario, kind)
+
+
 def check_policy(name: str, scenario=None) -> None:
-    """Raise ``PolicyError`` for an unknown built-in policy name or, given a ``scenario``, one that does not
-    apply to it, before any folder is made or episode simulated (a trained agent, ``sb3:DIR``, ..., is
-    checked when it loads)."""
+    """Raise ``PolicyError`` for an unknown built-in policy name or, given a ``scenario`` (resolved, ``resolve``),
+    one that does not apply to it in its env, before any folder is made or episode simulated (a trained agent,
+    ``sb3:DIR``, ..., is checked when it loads)."""
     if name.startswith(TRAINED_PREFIXES):
         return
-    lookup(POLICIES, name, "policy", PolicyError, " Trained agents: sb3:DIR, dqn:DIR or dqn-sku:DIR.")
-    why = not_applicable(name, scenario) if scenario is not None else None
+    if not name.startswith(LEARNED_GREEDY):
+        lookup(POLICIES, name, "policy", PolicyError,
+               " Trained agents: sb3:DIR, dqn:DIR or dqn-sku:DIR; Recommend: learned_greedy:PATH.")
+    why = _why_not(name, scenario) if scenario is not None else None
     if why:
         raise PolicyError(f"Policy {name!r} does not apply to scenario {scenario.name!r}: {why}.")
 
 
 def _plan(loaded: dict, policies: list[str] | None) -> list[tuple[str, str]]:
-    """The (scenario, policy) cells to run: ``policies`` (or every applicable built-in) on each scenario; a
-    policy that does not apply is skipped (with a note when the user named it); an unknown name is an error."""
+    """The (scenario, policy) cells to run: ``policies`` (or every applicable built-in of the scenario's kind) on
+    each scenario; a policy that does not apply is skipped (with a note when the user named it, e.g. a Restock
+    heuristic on a Recommend scenario of a mixed run); an unknown name is an error."""
     for pol in policies or []:
         check_policy(pol)
     plan = []
     for name, sc in loaded.items():
-        for pol in policies or default_policies(sc):
-            why = not_applicable(pol, sc) if ":" not in pol else None
+        for pol in policies or default_policies(sc, kind=scenario_kind(sc)):
+            why = _why_not(pol, sc)
             if why:
                 if policies:
                     print(f"skipping policy {pol!r} on {name!r}: {why}", file=sys.stderr)
@@ -153,25 +212,32 @@ def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_see
     """Evaluate ``policies`` (default: every applicable built-in) on each scenario over ``n_seeds`` seeds.
 
     Evaluation seeds are ``seed_base .. seed_base + n_seeds - 1``; heuristics are tuned on separate
-    training seeds (``agents.tuning.TRAIN_SEED_BASE``). Writes ``results.csv``, ``summary.csv``,
-    ``summary.md``, ``benchmark.png``, a trajectory plot per scenario and ``config.json`` to ``out``.
+    training seeds (``agents.tuning.TRAIN_SEED_BASE``). Each scenario runs in the env of its kind
+    (``scenario_kind``). Writes ``results.csv``, ``summary.csv`` (Restock scenarios), ``results_recommend.csv``,
+    ``summary_recommend.csv`` (Recommend scenarios), ``summary.md``, ``benchmark.png``, a trajectory plot per
+    scenario and ``config.json`` to ``out``.
     Re-running into the same ``out`` resumes; if a scenario's content (file, override, learned model file)
     or a trained policy's files changed since, it raises ``StaleResultsError`` unless ``overwrite``, which
     discards the earlier results first (``scenarios.bench_state``).
     """
-    loaded = {sc.name: sc for sc in map(load_scenario, scenarios)}  # fail fast on a bad name; label by name
+    loaded = {sc.name: resolve(sc) for sc in map(load_scenario, scenarios)}  # fail fast on a bad name; by name
+    kinds = {name: scenario_kind(sc) for name, sc in loaded.items()}
     plan = _plan(loaded, policies)
     out = prepare_out(out)
     if overwrite:
         discard(out)
-    results_path, tuned_path, refs_path, scen_path = (out / f for f in STATE_FILES)
+    _, tuned_path, refs_path, scen_path = (out / f for f in STATE_FILES)
+    paths = {kind: out / f for kind, f in RESULT_FILES.items()}
     hashes = {name: scenario_hash(sc) for name, sc in loaded.items()}
     pol_hashes = {pol: policy_hash(pol) for pol in dict.fromkeys(p for _, p in plan)}
-    done = load_results(results_path)
+    done = {kind: load_results(path, COLUMNS[kind]) if kind in kinds.values() or path.exists()
+            else pd.DataFrame(columns=COLUMNS[kind]) for kind, path in paths.items()}
     tuned = load_entries(tuned_path, "tuned parameters", valid_tuned)
     refs = load_entries(refs_path, "reference profits", valid_reference)
     stored = load_entries(scen_path, "scenario contents", valid_scenario)
-    check_fresh(out, loaded, hashes, pol_hashes, done, tuned, refs, stored)
+    keys = pd.concat([d[KEY_COLUMNS] for d in done.values() if len(d)] or [pd.DataFrame(columns=KEY_COLUMNS)],
+                     ignore_index=True)
+    check_fresh(out, loaded, hashes, pol_hashes, keys, tuned, refs, stored)
     stored.update({n: {"scenario_hash": hashes[n], "content": scenario_content(sc)} for n, sc in loaded.items()})
     atomic_write_json(scen_path, stored)
     seeds = list(range(seed_base, seed_base + n_seeds))
@@ -180,65 +246,121 @@ def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_see
 
     bar = tqdm(total=len(plan) * n_seeds, desc="benchmark", unit="episode", disable=not progress)
     for name, pol in plan:
-        have = set(done.loc[(done["scenario"] == name) & (done["policy"] == pol), "seed"].astype(int))
+        kind = kinds[name]
+        have = set(done[kind].loc[(done[kind]["scenario"] == name) & (done[kind]["policy"] == pol), "seed"].astype(int))
         todo = [s for s in seeds if s not in have]
         bar.update(n_seeds - len(todo))
         if name not in refs:
             profit, source = reference_profit(loaded[name])
             refs[name] = {"scenario": name, "scenario_hash": hashes[name], "profit": profit, "source": source}
+            if kind == "recommend":
+                refs[name]["metric"] = "recommendation_margin"
             atomic_write_json(refs_path, refs)
         key = f"{name}/{pol}"
         if not todo and (pol not in GRIDS or key in tuned):
             continue
-        env = gym.make(ENV_ID, scenario=loaded[name])
+        env = make_env(loaded[name])
         bar.set_postfix_str(f"{name}/{pol}")
         policy = make_policy(pol, env, params=tuned[key]["params"] if key in tuned else None)
         if pol in GRIDS and key not in tuned:  # tuned parameters go into the report even when no episode is left
             tuned[key] = {"scenario": name, "policy": pol, "scenario_hash": hashes[name],
                           "policy_hash": pol_hashes[pol], "params": policy.params}
             atomic_write_json(tuned_path, tuned)
+        kpi_names = COLUMNS[kind][3:-3]  # the kind's KPI columns, between (scenario, policy, seed) and the tail
         rows = []
         for seed in todo:
             t0 = time.perf_counter()
             ep = rollout(env, policy, seed)
-            rows.append({"scenario": name, "policy": pol, "seed": seed, **{k: ep.kpis[k] for k in EPISODE_KPIS},
+            rows.append({"scenario": name, "policy": pol, "seed": seed, **{k: ep.kpis[k] for k in kpi_names},
                          "seconds": time.perf_counter() - t0, "scenario_hash": hashes[name],
                          "policy_hash": pol_hashes[pol]})
             bar.update(1)
         if rows:
-            new = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-            append_rows(results_path, new)
-            done = pd.concat([done, new], ignore_index=True) if len(done) else new
+            new = pd.DataFrame(rows, columns=COLUMNS[kind])
+            append_rows(paths[kind], new, COLUMNS[kind])
+            done[kind] = pd.concat([done[kind], new], ignore_index=True) if len(done[kind]) else new
     bar.close()
 
-    cells = pd.MultiIndex.from_frame(done[["scenario", "policy"]]).isin(plan) if len(done) else []
-    wanted = done[done["seed"].isin(seeds) & cells].reset_index(drop=True)
     ref_profits = {n: e["profit"] for n, e in refs.items()}
-    summary = summarise(wanted, ref_profits)
-    atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
-    _write_report(summary, loaded, {k: e["params"] for k, e in tuned.items()}, refs, out, command)
-    return BenchmarkResult(results=wanted, summary=summary, out=out)
+    wanted = {kind: _wanted(d, plan, seeds) for kind, d in done.items()}
+    summary = summarise(wanted["restock"], ref_profits) if len(wanted["restock"]) else _empty_summary()
+    rec_summary = summarise_recommend(wanted["recommend"], ref_profits)
+    if "restock" in kinds.values() or "recommend" not in kinds.values():
+        atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
+    if "recommend" in kinds.values():
+        atomic_write_text(out / "summary_recommend.csv", rec_summary.to_csv(index=False))
+    _write_report({"restock": summary, "recommend": rec_summary}, loaded, {k: e["params"] for k, e in tuned.items()},
+                  refs, out, command)
+    return BenchmarkResult(results=wanted["restock"], summary=summary, out=out,
+                           recommend_results=wanted["recommend"], recommend_summary=rec_summary)
 
 
-def _write_report(summary, loaded, tuned, refs, out: Path, command: str) -> None:
-    plot_summary(summary, out / "benchmark.png")
-    notes = []
+def _wanted(done: pd.DataFrame, plan: list[tuple[str, str]], seeds: list[int]) -> pd.DataFrame:
+    """The rows of ``done`` that this run's ``plan`` and ``seeds`` ask for (a resumed folder may hold more)."""
+    if not len(done):
+        return done.reset_index(drop=True)
+    cells = pd.MultiIndex.from_frame(done[["scenario", "policy"]]).isin(plan)
+    return done[done["seed"].isin(seeds) & cells].reset_index(drop=True)
+
+
+def _empty_summary() -> pd.DataFrame:
+    return pd.DataFrame(columns=["scenario", "policy", "episodes", "profit_mean", "profit_ci95", "unit_fill_rate",
+                                 "cycle_service_level", "stockout_days_per_sku", "mean_inventory",
+                                 "reference_profit", "pct_of_reference", "pct_ci95"])
+
+
+def format_tables(res: BenchmarkResult) -> str:
+    """Every kind's summary table of a benchmark, Restock first, each under a title when the run mixed kinds."""
+    tables = [("Restock-v0 scenarios", format_table(res.summary))] if len(res.summary) else []
+    if res.recommend_summary is not None and len(res.recommend_summary):
+        tables.append(("Recommend-v0 scenarios", format_recommend_table(res.recommend_summary)))
+    if len(tables) == 1:
+        return tables[0][1]
+    return "\n\n".join(f"{title}\n\n{table}" for title, table in tables)
+
+
+def _best_policy(s: pd.DataFrame, metric: str) -> str | None:
+    """The policy with the largest mean ``metric`` among ``s``'s rows other than ``optimal``."""
+    s = s[s["policy"] != "optimal"]
+    return None if s.empty else s.sort_values(metric).iloc[-1]["policy"]
+
+
+def _write_report(summaries: dict[str, pd.DataFrame], loaded, tuned, refs, out: Path, command: str) -> None:
+    summary, rec = summaries["restock"], summaries["recommend"]
+    plot_summary(summary, out / "benchmark.png", recommend=rec)
+    notes, rec_notes = [], []
     for name, sc in loaded.items():
-        s = summary[(summary["scenario"] == name) & (summary["policy"] != "optimal")]
-        if s.empty:
+        kind = scenario_kind(sc)
+        s = (summary if kind == "restock" else rec)
+        best = _best_policy(s[s["scenario"] == name], "profit_mean" if kind == "restock" else "margin_mean")
+        if best is None:
             continue
-        best = s.sort_values("profit_mean").iloc[-1]["policy"]
-        env = gym.make(ENV_ID, scenario=sc)
+        env = make_env(sc)
         ep = rollout(env, make_policy(best, env, params=tuned.get(f"{name}/{best}")), seed=0, record=True)
-        plot_trajectory(ep.trajectory, out / f"trajectory_{name}.png", f"{name}: {best}, seed 0 (all SKUs)")
+        if kind == "restock":
+            plot_trajectory(ep.trajectory, out / f"trajectory_{name}.png", f"{name}: {best}, seed 0 (all SKUs)")
+        else:
+            plot_sessions(ep.trajectory, out / f"trajectory_{name}.png", f"{name}: {best}, seed 0 (sessions per day)")
         ref = refs.get(name, {})
         if ref.get("profit") is not None:
-            notes.append(f"- `{name}`: reference = {ref['source']}, expected episode profit {ref['profit']:,.1f}.")
-    md = [
-        "# shopgym benchmark", "", f"Command: `{command}`", "",
-        "Columns (each KPI is defined in `shopgym/world/kpis.py`):", "", *COLUMN_NOTES, "",
-        "Tunable heuristics were tuned on separate training seeds; tuned parameters: "
-        + (", ".join(f"`{k}` {v}" for k, v in tuned.items()) or "none") + ".", "",
-        format_table(summary), "", *notes, "", "![benchmark](benchmark.png)", "",
-    ]
+            what = "expected episode profit" if kind == "restock" else "expected episode recommendation margin"
+            (notes if kind == "restock" else rec_notes).append(
+                f"- `{name}`: reference = {ref['source']}, {what} {ref['profit']:,.1f}.")
+    md = ["# shopgym benchmark", "", f"Command: `{command}`", ""]
+    if len(summary) or not len(rec):
+        md += [
+            "Columns (each KPI is defined in `shopgym/world/kpis.py`):", "", *COLUMN_NOTES, "",
+            "Tunable heuristics were tuned on separate training seeds; tuned parameters: "
+            + (", ".join(f"`{k}` {v}" for k, v in tuned.items()) or "none") + ".", "",
+            format_table(summary), "", *notes, "",
+        ]
+    if len(rec):
+        md += [
+            "## Recommend-v0 scenarios", "",
+            "Scenarios with shopper sessions run in `shopgym/Recommend-v0` (one step per session, restocking by the "
+            "scenario's rule underneath); per-episode rows in `results_recommend.csv`, this table in "
+            "`summary_recommend.csv`. Columns (each KPI is defined in `shopgym/world/kpis.py`):", "",
+            *RECOMMEND_NOTES, "", format_recommend_table(rec), "", *rec_notes, "",
+        ]
+    md += ["![benchmark](benchmark.png)", ""]
     atomic_write_text(out / "summary.md", "\n".join(md))

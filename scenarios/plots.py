@@ -43,17 +43,49 @@ def plot_trajectory(traj: pd.DataFrame, path: Path, title: str, sku: int | None 
     return _save(fig, path)
 
 
-def plot_summary(summary: pd.DataFrame, path: Path) -> Path:
-    """Mean episode profit with 95% confidence intervals, one panel per scenario."""
-    scenarios = list(dict.fromkeys(summary["scenario"]))
-    fig, axes = plt.subplots(1, len(scenarios), figsize=(5.5 * len(scenarios), 4), squeeze=False)
-    for ax, sc in zip(axes[0], scenarios, strict=True):
-        s = summary[summary["scenario"] == sc]
-        ax.barh(s["policy"], s["profit_mean"], xerr=s["profit_ci95"], color="tab:blue", alpha=0.7, capsize=3)
-        if s["reference_profit"].notna().any():
-            ax.axvline(s["reference_profit"].dropna().iloc[0], color="tab:red", ls="--", label="exact optimum")
+def plot_sessions(days: pd.DataFrame, path: Path, title: str) -> Path:
+    """A Recommend episode per day (``shopgym.rollout`` ``_session_days``): sessions, clicks and purchases (counts),
+    and the recommendation-driven margin (currency)."""
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 6), sharex=True)
+    ax1.plot(days["day"], days["sessions"], label="sessions", color="tab:gray", lw=1)
+    ax1.bar(days["day"], days["clicks"], label="clicks", color="tab:blue", alpha=0.5)
+    ax1.bar(days["day"], days["purchases"], label="purchases", color="tab:orange", alpha=0.8)
+    ax1.set_ylabel("per day (count)")
+    ax1.legend(loc="upper right")
+    ax1.set_title(title)
+    ax2.bar(days["day"], days["margin"], label="recommendation margin", color="tab:green", alpha=0.7)
+    ax2.plot(days["day"], days["margin"].cumsum(), label="cumulative margin", color="tab:purple", lw=1)
+    ax2.set_xlabel("day")
+    ax2.set_ylabel("currency")
+    ax2.legend(loc="upper left")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+#: Per kind of summary: (mean column, 95% CI column, reference column, reference label, x axis label).
+_PANELS = {
+    "restock": ("profit_mean", "profit_ci95", "reference_profit", "exact optimum",
+                "episode profit (currency), mean and 95% CI"),
+    "recommend": ("margin_mean", "margin_ci95", "reference_margin", "exact optimum",
+                  "episode recommendation margin (currency), mean and 95% CI"),
+}
+
+
+def plot_summary(summary: pd.DataFrame, path: Path, recommend: pd.DataFrame | None = None) -> Path:
+    """Mean episode profit with 95% confidence intervals, one panel per scenario; with ``recommend`` (the Recommend
+    summary, ``scenarios.bench_recommend``) a panel per Recommend scenario follows, on recommendation margin."""
+    panels = [(sc, summary[summary["scenario"] == sc], "restock") for sc in dict.fromkeys(summary["scenario"])]
+    if recommend is not None:
+        panels += [(sc, recommend[recommend["scenario"] == sc], "recommend")
+                   for sc in dict.fromkeys(recommend["scenario"])]
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(5.5 * max(len(panels), 1), 4), squeeze=False)
+    for ax, (sc, s, kind) in zip(axes[0], panels, strict=False):
+        mean, ci, ref, ref_label, xlabel = _PANELS[kind]
+        ax.barh(s["policy"], s[mean], xerr=s[ci], color="tab:blue", alpha=0.7, capsize=3)
+        if s[ref].notna().any():
+            ax.axvline(s[ref].dropna().iloc[0], color="tab:red", ls="--", label=ref_label)
             ax.legend(loc="lower right")
         ax.set_title(sc)
-        ax.set_xlabel("episode profit (currency), mean and 95% CI")
+        ax.set_xlabel(xlabel)
     fig.tight_layout()
     return _save(fig, path)

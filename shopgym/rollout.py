@@ -15,6 +15,8 @@ import pandas as pd
 
 #: Per-SKU daily flows (units) of a Restock env's ``info`` that a recorded trajectory keeps.
 TRAJECTORY_KEYS = ("on_hand", "ordered", "received", "demand", "sold", "lost", "expired")
+#: Per-session outcomes of a Recommend env's ``info`` that a recorded trajectory sums per day (counts, then currency).
+SESSION_KEYS = ("clicks", "purchases", "stockouts_hit", "session_revenue", "session_margin")
 
 
 @dataclass
@@ -49,23 +51,28 @@ def rollout(env, policy, seed: int, record: bool = False, max_steps: int | None 
     """Play one episode with ``policy`` (``reset(seed)``, ``act(obs)``) from ``env.reset(seed=seed)``.
 
     The episode ends at termination, truncation or after ``max_steps`` steps (no limit by default).
-    The trajectory (when ``record``; Restock envs only) has one row per day and SKU: ``day, sku`` and the
-    per-SKU flows of ``TRAJECTORY_KEYS`` in units.
+    The trajectory (when ``record``) of a Restock env has one row per day and SKU: ``day, sku`` and the
+    per-SKU flows of ``TRAJECTORY_KEYS`` in units; of a Recommend env (``kind == "recommend"``) one row per
+    day: ``day, sessions`` and the day's sums of ``SESSION_KEYS`` (``_session_days``).
     """
     obs, _ = env.reset(seed=int(seed))
     policy.reset(seed)
     rows: list[np.ndarray] = []
     total, steps, done = 0.0, 0, False
     info: dict = {}
+    sessions = record and getattr(env.unwrapped, "kind", "restock") == "recommend"
     while not done and (max_steps is None or steps < max_steps):
+        day = env.unwrapped.world.day if sessions else 0  # the day of the session served next (public state)
         obs, reward, terminated, truncated, info = env.step(policy.act(obs))
         total += float(reward)
         steps += 1
         done = terminated or truncated
-        if record:
+        if sessions:
+            rows.append(np.array([day, *(info[k] for k in SESSION_KEYS)], dtype=float))
+        elif record:
             rows.append(np.stack([np.asarray(info[k], dtype=float) for k in TRAJECTORY_KEYS], axis=-1))
     kpis = info.get("episode_kpis", {})
-    traj = _trajectory(rows) if record else None
+    traj = (_session_days(rows) if sessions else _trajectory(rows)) if record else None
     return Episode(seed=seed, profit=float(kpis.get("profit", np.nan)), kpis=kpis, trajectory=traj,
                    episode_return=total, length=steps)
 
@@ -78,3 +85,13 @@ def _trajectory(rows: list[np.ndarray]) -> pd.DataFrame:
     traj.insert(0, "sku", skus.ravel())
     traj.insert(0, "day", days.ravel())
     return traj
+
+
+def _session_days(rows: list[np.ndarray]) -> pd.DataFrame:
+    """The recorded sessions (``day`` then ``SESSION_KEYS``) summed per day, every day up to the last session's:
+    ``day, sessions, clicks, purchases, stockouts_hit`` (counts), ``revenue, margin`` (recommendation-driven,
+    currency)."""
+    per = pd.DataFrame(np.stack(rows), columns=["day", *SESSION_KEYS]).astype({k: int for k in ("day", *SESSION_KEYS[:3])})
+    days = per.groupby("day").sum().rename(columns={"session_revenue": "revenue", "session_margin": "margin"})
+    days.insert(0, "sessions", per.groupby("day").size())
+    return days.reindex(range(int(per["day"].max()) + 1), fill_value=0).rename_axis("day").reset_index()

@@ -47,30 +47,37 @@ def _command() -> str:
 @app.command()
 def run(
     scenario: str = typer.Option("quickstart", help="Scenario name or path to a .toml file."),
-    policy: str = typer.Option("sS", help="Policy name (see `shopgym benchmark --help`) or sb3:DIR / dqn:DIR."),
+    policy: str = typer.Option("sS", help="Policy name (see `shopgym benchmark --help`), sb3:DIR / dqn:DIR, or "
+                               "learned_greedy:PATH on a Recommend scenario."),
     episodes: int = typer.Option(1, min=1, help="Episodes to run (seeds seed .. seed + episodes - 1)."),
     seed: int = typer.Option(0, help="Seed of the first episode."),
     out: Path = typer.Option(None, help="Folder for config.json, trajectory.csv, episodes.csv and trajectory.png "
                              "(default: a new runs/run-TIMESTAMP). One holding an earlier run is refused unless --overwrite."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the earlier run in --out."),
 ) -> None:
-    """Run one policy on a scenario; print KPIs, write config.json, the daily trajectory (CSV) and a plot (PNG)."""
-    import gymnasium as gym
+    """Run one policy on a scenario; print KPIs, write config.json, the daily trajectory (CSV) and a plot (PNG).
+
+    A scenario with shopper sessions runs in shopgym/Recommend-v0: its KPIs are the recommendation KPIs (CTR,
+    conversion, margin, ...) then the shop's, and its trajectory is one row per day (sessions, clicks,
+    purchases, stock-outs hit, recommendation revenue and margin) instead of one per day and SKU."""
     import pandas as pd
     from tqdm.auto import tqdm
 
     import shopgym  # noqa: F401
     from agents.registry import make_policy
     from scenarios.bench_state import policy_hash
-    from scenarios.benchmark import check_policy
-    from scenarios.plots import plot_trajectory
+    from scenarios.benchmark import check_policy, make_env, scenario_kind
+    from scenarios.plots import plot_sessions, plot_trajectory
     from scenarios.rollout import rollout
     from shopgym.atomic import atomic_write_text
+    from shopgym.config import load_scenario
     from shopgym.outdir import fresh_out, prepare_out, run_config, write_config
+    from shopgym.world.kpis import SESSION_KPIS
 
     try:
-        env = gym.make("shopgym/Restock-v0", scenario=scenario)
+        env = make_env(load_scenario(scenario))  # Recommend-v0 for a scenario with shopper sessions, else Restock-v0
         sc = env.unwrapped.scenario
+        sessions = scenario_kind(sc) == "recommend"
         check_policy(policy, sc)  # names first, then the folder, then tuning or loading (no work before a bad --out)
         out = prepare_out(out or fresh_out("run"), earlier=RUN_FILES, overwrite=overwrite)
         pol = make_policy(policy, env)
@@ -83,7 +90,8 @@ def run(
     eps, trajs = [], []
     for s in tqdm(range(seed, seed + episodes), desc=f"{policy} on {scenario}", unit="episode", disable=episodes < 3):
         ep = rollout(env, pol, s, record=True)
-        eps.append({"seed": s, **ep.kpis})
+        first = {k: ep.kpis[k] for k in SESSION_KPIS} if sessions else {}  # the recommendation KPIs lead
+        eps.append({"seed": s, **first, **ep.kpis})
         trajs.append(ep.trajectory.assign(seed=s))
     table = pd.DataFrame(eps)
     typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
@@ -91,7 +99,10 @@ def run(
         typer.echo("mean: " + ", ".join(f"{k}={v:,.3f}" for k, v in table.drop(columns="seed").mean().items()))
     atomic_write_text(out / "trajectory.csv", pd.concat(trajs).to_csv(index=False))  # a full disk mid-run: one
     atomic_write_text(out / "episodes.csv", table.to_csv(index=False))  # line from main(), no half-written file
-    plot_trajectory(trajs[0], out / "trajectory.png", f"{scenario}: {policy}, seed {seed} (all SKUs)")
+    if sessions:
+        plot_sessions(trajs[0], out / "trajectory.png", f"{scenario}: {policy}, seed {seed} (sessions per day)")
+    else:
+        plot_trajectory(trajs[0], out / "trajectory.png", f"{scenario}: {policy}, seed {seed} (all SKUs)")
     typer.echo(f"wrote {out}/config.json, trajectory.csv, episodes.csv, trajectory.png")
 
 
@@ -105,8 +116,9 @@ def benchmark(
     overwrite: bool = typer.Option(False, "--overwrite", help="Discard the earlier results in --out and start again."),
 ) -> None:
     """Benchmark policies on scenarios: a table of mean profit (95% CI), unit fill rate, cycle service level and %
-    of the exact optimum."""
-    from scenarios.benchmark import format_table, run_benchmark
+    of the exact optimum. Scenarios with shopper sessions run in shopgym/Recommend-v0 with the recommendation
+    baselines and get their own table (recommendation margin, CTR, conversion, ..., % of the exact optimum)."""
+    from scenarios.benchmark import format_tables, run_benchmark
     from shopgym.outdir import fresh_out
 
     out = out or fresh_out("benchmark")
@@ -117,8 +129,9 @@ def benchmark(
                                 n_seeds=seeds, out=out, command=_command(), overwrite=overwrite)
     except ShopgymError as exc:
         _fail(exc)
-    typer.echo(format_table(res.summary))
-    typer.echo(f"\nwrote {out}/results.csv, summary.md, benchmark.png and trajectory plots")
+    typer.echo(format_tables(res))
+    results = ["results.csv"] * bool(len(res.summary)) + ["results_recommend.csv"] * bool(len(res.recommend_summary))
+    typer.echo(f"\nwrote {out}/{', '.join(results or ['results.csv'])}, summary.md, benchmark.png and trajectory plots")
 
 
 @app.command()
