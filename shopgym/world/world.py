@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from shopgym.config import Scenario
-from shopgym.errors import ScenarioError
+from shopgym.errors import ActionError, ScenarioError
 from shopgym.world import inventory as inv
 from shopgym.world import kernel
 from shopgym.world.calendar import day_dates
@@ -332,7 +332,8 @@ class World:
         today = self.sessions_today()
         sessions = today.unserved() if sessions is None else np.asarray(sessions, dtype=np.int64).reshape(-1)
         if len(sessions) and (sessions.min() < 0 or sessions.max() >= len(today)):
-            raise ValueError(f"session indices must lie in [0, {len(today) - 1}], got {sessions}.")
+            valid = f"in [0, {len(today) - 1}]" if len(today) else "none: no sessions are left today"
+            raise ActionError(f"session indices must be today's sessions ({valid}), got {sessions}.")
         slates, discounts = check_slates(slates, discounts, len(sessions), self.catalog.n_skus)
         bundles = check_bundles(bundles, slates.shape)
         return phase.serve(sessions, slates, discounts, day=self.day, stock=self.stock,
@@ -358,8 +359,10 @@ class World:
         """
         if self.day >= self.horizon:
             raise RuntimeError("the episode is over (day == horizon); call reset() first.")
+        orders = decisions.orders if isinstance(decisions, Decisions) else decisions
+        if self.sessions_on and np.min(orders, initial=0) < 0:  # refuse before serving changes any state
+            raise ValueError("orders must be non-negative.")
         if isinstance(decisions, Decisions):
-            orders = decisions.orders
             if self.sessions_on:
                 rest = self.sessions_today().unserved()
                 if decisions.slates is not None or len(rest):
@@ -368,7 +371,6 @@ class World:
             elif decisions.slates is not None:
                 self._session_phase()  # raises: sessions are off
         else:
-            orders = decisions
             if self.sessions_on:
                 rest = self.sessions_today().unserved()
                 if len(rest):

@@ -230,3 +230,23 @@ def test_sessions_config_keys_are_validated():
         load_scenario("steady", simulate_sessions="yes")
     with pytest.raises(ScenarioError, match="churn_threshold"):
         load_scenario("steady", churn_threshold=2.0)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+def test_negative_orders_are_refused_before_the_day_is_touched(engine):
+    """A refused step leaves the world as it was: the same step with valid orders then gives the same day."""
+    def fresh():
+        world = World(_scenario(), 1, engine=engine)
+        world.reset([3])
+        return world
+
+    world, twin = fresh(), fresh()
+    n = world.catalog.n_skus
+    bad = np.full((1, n), -1, np.int64)
+    with pytest.raises(ValueError, match="non-negative"):
+        world.step(Decisions(orders=bad))
+    assert world.day == 0 and world.sessions_today().unserved().size == twin.sessions_today().unserved().size
+    good = np.ones((1, n), np.int64)
+    a, b = world.step(Decisions(orders=good)), twin.step(Decisions(orders=good))
+    np.testing.assert_array_equal(a.sold, b.sold)
+    np.testing.assert_array_equal(world.stock, twin.stock)
