@@ -32,7 +32,6 @@ of the size of the seed-to-seed spread: a resumed run is another training run, n
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import warnings
@@ -44,10 +43,9 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 
-from shopgym.atomic import atomic_write_bytes, atomic_write_text
+from shopgym.envs.episode_state import env_state_from, write_state_files
 
 JSON, NPZ = "sb3_state.json", "sb3_state.npz"
-ENV_PREFIX = "env_"
 
 
 def _layers(venv: VecEnv) -> list[VecEnv]:
@@ -70,7 +68,7 @@ def save_state(model: BaseAlgorithm, folder: Path) -> None:
     np_state = np.random.get_state(legacy=False)  # noqa: NPY002  (SB3 draws from numpy's global generator)
     meta: dict[str, Any] = {
         "python": [py[0], list(py[1]), py[2]], "numpy": {**np_state, "state": {"pos": np_state["state"]["pos"]}},
-        "action_space": model.action_space.np_random.bit_generator.state, "env_state": None,
+        "action_space": model.action_space.np_random.bit_generator.state,
     }
     arrays: dict[str, np.ndarray] = {"numpy_key": np.asarray(np_state["state"]["key"]),
                                      "torch": torch.get_rng_state().numpy()}
@@ -81,14 +79,8 @@ def save_state(model: BaseAlgorithm, folder: Path) -> None:
         if isinstance(layer, VecMonitor):
             arrays["monitor_returns"], arrays["monitor_lengths"] = layer.episode_returns, layer.episode_lengths
     native = _native(venv)
-    if native is not None:
-        env_state = native.unwrapped.get_state()
-        meta["env_state"] = {k: v for k, v in env_state.items() if not isinstance(v, np.ndarray)}
-        arrays.update({ENV_PREFIX + k: v for k, v in env_state.items() if isinstance(v, np.ndarray)})
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(folder / NPZ, buf.getvalue())
-    atomic_write_text(folder / JSON, json.dumps(meta))
+    env_state = native.unwrapped.get_state() if native is not None else None
+    write_state_files(folder / JSON, folder / NPZ, meta, arrays, env_state)
 
 
 def restore_state(model: BaseAlgorithm, folder: Path) -> bool:
@@ -121,6 +113,5 @@ def restore_state(model: BaseAlgorithm, folder: Path) -> bool:
                       "episodes restart on resume and the resumed run differs from an uninterrupted one.",
                       UserWarning, stacklevel=2)
         return False
-    env_state = {**meta["env_state"], **{k[len(ENV_PREFIX):]: v for k, v in arrays.items() if k.startswith(ENV_PREFIX)}}
-    native.unwrapped.set_state(env_state)
+    native.unwrapped.set_state(env_state_from(meta, arrays))
     return True

@@ -15,7 +15,6 @@ with a warning, and the resumed run differs from an uninterrupted one.
 
 from __future__ import annotations
 
-import io
 import json
 import warnings
 from pathlib import Path
@@ -24,19 +23,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agents.dqn.buffer import NStepAccumulator
-from shopgym.atomic import atomic_write_bytes, atomic_write_text
+from shopgym.envs.episode_state import env_state_from, write_state_files
 
 if TYPE_CHECKING:
     from agents.dqn.dqn import DQN
 
 JSON, NPZ = "episode.json", "episode.npz"
-ENV_PREFIX = "env_"  #: array keys of the env's state in ``episode.npz``
 
 
 def save_episode(model: DQN, path: Path) -> None:
     """Write ``episode.json`` and ``episode.npz`` of ``model``'s training in progress into folder ``path``."""
-    meta: dict[str, Any] = {"started": model._obs is not None, "env_state": None}
+    meta: dict[str, Any] = {"started": model._obs is not None}
     arrays: dict[str, np.ndarray] = {}
+    env_state = None
     if model._obs is not None:
         pending = [list(acc.pending) for acc in model._nstep]
         arrays.update(obs=np.asarray(model._obs), prev_done=np.asarray(model._prev_done),
@@ -49,12 +48,7 @@ def save_episode(model: DQN, path: Path) -> None:
         get_state = getattr(model.envs.unwrapped, "get_state", None)
         if get_state is not None:
             env_state = get_state()
-            meta["env_state"] = {k: v for k, v in env_state.items() if not isinstance(v, np.ndarray)}
-            arrays.update({ENV_PREFIX + k: v for k, v in env_state.items() if isinstance(v, np.ndarray)})
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path / NPZ, buf.getvalue())
-    atomic_write_text(path / JSON, json.dumps(meta))
+    write_state_files(path / JSON, path / NPZ, meta, arrays, env_state)
 
 
 def load_episode(model: DQN, path: Path) -> None:
@@ -72,8 +66,7 @@ def load_episode(model: DQN, path: Path) -> None:
         return
     with np.load(path / NPZ) as data:
         arrays = dict(data)
-    env_state = {**meta["env_state"], **{k[len(ENV_PREFIX):]: v for k, v in arrays.items() if k.startswith(ENV_PREFIX)}}
-    set_state(env_state)
+    set_state(env_state_from(meta, arrays))
     c, n_envs = model.config, model.envs.num_envs
     model._obs = arrays["obs"]
     model._prev_done = arrays["prev_done"]

@@ -61,3 +61,36 @@ class EpisodeRecorder:
             g.bit_generator.state = s
         self.seeds, self.orders = seeds, list(orders)
         return bool(state["needs_reset"])
+
+
+#: Prefix of the env-state arrays among a checkpoint's arrays (``write_state_files``).
+ENV_PREFIX = "env_"
+
+
+def write_state_files(json_path, npz_path, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+                      env_state: dict[str, Any] | None) -> None:
+    """Write a training checkpoint's plain-data state: ``meta`` (JSON-able) to ``json_path`` and
+    ``arrays`` to ``npz_path``, each atomically; an env's ``get_state()`` goes under ``meta["env_state"]``
+    (its JSON-able values) and the arrays (its arrays, keys prefixed ``ENV_PREFIX``). Nothing is pickled."""
+    import io
+    import json
+
+    from shopgym.atomic import atomic_write_bytes, atomic_write_text
+
+    meta = {**meta, "env_state": None}
+    arrays = dict(arrays)
+    if env_state is not None:
+        meta["env_state"] = {k: v for k, v in env_state.items() if not isinstance(v, np.ndarray)}
+        arrays.update({ENV_PREFIX + k: v for k, v in env_state.items() if isinstance(v, np.ndarray)})
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(npz_path, buf.getvalue())
+    atomic_write_text(json_path, json.dumps(meta))
+
+
+def env_state_from(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    """The env state ``write_state_files`` split between ``meta`` and ``arrays``, whole again (``None`` if
+    the env had none)."""
+    if meta.get("env_state") is None:
+        return None
+    return {**meta["env_state"], **{k[len(ENV_PREFIX):]: v for k, v in arrays.items() if k.startswith(ENV_PREFIX)}}
