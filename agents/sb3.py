@@ -43,6 +43,8 @@ import inspect
 import json
 import os
 import shutil
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -446,15 +448,42 @@ class SaveNormalization(BaseCallback):
         return True
 
 
-def _resume_eval_history(cb: EvalCallback, log_path: Path) -> None:
-    """Keep the evaluations of earlier segments: EvalCallback rewrites its file from its own lists."""
+def _resume_eval_history(cb: EvalCallback, log_path: Path, num_timesteps: int) -> None:
+    """Keep the evaluations of earlier segments up to the checkpoint's ``num_timesteps`` (EvalCallback
+    rewrites its file from its own lists; the steps after the checkpoint are replayed and evaluated again).
+
+    SB3 writes ``evaluations.npz`` with a plain ``np.savez``: one cut short by a kill is set aside with a
+    warning and the history starts again, rather than stopping the resume with a traceback.
+    """
     path = log_path / "evaluations.npz"
-    if path.exists():
+    if not path.exists():
+        return
+    try:
         with np.load(path) as d:
-            cb.evaluations_timesteps = list(d["timesteps"])
-            cb.evaluations_results = [list(r) for r in d["results"]]
-            cb.evaluations_length = [list(r) for r in d["ep_lengths"]]
-            cb.best_mean_reward = float(np.max(np.mean(d["results"], axis=1))) if len(d["results"]) else -np.inf
+            steps, results, lengths = np.asarray(d["timesteps"]), np.asarray(d["results"]), np.asarray(d["ep_lengths"])
+    except (zipfile.BadZipFile, ValueError, KeyError, EOFError, OSError) as exc:
+        warnings.warn(f"{path} is unreadable ({exc}); the evaluation history starts again.", UserWarning, stacklevel=2)
+        return
+    keep = steps <= num_timesteps
+    cb.evaluations_timesteps = list(steps[keep])
+    cb.evaluations_results = [list(r) for r in results[keep]]
+    cb.evaluations_length = [list(r) for r in lengths[keep]]
+    cb.best_mean_reward = float(np.max(np.mean(results[keep], axis=1))) if keep.any() else -np.inf
+
+
+class SeededEvalCallback(EvalCallback):
+    """SB3's ``EvalCallback`` that plays the same evaluation episodes every time (the eval env is re-seeded
+    with ``seed`` before each evaluation), as our DQN does: evaluations, and so ``select: best``, do not
+    depend on how many evaluations came before, and a resumed run evaluates as an uninterrupted one."""
+
+    def __init__(self, *args, seed: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.eval_seed = int(seed)
+
+    def _on_step(self) -> bool:
+        if self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
+            self.eval_env.seed(self.eval_seed)
+        return super()._on_step()
 
 
 def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None, seed: int = 0,
@@ -480,10 +509,11 @@ def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None,
         eval_env = VecNormalize(eval_env, training=False, norm_reward=False,
                                 **{k: v for k, v in norm.items() if k not in ("training", "norm_reward", "center_reward")})
     per_call = cfg["n_envs"]
-    eval_cb = EvalCallback(eval_env, n_eval_episodes=cfg["n_eval_episodes"], eval_freq=max(1, cfg["eval_freq"] // per_call),
-                           log_path=str(out / "eval"), best_model_save_path=str(out / "best"), deterministic=True,
-                           verbose=0, callback_on_new_best=SaveNormalization(out / "best"))
-    _resume_eval_history(eval_cb, out / "eval")
+    eval_cb = SeededEvalCallback(eval_env, n_eval_episodes=cfg["n_eval_episodes"],
+                                 eval_freq=max(1, cfg["eval_freq"] // per_call), log_path=str(out / "eval"),
+                                 best_model_save_path=str(out / "best"), deterministic=True, verbose=0,
+                                 callback_on_new_best=SaveNormalization(out / "best"), seed=EVAL_SEED_BASE)
+    _resume_eval_history(eval_cb, out / "eval", model.num_timesteps)
     ckpt_cb = LatestCheckpoint(out / "checkpoints", cfg["checkpoint_freq"], last=model.num_timesteps)
     callbacks = [eval_cb, ckpt_cb]
     if cfg.get("freeze_normalize_after") is not None:

@@ -14,7 +14,6 @@ seeds, caches, the paired estimate) and its report ``scenarios/agents_report.py`
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ from scenarios.agents_benchmark import (  # noqa: E402
     endgame,
     n_eval_seeds,
     paired_pct,
+    read_cache,
     spec,
     train_all,
 )
@@ -62,7 +62,7 @@ def main() -> None:
     steps = QUICK_STEPS if args.quick else None
     command = "python " + " ".join(sys.argv)
     timings_path = out / "timings.json"
-    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    timings = read_cache(timings_path)
     t_start = time.perf_counter()
     known = [f"{sc}-{algo}" for sc, agents in TRAINED.items() for algo, _ in agents] + [
         f"cartpole-{algo}" for algo, _ in CARTPOLE]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from agents.hyperparams import load_hyperparams
 from agents.registry import make_policy
 from agents.trained import load_policy
 from scenarios.optimality import pct_of_optimum
+from shopgym.atomic import atomic_write_text
 from shopgym.rollout import rollout
 from shopgym.stats import mean_ci95
 
@@ -88,8 +90,21 @@ def train_all(jobs: list[tuple], steps: int | None, workers: int, timings: dict,
             timings[key] = {"seconds": prev.get("seconds", 0.0) + res["seconds"],
                             "cpu_seconds": prev.get("cpu_seconds", 0.0) + res["cpu_seconds"],
                             "steps": res["steps"], "segments": prev.get("segments", 0) + 1, "workers": workers}
-            timings_path.write_text(json.dumps(timings, indent=2))
+            atomic_write_text(timings_path, json.dumps(timings, indent=2))
             print(f"done {key}: {res}", flush=True)
+
+
+def read_cache(path: Path) -> dict:
+    """A JSON cache of evaluations or timings; ``{}`` when missing, and, with a warning, when unreadable
+    (its entries are then recomputed, never a crash)."""
+    if not path.exists():
+        return {}
+    try:
+        cache = json.loads(path.read_text())
+    except (ValueError, OSError) as exc:
+        warnings.warn(f"{path} is unreadable ({exc}); its entries are computed again.", UserWarning, stacklevel=2)
+        return {}
+    return cache if isinstance(cache, dict) else {}
 
 
 def discard_run(out: Path, name: str, timings: dict, timings_path: Path) -> None:
@@ -97,20 +112,20 @@ def discard_run(out: Path, name: str, timings: dict, timings_path: Path) -> None
     run_dir = out / name
     shutil.rmtree(run_dir, ignore_errors=True)
     timings.pop(str(run_dir), None)
-    timings_path.write_text(json.dumps(timings, indent=2))
+    atomic_write_text(timings_path, json.dumps(timings, indent=2))
     for results in out.glob("eval-*/results.csv"):
         df = pd.read_csv(results)
         keep = ~df["policy"].astype(str).str.endswith(f":{run_dir}")
         if not keep.all():
-            df[keep].to_csv(results, index=False)
+            atomic_write_text(results, df[keep].to_csv(index=False))
     for cache_path in (out / "cartpole_eval.json", *out.glob("endgame-*.json")):
         if cache_path.exists():
-            cache = json.loads(cache_path.read_text())
+            cache = read_cache(cache_path)
             dropped = [k for k in cache if k == str(run_dir) or k.endswith(f":{run_dir}")]
             for k in dropped:
                 del cache[k]
             if dropped:
-                cache_path.write_text(json.dumps(cache, indent=2))
+                atomic_write_text(cache_path, json.dumps(cache, indent=2))
     print(f"discarded {run_dir} (run, timings, evaluations)", flush=True)
 
 
@@ -130,13 +145,13 @@ def spec(algo: str, run_dir: Path) -> str:
 
 def cartpole_eval(algo: str, run_dir: Path, eval_path: Path) -> dict:
     """Greedy returns of a CartPole run on seeds 0..9 (cached in ``eval_path``)."""
-    cache = json.loads(eval_path.read_text()) if eval_path.exists() else {}
+    cache = read_cache(eval_path)
     if str(run_dir) not in cache:
         env = gym.make("CartPole-v1")
         policy = load_policy(spec(algo, run_dir), env)
         res = evaluate(policy.act, env, list(range(EVAL_SEEDS)))
         cache[str(run_dir)] = res.returns.tolist()
-        eval_path.write_text(json.dumps(cache, indent=2))
+        atomic_write_text(eval_path, json.dumps(cache, indent=2))
     mean, half = mean_ci95(cache[str(run_dir)])
     return {"mean": mean, "ci95": half}
 
@@ -149,7 +164,7 @@ def endgame(policy_spec: str, scenario: str, cache_path: Path, days: int = 10) -
     last day, bought and never sold (stock is worth nothing after the horizon); ``left_over_cost``:
     their purchase cost (currency). Means per episode.
     """
-    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    cache = read_cache(cache_path)
     if policy_spec not in cache:
         env = gym.make(RESTOCK, scenario=scenario)
         policy = make_policy(policy_spec, env)
@@ -162,7 +177,7 @@ def endgame(policy_spec: str, scenario: str, cache_path: Path, days: int = 10) -
         unit_cost = float(np.mean(env.unwrapped.world.catalog.unit_cost))
         cache[policy_spec] = {"ordered_last": float(np.mean(ordered)), "left_over": float(np.mean(left)),
                               "left_over_cost": float(np.mean(left)) * unit_cost}
-        cache_path.write_text(json.dumps(cache, indent=2))
+        atomic_write_text(cache_path, json.dumps(cache, indent=2))
     return cache[policy_spec]
 
 

@@ -66,12 +66,17 @@ class StaleResultsError(OutputError):
 
 #: Folders of a training run that change without changing its final policy (resumable training state, logs).
 TRAINING_ONLY = frozenset({"checkpoints", "logs", "eval"})
+#: Files of a training run that change without changing its final policy: ``run.json`` gains a line on every
+#: ``shopgym train`` start, ``evaluation_*.json`` are written by ``shopgym evaluate``.
+def _not_policy(rel: Path) -> bool:
+    return rel.parts[0] in TRAINING_ONLY or rel.name == "run.json" or (
+        len(rel.parts) == 1 and rel.name.startswith("evaluation_") and rel.suffix == ".json")
 
 
 def policy_hash(policy: str) -> str:
     """The hash of what a policy's actions depend on besides the scenario: its name; for a tuned heuristic
     the grid, method and training seeds it is tuned with (``agents.tuning``); for a trained agent (``sb3:DIR``,
-    ``dqn:DIR``, ...) the bytes of the files in ``DIR`` outside ``TRAINING_ONLY``; for ``learned_greedy:PATH``
+    ``dqn:DIR``, ...) the bytes of the files in ``DIR`` outside ``TRAINING_ONLY``, ``run.json`` and ``evaluation_*.json``; for ``learned_greedy:PATH``
     (Recommend) the bytes of the conversion model at ``PATH`` (a file, or every file under a folder)."""
     tuning = None
     if policy in GRIDS:
@@ -82,7 +87,7 @@ def policy_hash(policy: str) -> str:
         root = Path(policy.partition(":")[2])
         for f in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []:
             rel = f.relative_to(root)
-            if rel.parts[0] not in TRAINING_ONLY:
+            if not _not_policy(rel):
                 files[rel.as_posix()] = hashlib.sha256(f.read_bytes()).hexdigest()
     if policy.startswith(LEARNED_GREEDY):
         root = Path(policy[len(LEARNED_GREEDY):])

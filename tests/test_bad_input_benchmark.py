@@ -65,6 +65,8 @@ def test_changed_model_files_or_tuning_grid_change_the_policy_hash(tmp_path, mon
     (run / "checkpoints" / "latest.zip").write_bytes(b"a checkpoint")  # training state and logs, not the policy
     (run / "logs").mkdir()
     (run / "logs" / "progress.csv").write_text("step,return\n")
+    (run / "run.json").write_text('{"runs": []}')  # a new train segment's command line
+    (run / "evaluation_quickstart.json").write_text("{}")  # written by shopgym evaluate
     assert policy_hash(f"sb3:{run}") == h1
     (run / "model.zip").write_bytes(b"weights v2")
     assert policy_hash(f"sb3:{run}") != h1

@@ -173,7 +173,13 @@ def write_run_files(out: str | Path, config: dict[str, Any], command: list[str] 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yml", yaml.safe_dump(config, sort_keys=False))
     runs_path = out / "run.json"
-    runs = json.loads(runs_path.read_text())["runs"] if runs_path.exists() else []
+    runs = []
+    if runs_path.exists():
+        try:
+            runs = list(json.loads(runs_path.read_text())["runs"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HyperparameterError(f"{runs_path} is not a run.json written by shopgym train ({exc}); repair or "
+                                      "delete it (it only lists the commands of earlier segments), or pass --overwrite.") from None
     runs.append({"command": list(command if command is not None else sys.argv), "argv": list(sys.argv),
                  "seed": config.get("seed"), "versions": library_versions()})
     atomic_write_text(runs_path, json.dumps({"runs": runs}, indent=2))
@@ -201,7 +207,8 @@ def read_run_config(out: str | Path) -> dict[str, Any] | None:
 
 
 #: What a run's result depends on: a resumed run must match on all of them (``timesteps`` may grow).
-IDENTITY_KEYS = ("algo", "env_id", "scenario", "scenario_hash", "env_kwargs", "seed", "hyperparams")
+IDENTITY_KEYS = ("algo", "env_id", "scenario", "scenario_hash", "env_kwargs", "seed", "hyperparams", "policy", "n_envs",
+                 "normalize", "freeze_normalize_after", "double_q", "advantage_learning", "n_eval_episodes", "select")
 #: Env kwargs of shopgym envs that are not scenario keys (the others override the scenario by name).
 ENV_ARGS = ("scenario", "continuous", "render_mode", "stock_shaping")
 

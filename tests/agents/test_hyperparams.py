@@ -118,3 +118,19 @@ def test_shipped_files_resolve_to_the_settings_they_had_before_the_split():
 
 def _venv():
     return sb3.make_envs({"env_id": RESTOCK, "env_kwargs": {"scenario": "quickstart", "horizon": 30}}, 1, seed=0)
+
+
+@pytest.mark.parametrize("key, value", [("double_q", True), ("policy", "DuelingMlpPolicy"), ("n_envs", 4),
+                                        ("normalize", {"norm_obs": True}), ("n_eval_episodes", 3)])
+def test_resuming_with_other_run_settings_is_refused(tmp_path, key, value):
+    """Settings that SB3's resolve lifts out of the hyperparameters are part of a run's identity too."""
+    from agents.hyperparams import start_run
+    from shopgym.errors import OutputError
+
+    base = {"algo": "dqn", "env_id": "shopgym/Restock-v0", "scenario": "quickstart", "scenario_hash": "h",
+            "env_kwargs": {}, "seed": 0, "hyperparams": {}, "policy": "MlpPolicy", "n_envs": 1,
+            "normalize": None, "double_q": False, "n_eval_episodes": 5}
+    start_run(tmp_path / "run", base, ["shopgym", "train"])
+    start_run(tmp_path / "run", dict(base), ["shopgym", "train"])  # the same run resumes
+    with pytest.raises(OutputError, match=key):
+        start_run(tmp_path / "run", {**base, key: value}, ["shopgym", "train"])

@@ -310,3 +310,32 @@ def test_tensorboard_log_is_added_when_summary_writer_imports(tmp_path, monkeypa
     else:
         assert any((tmp_path / "logs" / "tb").glob("events.out.tfevents.*"))
     assert (tmp_path / "logs" / "progress.csv").read_text().splitlines() == ["train/loss", "0.5"]
+
+
+def test_evaluations_replay_the_same_episodes_and_resume_keeps_history_up_to_the_checkpoint(tmp_path):
+    """SeededEvalCallback re-seeds the eval env before every evaluation; the resumed history is cut at the
+    checkpoint's step, and a truncated evaluations.npz is set aside with a warning."""
+    from agents.sb3 import SeededEvalCallback, _resume_eval_history
+
+    env = gym.make("shopgym/Restock-v0", scenario="quickstart", horizon=5)
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    venv = DummyVecEnv([lambda: env])
+    cb = SeededEvalCallback(venv, eval_freq=1, seed=123)
+    firsts = []
+    for _ in range(2):
+        cb.eval_env.seed(cb.eval_seed)
+        firsts.append(cb.eval_env.reset().copy())
+    np.testing.assert_array_equal(firsts[0], firsts[1])
+
+    log = tmp_path / "eval"
+    log.mkdir()
+    np.savez(log / "evaluations.npz", timesteps=np.array([100, 200, 300]), results=np.array([[1.0], [5.0], [9.0]]),
+             ep_lengths=np.array([[5], [5], [5]]))
+    _resume_eval_history(cb, log, num_timesteps=200)
+    assert cb.evaluations_timesteps == [100, 200] and cb.best_mean_reward == 5.0
+    (log / "evaluations.npz").write_bytes(b"PK\x03\x04 cut short")
+    fresh = SeededEvalCallback(venv, eval_freq=1, seed=123)
+    with pytest.warns(UserWarning, match="unreadable"):
+        _resume_eval_history(fresh, log, num_timesteps=200)
+    assert fresh.evaluations_timesteps == []
