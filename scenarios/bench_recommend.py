@@ -56,7 +56,7 @@ def summarise_recommend(results: pd.DataFrame, references: dict[str, float | Non
             "churned_shoppers": g["churned_shoppers"].mean(), "profit_mean": g["profit"].mean(),
             "reference_margin": ref,
             "pct_of_reference": 100 * margin.mean() / ref if ref else np.nan,
-            "pct_ci95": 100 * half / ref if ref else np.nan,
+            "pct_ci95": 100 * half / abs(ref) if ref else np.nan,
         })
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 

@@ -147,7 +147,7 @@ def summarise(results: pd.DataFrame, references: dict[str, float | None]) -> pd.
             "stockout_days_per_sku": g["stockout_days_per_sku"].mean(), "mean_inventory": g["mean_inventory"].mean(),
             "reference_profit": ref,
             "pct_of_reference": 100 * g["profit"].mean() / ref if ref else np.nan,
-            "pct_ci95": 100 * half / ref if ref else np.nan,
+            "pct_ci95": 100 * half / abs(ref) if ref else np.nan,
         })
     return pd.DataFrame(rows)
 
