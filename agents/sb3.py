@@ -41,10 +41,7 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import shutil
-import warnings
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +50,7 @@ import numpy as np
 import yaml
 from stable_baselines3 import A2C, DQN, PPO, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
-from stable_baselines3.common.logger import CSVOutputFormat, Logger
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
@@ -72,8 +68,15 @@ from agents.hyperparams import (
     start_run,
 )
 from agents.hyperparams.zoo_text import ACTIVATIONS as ACTIVATION_CLASSES
+from agents.sb3_callbacks import (
+    FreezeNormalization,
+    SaveNormalization,
+    SeededEvalCallback,
+    resume_eval_history,
+)
 from agents.sb3_centering import CenteringVecNormalize
 from agents.sb3_dueling import POLICIES
+from agents.sb3_logging import make_logger
 from agents.sb3_resume import restore_state, save_state
 from agents.sb3_safe_load import load_model, load_replay_buffer, load_vecnormalize
 from agents.sb3_targets import TargetDQN
@@ -288,43 +291,6 @@ def build_model(cfg: dict[str, Any], venv: VecEnv, seed: int) -> BaseAlgorithm:
     return cls(policy, venv, seed=seed, device="cpu", verbose=0, **hp)
 
 
-class AppendingCSV(CSVOutputFormat):
-    """SB3's CSV log, opened for appending: a resumed run adds rows under the existing header."""
-
-    def __init__(self, filename: str | Path):
-        path = Path(filename)
-        if path.exists() and path.stat().st_size > 0:
-            self.file = open(path, "r+")  # noqa: SIM115  (closed by Logger.close)
-            self.keys = self.file.readline().rstrip("\n").split(",")
-            self.file.seek(0, os.SEEK_END)
-        else:
-            self.file = open(path, "w+")  # noqa: SIM115
-            self.keys = []
-        self.separator, self.quotechar = ",", '"'
-
-
-def make_logger(folder: Path) -> Logger:
-    """CSV (appended) and, when installed, TensorBoard logs under ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    formats = [AppendingCSV(folder / "progress.csv")]
-    if tensorboard_available():
-        from stable_baselines3.common.logger import TensorBoardOutputFormat
-
-        formats.append(TensorBoardOutputFormat(str(folder / "tb")))
-    return Logger(str(folder), formats)
-
-
-def tensorboard_available() -> bool:
-    """Whether SB3 can write TensorBoard logs here (the ``tensorboard`` extra is installed).
-
-    Asked of SB3 itself: its ``TensorBoardOutputFormat`` asserts (rather than raising ``ImportError``)
-    when ``torch.utils.tensorboard`` cannot import, so trying it would crash training.
-    """
-    from stable_baselines3.common import logger as sb3_logger
-
-    return getattr(sb3_logger, "SummaryWriter", None) is not None
-
-
 class LatestCheckpoint(BaseCallback):
     """Once ``every`` env steps have passed since the last one, save a checkpoint to ``directory/latest``
     where the next rollout starts (a clean boundary: see ``agents.sb3_resume``).
@@ -405,85 +371,12 @@ def _schedules(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def latest_checkpoint(directory: Path) -> Path | None:
-    """The newest checkpoint folder under ``directory`` (``latest``, ``previous``), unchecked, or ``None``."""
-    for name in ("latest", "previous", "latest.old"):
-        if (directory / name / "steps.json").exists():
-            return directory / name
-    return None
-
-
 def _optional_int(value, key: str, where: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise HyperparameterError(f"{key}={value!r} in {where}: give a number of env steps (>= 0).")
     return value
-
-
-class FreezeNormalization(BaseCallback):
-    """Stop updating the VecNormalize observation statistics once ``after`` env steps are done (also on resume)."""
-
-    def __init__(self, after: int):
-        super().__init__()
-        self.after = after
-
-    def _on_step(self) -> bool:
-        env = self.model.get_env()
-        if isinstance(env, VecNormalize) and env.training and self.model.num_timesteps >= self.after:
-            env.training = False
-        return True
-
-
-class SaveNormalization(BaseCallback):
-    """On a new best evaluation, save the VecNormalize statistics next to ``best_model.zip``."""
-
-    def __init__(self, directory: Path):
-        super().__init__()
-        self.directory = Path(directory)
-
-    def _on_step(self) -> bool:
-        if isinstance(self.model.get_env(), VecNormalize):
-            self.model.get_env().save(str(self.directory / "vecnormalize.pkl"))
-        return True
-
-
-def _resume_eval_history(cb: EvalCallback, log_path: Path, num_timesteps: int) -> None:
-    """Keep the evaluations of earlier segments up to the checkpoint's ``num_timesteps`` (EvalCallback
-    rewrites its file from its own lists; the steps after the checkpoint are replayed and evaluated again).
-
-    SB3 writes ``evaluations.npz`` with a plain ``np.savez``: one cut short by a kill is set aside with a
-    warning and the history starts again, rather than stopping the resume with a traceback.
-    """
-    path = log_path / "evaluations.npz"
-    if not path.exists():
-        return
-    try:
-        with np.load(path) as d:
-            steps, results, lengths = np.asarray(d["timesteps"]), np.asarray(d["results"]), np.asarray(d["ep_lengths"])
-    except (zipfile.BadZipFile, ValueError, KeyError, EOFError, OSError) as exc:
-        warnings.warn(f"{path} is unreadable ({exc}); the evaluation history starts again.", UserWarning, stacklevel=2)
-        return
-    keep = steps <= num_timesteps
-    cb.evaluations_timesteps = list(steps[keep])
-    cb.evaluations_results = [list(r) for r in results[keep]]
-    cb.evaluations_length = [list(r) for r in lengths[keep]]
-    cb.best_mean_reward = float(np.max(np.mean(results[keep], axis=1))) if keep.any() else -np.inf
-
-
-class SeededEvalCallback(EvalCallback):
-    """SB3's ``EvalCallback`` that plays the same evaluation episodes every time (the eval env is re-seeded
-    with ``seed`` before each evaluation), as our DQN does: evaluations, and so ``select: best``, do not
-    depend on how many evaluations came before, and a resumed run evaluates as an uninterrupted one."""
-
-    def __init__(self, *args, seed: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.eval_seed = int(seed)
-
-    def _on_step(self) -> bool:
-        if self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
-            self.eval_env.seed(self.eval_seed)
-        return super()._on_step()
 
 
 def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None, seed: int = 0,
@@ -513,7 +406,7 @@ def train(algo: str, env_id: str, out: str | Path, timesteps: int | None = None,
                                  eval_freq=max(1, cfg["eval_freq"] // per_call), log_path=str(out / "eval"),
                                  best_model_save_path=str(out / "best"), deterministic=True, verbose=0,
                                  callback_on_new_best=SaveNormalization(out / "best"), seed=EVAL_SEED_BASE)
-    _resume_eval_history(eval_cb, out / "eval", model.num_timesteps)
+    resume_eval_history(eval_cb, out / "eval", model.num_timesteps)
     ckpt_cb = LatestCheckpoint(out / "checkpoints", cfg["checkpoint_freq"], last=model.num_timesteps)
     callbacks = [eval_cb, ckpt_cb]
     if cfg.get("freeze_normalize_after") is not None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from stable_baselines3.common import logger as sb3_logger
 
-from agents import sb3
+from agents import sb3, sb3_logging
 from agents.hyperparams import HyperparameterError, load_hyperparams
 from agents.trained import load_policy
 from shopgym.errors import OutputError
@@ -280,10 +280,10 @@ class FakeSummaryWriter:
 def test_training_without_tensorboard_writes_the_csv_log(tmp_path, write_hp, monkeypatch):
     """SB3's TensorBoard format asserts (not ImportError) without tensorboard: training must not try it."""
     monkeypatch.setattr(sb3_logger, "SummaryWriter", None)  # as when the tensorboard extra is not installed
-    assert not sb3.tensorboard_available()
+    assert not sb3_logging.tensorboard_available()
     out = tmp_path / "run"
     model = sb3.train("ppo", RESTOCK, out, timesteps=256, seed=0, **run_kwargs(tmp_path, write_hp, "ppo"))
-    assert [type(f) for f in model.logger.output_formats] == [sb3.AppendingCSV]
+    assert [type(f) for f in model.logger.output_formats] == [sb3_logging.AppendingCSV]
     with open(out / "logs" / "progress.csv") as f:
         rows = list(csv.DictReader(f))
     # 2 envs x 64 steps per rollout: one row per rollout, at 128 and 256 steps
@@ -295,12 +295,12 @@ def test_training_without_tensorboard_writes_the_csv_log(tmp_path, write_hp, mon
 def test_tensorboard_log_is_added_when_summary_writer_imports(tmp_path, monkeypatch, writer):
     if writer == "fake":
         monkeypatch.setattr(sb3_logger, "SummaryWriter", FakeSummaryWriter)
-    elif not sb3.tensorboard_available():
+    elif not sb3_logging.tensorboard_available():
         pytest.skip("tensorboard is not installed (pip install -e '.[tensorboard]' to run this case)")
-    assert sb3.tensorboard_available()
-    logger = sb3.make_logger(tmp_path / "logs")
+    assert sb3_logging.tensorboard_available()
+    logger = sb3_logging.make_logger(tmp_path / "logs")
     tb = [f for f in logger.output_formats if isinstance(f, sb3_logger.TensorBoardOutputFormat)]
-    assert len(tb) == 1 and any(isinstance(f, sb3.AppendingCSV) for f in logger.output_formats)
+    assert len(tb) == 1 and any(isinstance(f, sb3_logging.AppendingCSV) for f in logger.output_formats)
     logger.record("train/loss", 0.5)
     logger.dump(step=10)
     logger.close()
@@ -315,7 +315,8 @@ def test_tensorboard_log_is_added_when_summary_writer_imports(tmp_path, monkeypa
 def test_evaluations_replay_the_same_episodes_and_resume_keeps_history_up_to_the_checkpoint(tmp_path):
     """SeededEvalCallback re-seeds the eval env before every evaluation; the resumed history is cut at the
     checkpoint's step, and a truncated evaluations.npz is set aside with a warning."""
-    from agents.sb3 import SeededEvalCallback, _resume_eval_history
+    from agents.sb3_callbacks import SeededEvalCallback
+    from agents.sb3_callbacks import resume_eval_history as _resume_eval_history
 
     env = gym.make("shopgym/Restock-v0", scenario="quickstart", horizon=5)
     from stable_baselines3.common.vec_env import DummyVecEnv
