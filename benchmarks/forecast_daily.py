@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -38,6 +36,7 @@ import torch  # noqa: E402
 import forecasters  # noqa: E402
 from forecasters.backtest import cutoffs  # noqa: E402
 from forecasters.benchmarking import combine_forecasts, markdown_table  # noqa: E402
+from scenarios import doc_sections  # noqa: E402
 from shopgym.config import scenario_from_dict  # noqa: E402
 from shopgym.plugins import build_world  # noqa: E402
 
@@ -251,14 +250,7 @@ PARTS = {"favorita": ("Daily: Favorita store transactions", part_favorita),
 
 
 def write_section(part: str, body: str, command: str, seconds: float) -> None:
-    title = PARTS[part][0]
-    stamp = (f"Produced by `{command}` in {seconds / 60:.1f} min on {platform.machine()} (torch {torch.__version__}, "
-             f"{torch.get_num_threads()} thread(s), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).")
-    section = f"<!-- daily-{part}:start -->\n### {title}\n\n{stamp}\n\n{body}\n<!-- daily-{part}:end -->"
-    text = DOC.read_text()
-    pattern = re.compile(rf"<!-- daily-{part}:start -->.*?<!-- daily-{part}:end -->", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
-    DOC.write_text(text)
+    doc_sections.write_section(DOC, f"daily-{part}", PARTS[part][0], body, command, seconds, f"{torch.get_num_threads()} thread(s)", new_doc="")
 
 
 def main(argv=None) -> None:

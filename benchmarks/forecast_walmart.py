@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -38,6 +36,7 @@ from forecasters.loaders import load_walmart  # noqa: E402
 from forecasters.meta import FOMAML, MetaSVR, Reptile, adapt_predict  # noqa: E402
 from forecasters.metrics import insample_scale, score  # noqa: E402
 from forecasters.transfer import transfer_kinds  # noqa: E402
+from scenarios import doc_sections  # noqa: E402
 
 DOC = ROOT / "docs" / "forecasting.md"
 H, N_WINDOWS = 13, 3  # 39 held-out weeks
@@ -313,15 +312,7 @@ PARTS = {"accuracy": ("Accuracy on Walmart weekly sales", part_accuracy),
 
 # ---------------------------------------------------------------------- doc
 def write_section(part: str, body: str, command: str, seconds: float) -> None:
-    title = PARTS[part][0]
-    stamp = (f"Produced by `{command}` in {seconds / 60:.1f} min on {platform.machine()} "
-             f"(torch {torch.__version__}, 1 thread, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).")
-    section = f"<!-- {part}:start -->\n### {title}\n\n{stamp}\n\n{body}\n<!-- {part}:end -->"
-    text = DOC.read_text() if DOC.exists() else "# Forecasting benchmarks\n"
-    pattern = re.compile(rf"<!-- {part}:start -->.*?<!-- {part}:end -->", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
+    doc_sections.write_section(DOC, part, PARTS[part][0], body, command, seconds, "1 thread", new_doc="# Forecasting benchmarks\n")
 
 
 def main(argv=None) -> None:
