@@ -5,7 +5,7 @@ operation pays about a microsecond of call overhead whatever the array size, whi
 single-SKU step cost ~60 calls (~200 us) and bounded small and batched worlds far below the speed
 of Gymnasium's classic-control envs. Compiled with numba, the same arithmetic runs in one call.
 
-``World(engine="numpy")`` keeps the vectorised numpy implementation (``shopgym.world.world``) as
+``World(engine="numpy")`` keeps the vectorised numpy implementation (``shopgym.world.numpy_engine``) as
 the reference; a property test checks that both engines produce identical days.
 
 The kernel writes each day's flows into two ledgers, one row per field:

@@ -39,8 +39,9 @@ from shopgym.world.calendar import day_dates
 from shopgym.world.catalog import Catalog
 from shopgym.world.demand import BLOCK_DAYS, GroundTruthDemand
 from shopgym.world.footprint import check_world_memory
-from shopgym.world.kpis import KpiTracker, day_totals
+from shopgym.world.kpis import KpiTracker
 from shopgym.world.kpis import T as TOTAL_COLUMN
+from shopgym.world.numpy_engine import step_numpy
 from shopgym.world.outcome import DayOutcome
 from shopgym.world.protocols import (
     DemandContext,
@@ -383,7 +384,7 @@ class World:
             if orders.min() < 0:
                 raise ValueError("orders must be non-negative.")
             expected, demand = self._todays_demand()
-            out, totals = self._step_numpy(orders, expected, demand)
+            out, totals = step_numpy(self, orders, expected, demand)
             self.kpis.acc += totals
         else:
             expected, demand = self._todays_demand()
@@ -440,93 +441,6 @@ class World:
                 day, days, self._price_by_day[day : day + days], self.rngs["demand"])
             self._block_start, self._block_len, j = day, days, 0
         return self._expected_block[j], self._demand_block[j]
-
-    def _step_numpy(self, orders: np.ndarray, expected: np.ndarray, demand: np.ndarray
-                    ) -> tuple[DayOutcome, np.ndarray]:
-        """The day in vectorised numpy: the reference implementation of ``kernel.step_worlds``."""
-        cat, icfg = self.catalog, self.scenario.inventory
-        b, n = self.n_worlds, cat.n_skus
-        single_bucket = self.n_buckets == 1
-        stock2d = self.stock[..., 0] if single_bucket else None
-        start_stock = stock2d.copy() if single_bucket else self.stock.sum(-1)
-        wanted = orders
-        if icfg.capacity > 0:
-            room = np.maximum(icfg.capacity - start_stock.sum(-1) - self.pipeline.sum((1, 2)), 0)
-            total = orders.sum(-1)
-            over = total > room  # cut every SKU's order in proportion, in exact integer arithmetic
-            orders = np.where(over[:, None], orders * room[:, None] // np.maximum(total, 1)[:, None], orders)
-
-        # 1-2. place orders, receive deliveries due today
-        if self.max_lead_time == 0:
-            received = orders
-        else:
-            lead = self._uniform_lead[self.day]
-            if lead >= 0:  # every SKU has the same lead time today: a plain slice, no fancy indexing
-                self.pipeline[:, :, lead] += orders
-            else:
-                self.pipeline[:, self._sku_index, self._lead_table[self.day]] += orders
-            received = self.pipeline[..., 0].copy()
-            self.pipeline[..., :-1] = self.pipeline[..., 1:]
-            self.pipeline[..., -1] = 0
-        # 3. demand and sales
-        backlog_before = self.backlog.copy()
-        want = demand + backlog_before if icfg.backorders else demand
-        if single_bucket:
-            stock2d += received
-            sold = np.minimum(want, stock2d)
-            stock2d -= sold
-        else:
-            self.stock[:, self._sku_index, self.arrival_bucket] += received
-            sold = np.minimum(want, self.stock.sum(-1))
-            inv.remove_fifo(self.stock, sold)
-        # today's demand is served after the backlog: what the backlog did not take (substitute sales excluded)
-        filled = sold - np.minimum(backlog_before, sold) if icfg.backorders else sold
-        unmet = want - sold
-        sub_out = sub_in = self._zeros
-        if icfg.backorders:
-            self.backlog[...] = unmet
-            lost = self._zeros
-        else:
-            lost = unmet
-            share = self.scenario.demand.substitution
-            if share > 0 and n > 1:
-                sub_out = np.floor(unmet * share).astype(np.int64)
-                flat = (np.arange(b)[:, None] * n + self.substitute[None, :]).ravel()
-                sub_in = np.bincount(flat, weights=sub_out.ravel(), minlength=b * n).reshape(b, n).astype(np.int64)
-                extra = np.minimum(sub_in, self.stock.sum(-1))
-                inv.remove_fifo(self.stock, extra)
-                sold = sold + extra
-                lost = unmet - sub_out + (sub_in - extra)
-        # 4. holding cost on the stock left tonight, then expiry
-        if single_bucket:
-            end_stock = stock2d.copy()
-            held, expired = end_stock, self._zeros
-        else:
-            held = self.stock.sum(-1)
-            expired = inv.expire_and_age(self.stock, self.perishable)
-            end_stock = held - expired
-
-        price = self._price_by_day[self.day]
-        revenue = price * sold
-        purchase_cost = cat.unit_cost * orders
-        order_cost = cat.order_cost * (orders > 0) if self._has_order_cost else self._zeros
-        holding_cost = cat.holding_cost * held
-        lost_sale_cost = icfg.lost_sale_penalty * lost
-        backorder_cost = icfg.backorder_penalty * self.backlog
-        disposal_cost = icfg.disposal_cost * expired
-        out = DayOutcome.from_arrays(
-            ordered=orders, order_cut=wanted - orders, received=received, start_stock=start_stock,
-            demand=demand, expected_demand=expected, substitute_out=sub_out, substitute_in=sub_in,
-            sold=sold, filled=filled, lost=lost, backlog_before=backlog_before, backlog=self.backlog, expired=expired,
-            end_stock=end_stock, price=price, revenue=revenue, purchase_cost=purchase_cost, order_cost=order_cost,
-            holding_cost=holding_cost, lost_sale_cost=lost_sale_cost, backorder_cost=backorder_cost,
-            disposal_cost=disposal_cost,
-            profit=revenue - purchase_cost - order_cost - holding_cost - lost_sale_cost - backorder_cost - disposal_cost,
-        )
-        col = self.history_len + self.day
-        self._demand_buf[..., col] = demand
-        self._sales_buf[..., col] = out.sold
-        return out, day_totals(out, cat.unit_cost)
 
 
 def _build_demand_model(scenario: Scenario, catalog: Catalog, n_days: int) -> DemandModel:
