@@ -7,6 +7,7 @@ Registered as top-level commands by ``shopgym.cli.main``; runnable alone as
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import gymnasium as gym
@@ -110,6 +111,8 @@ def evaluate(
     from agents.hyperparams import read_run_config
     from agents.trained import load_policy
 
+    if episodes < 1:
+        raise typer.BadParameter(f"--episodes must be at least 1, got {episodes}.")
     torch.set_num_threads(1)
     cfg = read_run_config(model)
     if cfg is None:
@@ -135,11 +138,13 @@ def evaluate(
     for key in ("return", "profit"):
         if key in result:
             s = result[key]
-            typer.echo(f"{key}: {s['mean']:.2f} +/- {s['ci95']:.2f} (95% CI, {episodes} episodes)")
+            ci = "n/a (one episode)" if s["ci95"] is None else f"{s['ci95']:.2f}"
+            typer.echo(f"{key}: {s['mean']:.2f} +/- {ci} (95% CI, {episodes} episodes)")
     typer.echo(f"wrote {Path(model) / name}")
 
 
 def _summary(values: list[float]) -> dict[str, float]:
     """Mean and 95% t-interval half-width of per-episode values."""
     mean, half = mean_ci95(values)
-    return {"mean": mean, "ci95": half, "values": [float(v) for v in values]}
+    # one episode has no spread: null in the JSON (NaN is not JSON), "n/a" when printed
+    return {"mean": mean, "ci95": None if math.isnan(half) else half, "values": [float(v) for v in values]}

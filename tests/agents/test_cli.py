@@ -55,6 +55,14 @@ def test_train_resume_and_evaluate_our_dqn(tmp_path, write_hp):
         mp.setattr(cli_train, "rollout", lambda *a, **k: played.append(a))
         refused = runner.invoke(app, ["evaluate", "--model", str(out), "--episodes", "2"])
     assert refused.exit_code != 0 and isinstance(refused.exception, OutputError) and played == []
+    # one episode has no spread: the CI is JSON null (strict JSON: no NaN), printed as n/a
+    one = runner.invoke(app, ["evaluate", "--model", str(out), "--episodes", "1"])
+    assert one.exit_code == 0 and "n/a (one episode)" in one.output, one.output
+    text = (out / "evaluation_quickstart.json").read_text()
+    single = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c} in {text}"))
+    assert single["profit"]["ci95"] is None and len(single["profit"]["values"]) == 1
+    zero = runner.invoke(app, ["evaluate", "--model", str(out), "--episodes", "0"])
+    assert zero.exit_code != 0 and "--episodes must be at least 1" in zero.output
 
 
 def test_unknown_algo_is_refused(tmp_path):
