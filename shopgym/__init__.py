@@ -17,6 +17,11 @@ ENVS = [
          vector_entry_point="shopgym.envs.restock_vector:RestockVectorEnv"),
     dict(id="shopgym/Recommend-v0", entry_point="shopgym.envs.recommend:RecommendEnv",
          vector_entry_point="shopgym.envs.recommend_vector:RecommendVectorEnv"),
+    dict(id="shopgym/Ads-v0", entry_point="shopgym.envs.ads:AdsEnv",
+         vector_entry_point="shopgym.envs.ads_vector:AdsVectorEnv"),
+    # Ads-v0 with a residual action around dual_pacing_stock (shopgym.envs.ads_actions)
+    dict(id="shopgym/AdsResidual-v0", entry_point="shopgym.envs.ads_actions:make_residual_env",
+         vector_entry_point="shopgym.envs.ads_actions:make_residual_vector_env"),
 ]
 
 #: Vector-only envs: ``gymnasium.make_vec(id, num_envs=...)`` builds them (a ``vector_entry_point``);

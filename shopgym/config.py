@@ -62,6 +62,8 @@ class CatalogConfig:
     lead_time_spread: int = _f(0, "lead times vary uniformly by up to this many days across SKUs", "days", 0, 30)
     shelf_life: int = _f(0, "days a unit can be sold after arrival (0 = never perishes; 1 = perishes at day end)", "days", 0, 365)
     embedding_dim: int = _f(8, "length of each product's feature vector (used by shoppers and conversion models)", "", 1, 256)
+    base_rates: list = _f([], "explicit median mean demand per SKU (n_skus numbers, as `shopgym calibrate` writes them); empty: drawn from demand.base_rate and base_rate_spread", "units/day")
+    prices: list = _f([], "explicit list price per SKU (n_skus numbers, at least 0.01); empty: drawn from price and price_spread", "currency/unit")
 
 
 @dataclass
@@ -123,12 +125,16 @@ class ShoppersConfig:
     n_shoppers: int = _f(2000, "number of shoppers in the population, drawn once from shoppers_seed", "shoppers", 1, 10_000_000)
     n_segments: int = _f(4, "number of shopper segments (each with its own taste centre and price sensitivity)", "", 1, 1000)
     shoppers_seed: int = _f(0, "seed of the population draw (preferences, sensitivities, segments)", "", 0)
-    sessions_per_day: float = _f(200.0, "mean number of shopping sessions per day (Poisson; bounded like demand)", "sessions/day", 0.0, RATE_MAX)
+    sessions_per_day: float = _f(200.0, "mean number of shopping sessions per day (Poisson, or negative binomial with arrival_dispersion; x the arrival_* calendar multipliers)", "sessions/day", 0.0, RATE_MAX)
+    arrival_weekly: list = _f([1.0] * 7, "seven finite non-negative multipliers Monday..Sunday of the daily session mean, not all 0 (rescaled to mean 1)", "")
+    arrival_payday_uplift: float = _f(0.0, "relative uplift of the daily session mean on paydays: the 15th and the last day of each month, and the day after each (Ecuador's public-sector pay days, as fitted on Favorita)", "", -0.9, 10.0)
+    arrival_holidays: list = _f([], "list of [day_of_year (integer 1-366), duration_days (integer 1-366), uplift (number in [-1, 100])]: session mean x (1 + uplift) on those days (as demand.holidays)", "")
+    arrival_dispersion: float = _f(0.0, "negative-binomial shape k of the daily session count (variance = mean + mean^2 / k); 0 = Poisson", "", 0.0, DISPERSION_MAX)
     slate_size: int = _f(10, "items shown per session, at positions 0 .. slate_size - 1", "items", 1, 1000)
     price_sensitivity: float = _f(1.0, "mean drop in cart/purchase log-odds per unit of log(price paid / median price)", "", 0.0, 20.0)
-    base_ctr: float = _f(0.1, "click probability at position 0 for zero affinity, median price, no fatigue", "", 0.001, 0.999)
-    base_cart_rate: float = _f(0.3, "add-to-cart probability given a click, at zero affinity and median price", "", 0.001, 0.999)
-    base_purchase_rate: float = _f(0.5, "purchase probability given an add-to-cart, at zero affinity and median price", "", 0.001, 0.999)
+    base_ctr: float = _f(0.04183, "click probability at position 0 for zero affinity, median price, no fatigue (default calibrated: a 4.0% click rate, Ali-CCP; docs/calibration.md)", "", 0.001, 0.999)
+    base_cart_rate: float = _f(0.0189, "add-to-cart probability given a click, at zero affinity and median price (default calibrated on Taobao cart/page view; docs/calibration.md)", "", 0.001, 0.999)
+    base_purchase_rate: float = _f(0.1942, "purchase probability given an add-to-cart, at zero affinity and median price (default calibrated on Taobao buy/cart; docs/calibration.md)", "", 0.001, 0.999)
     affinity_weight: float = _f(2.0, "log-odds added per unit of affinity (preference . item features, in [-1, 1])", "", 0.0, 20.0)
     position_decay: float = _f(0.5, "examination probability at position k is (1 + k) ** -position_decay", "", 0.0, 5.0)
     fatigue_rate: float = _f(0.3, "examination x exp(-fatigue_rate x times the shopper has seen the item before)", "", 0.0, 5.0)
@@ -161,6 +167,35 @@ class RecommendConfig:
     restock_cover_days: float = _f(7.0, "days of expected demand beyond the lead time that order_up_to keeps on hand or on order", "days", 0.0, 365.0)
 
 
+@dataclass
+class AdsConfig:
+    """Ad auctions (``shopgym/Ads-v0``; ``shopgym.world.ads``): our campaigns bid for ad opportunities each tick of a day.
+
+    Each tick ``t`` brings a Poisson number of opportunities (mean ``opportunities_per_day x traffic[t] /
+    ticks_per_day``); each is a shopper from the population looking at one campaign's products (campaign drawn
+    uniformly). Our bid is ``multiplier x`` the estimated value of the shopper for the campaign; competitors bid
+    around the same value. Off (the default), the world draws nothing for ads.
+    """
+
+    simulate_ads: bool = _f(False, "simulate ad auctions (Ads-v0 turns it on; off leaves Restock and Recommend unchanged)")
+    ticks_per_day: int = _f(24, "auction rounds (env steps of Ads-v0) per day", "ticks/day", 1, 1440)
+    opportunities_per_day: float = _f(2400.0, "mean ad opportunities per day, all campaigns together (Poisson per tick)", "opportunities/day", 0.0, RATE_MAX)
+    traffic: str = _f("diurnal", "daily traffic shape over the ticks: 'diurnal' (evening peak at 20:00, trough at 04:00, peak/trough about 6) or 'flat'", choices=("diurnal", "flat"))
+    traffic_multipliers: list = _f([], "ticks_per_day finite non-negative multipliers, not all 0 (rescaled to mean 1), replacing traffic; [] = use traffic", "")
+    campaigns: str = _f("category", "what each campaign advertises: 'category' (one per category: its SKUs), 'sku' (one per SKU) or 'catalog' (one for all)", choices=("category", "sku", "catalog"))
+    daily_budget: float = _f(50.0, "budget of each campaign per day (unspent money does not carry over)", "currency/day", 0.0, MONEY_MAX)
+    budget_cut_day: int = _f(-1, "day (0-based) from which every budget is multiplied by budget_cut_factor (-1 = never)", "days", -1, 100_000)
+    budget_cut_factor: float = _f(0.5, "budget multiplier from budget_cut_day on", "", 0.0, 1.0)
+    auction: str = _f("second", "'second' (the winner pays the highest competing bid or the reserve) or 'first' (the winner pays its bid)", choices=("second", "first"))
+    reserve_price: float = _f(0.0, "lowest price at which an impression is sold", "currency/impression", 0.0, MONEY_MAX)
+    competitors: int = _f(3, "competing bidders in every auction", "bidders", 0, 100)
+    competitor_intensity: float = _f(1.0, "competitors' mean value relative to ours for the same shopper (x traffic[t] ** 0.5: they bid harder at peak hours)", "", 0.0, 100.0)
+    competitor_correlation: float = _f(0.7, "weight of the shopper's value in a competitor's value (the rest is the campaign's mean value)", "", 0.0, 1.0)
+    competitor_spread: float = _f(0.5, "log-normal sigma of each competitor's value around its mean", "", 0.0, 3.0)
+    bid_levels: int = _f(11, "levels of Ads-v0's discrete action: level k bids k / (bid_levels - 1) x max_multiplier x value", "levels", 2, 1000)
+    max_multiplier: float = _f(2.0, "largest bid multiplier of Ads-v0's action", "", 0.01, 100.0)
+
+
 SECTIONS: dict[str, type] = {
     "catalog": CatalogConfig,
     "demand": DemandConfig,
@@ -169,6 +204,7 @@ SECTIONS: dict[str, type] = {
     "env": EnvConfig,
     "shoppers": ShoppersConfig,
     "recommend": RecommendConfig,
+    "ads": AdsConfig,
 }
 
 
@@ -185,6 +221,7 @@ class Scenario:
     env: EnvConfig = field(default_factory=EnvConfig)
     shoppers: ShoppersConfig = field(default_factory=ShoppersConfig)
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
+    ads: AdsConfig = field(default_factory=AdsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict (TOML-able) of every value, for writing next to results."""
@@ -252,22 +289,23 @@ _HOLIDAY_PARTS = (
 )
 
 
-def _validate_lists(where: str, demand: DemandConfig) -> None:
-    if len(demand.weekly) != 7 or not all(_is_number(x) and x >= 0 for x in demand.weekly):
+def _validate_lists(where: str, weekly: list, holidays: list, prefix: str = "") -> None:
+    """Check a weekly profile and a holiday list (``[demand]``'s, or ``[shoppers]``'s with ``prefix='arrival_'``)."""
+    if len(weekly) != 7 or not all(_is_number(x) and x >= 0 for x in weekly):
         raise ScenarioError(
-            f"{where}.weekly must be 7 finite non-negative numbers (Mon..Sun), got {demand.weekly!r}."
+            f"{where}.{prefix}weekly must be 7 finite non-negative numbers (Mon..Sun), got {weekly!r}."
         )
-    if sum(demand.weekly) <= 0:
-        raise ScenarioError(f"{where}.weekly must not be all zero.")
-    for i, h in enumerate(demand.holidays):
+    if sum(weekly) <= 0:
+        raise ScenarioError(f"{where}.{prefix}weekly must not be all zero.")
+    for i, h in enumerate(holidays):
         if not (isinstance(h, list) and len(h) == 3):
             raise ScenarioError(
-                f"{where}.holidays[{i}] = {h!r}: each entry is [day_of_year, duration_days, uplift], e.g. [329, 4, 1.0]."
+                f"{where}.{prefix}holidays[{i}] = {h!r}: each entry is [day_of_year, duration_days, uplift], e.g. [329, 4, 1.0]."
             )
         for (name, ok, allowed), x in zip(_HOLIDAY_PARTS, h, strict=True):
             if not ok(x):
                 raise ScenarioError(
-                    f"{where}.holidays[{i}] = {h!r}: {name} = {x!r} must be {allowed}."
+                    f"{where}.{prefix}holidays[{i}] = {h!r}: {name} = {x!r} must be {allowed}."
                 )
 
 
@@ -286,6 +324,25 @@ def _validate_plug_points(source: str, scenario: Scenario) -> None:
             f"{source}: {section}.{key} = {value!r} is neither 'ground_truth' nor 'learned:PATH' "
             f"(PATH: a file saved by the model's save()).{hint}"
         )
+
+
+def _validate_ads(source: str, ads: AdsConfig) -> None:
+    """``ads.traffic_multipliers``: empty, or ``ticks_per_day`` finite non-negative numbers, not all 0."""
+    m = ads.traffic_multipliers
+    if m and (len(m) != ads.ticks_per_day or not all(_is_number(x) and x >= 0 for x in m) or sum(m) <= 0):
+        raise ScenarioError(
+            f"{source}: ads.traffic_multipliers must be [] or ads.ticks_per_day = {ads.ticks_per_day} finite "
+            f"non-negative numbers, not all 0, got {m!r}."
+        )
+
+
+def _validate_per_sku(where: str, cat: CatalogConfig) -> None:
+    """``base_rates`` and ``prices``, when given, hold one number per SKU in the range of their scalar keys."""
+    for key, lo, hi in (("base_rates", 0.0, RATE_MAX), ("prices", 0.01, MONEY_MAX)):
+        values = getattr(cat, key)
+        if values and (len(values) != cat.n_skus or not all(_is_number(x) and lo <= x <= hi for x in values)):
+            raise ScenarioError(f"{where}.{key} must be empty or hold n_skus = {cat.n_skus} numbers in [{lo:g}, {hi:g}], "
+                                f"got {len(values)} value(s) starting {values[:3]!r}; fix the list or n_skus.")
 
 
 def scenario_from_dict(data: dict[str, Any], source: str = "<dict>") -> Scenario:
@@ -317,14 +374,17 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<dict>") -> Scenario
             values[key] = _check_value(f"{source}: {section}.{key}", fields[key], value)
         kwargs[section] = cls(**values)
     scenario = Scenario(**kwargs)
-    _validate_lists(f"{source}: demand", scenario.demand)
+    _validate_lists(f"{source}: demand", scenario.demand.weekly, scenario.demand.holidays)
+    _validate_lists(f"{source}: shoppers", scenario.shoppers.arrival_weekly, scenario.shoppers.arrival_holidays, "arrival_")
     _validate_plug_points(source, scenario)
+    _validate_per_sku(f"{source}: catalog", scenario.catalog)
     inv, cat = scenario.inventory, scenario.catalog
     if inv.capacity and inv.initial_stock * cat.n_skus > inv.capacity:
         raise ScenarioError(
             f"{source}: inventory.initial_stock x catalog.n_skus = {inv.initial_stock * cat.n_skus} units exceeds "
             f"inventory.capacity = {inv.capacity}; lower initial_stock or raise capacity."
         )
+    _validate_ads(source, scenario.ads)
     shop = scenario.shoppers
     if shop.coupon_step * (shop.coupon_levels - 1) >= 1.0:
         raise ScenarioError(

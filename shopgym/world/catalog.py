@@ -49,6 +49,9 @@ class Catalog:
         spread = rng.integers(-cfg.lead_time_spread, cfg.lead_time_spread + 1, n) if cfg.lead_time_spread else np.zeros(n, np.int64)
         lead = np.clip(cfg.lead_time + spread, 0, None).astype(np.int64)
         base = demand.base_rate * np.exp(demand.base_rate_spread * rng.standard_normal(n)) if demand.base_rate_spread else np.full(n, demand.base_rate)
+        # Explicit per-SKU values (``shopgym calibrate``) replace the draws after them, so no other attribute shifts.
+        price = np.asarray(cfg.prices, dtype=float) if cfg.prices else price
+        base = np.asarray(cfg.base_rates, dtype=float) if cfg.base_rates else base
         # Features: a category centre plus a per-product offset, unit length.
         centres = rng.standard_normal((cfg.n_categories, cfg.embedding_dim))
         feats = centres[category] + 0.5 * rng.standard_normal((n, cfg.embedding_dim))

@@ -25,9 +25,10 @@ from shopgym.world.kpis import TOTAL_FIELDS
 #: Integer flows of a day, units per world and SKU (see ``DayOutcome`` for their meaning).
 Q_FIELDS = ("ordered", "order_cut", "received", "start_stock", "demand", "substitute_out", "substitute_in",
             "sold", "filled", "lost", "backlog_before", "backlog", "expired", "end_stock")
-#: Real-valued fields of a day: expected demand (units) and money (currency) per world and SKU.
+#: Real-valued fields of a day: expected demand (units) and money (currency) per world and SKU. ``ad_cost`` (ad
+#: spend, charged on the SKU each won impression showed) is written by the world after the kernel (0 without ads).
 M_FIELDS = ("expected_demand", "price", "revenue", "purchase_cost", "order_cost", "holding_cost", "lost_sale_cost",
-            "backorder_cost", "disposal_cost", "profit")
+            "backorder_cost", "disposal_cost", "profit", "ad_cost")
 #: Per-world sums over SKUs of one day (defined in ``shopgym.world.kpis``).
 KPI_COLUMNS = TOTAL_FIELDS
 #: Scenario constants handed to the kernel, in this order.
@@ -37,7 +38,7 @@ PARAMS = ("capacity", "backorders", "substitution", "lost_sale_penalty", "backor
 ORDERED, ORDER_CUT, RECEIVED, START_STOCK, DEMAND, SUBSTITUTE_OUT, SUBSTITUTE_IN, SOLD, FILLED, LOST, \
     BACKLOG_BEFORE, BACKLOG, EXPIRED, END_STOCK = range(len(Q_FIELDS))
 EXPECTED_DEMAND, PRICE, REVENUE, PURCHASE_COST, ORDER_COST, HOLDING_COST, LOST_SALE_COST, BACKORDER_COST, \
-    DISPOSAL_COST, PROFIT = range(len(M_FIELDS))
+    DISPOSAL_COST, PROFIT, AD_COST = range(len(M_FIELDS))
 T_PROFIT, T_REVENUE, T_COGS, T_DEMAND, T_FILLED, T_SOLD, T_LOST, T_EXPIRED, T_BACKORDERED, T_BACKLOG, \
     T_STOCKOUT_SKUS, T_INVENTORY, T_INVENTORY_VALUE, T_DEMAND_COST = range(len(TOTAL_FIELDS))
 # The names above must follow the field tuples' order; a reordered tuple fails here, at import.
@@ -45,7 +46,7 @@ _NAMED = {"q": (Q_FIELDS, ("ORDERED", "ORDER_CUT", "RECEIVED", "START_STOCK", "D
                            "SUBSTITUTE_IN", "SOLD", "FILLED", "LOST", "BACKLOG_BEFORE", "BACKLOG", "EXPIRED",
                            "END_STOCK")),
           "m": (M_FIELDS, ("EXPECTED_DEMAND", "PRICE", "REVENUE", "PURCHASE_COST", "ORDER_COST", "HOLDING_COST",
-                           "LOST_SALE_COST", "BACKORDER_COST", "DISPOSAL_COST", "PROFIT")),
+                           "LOST_SALE_COST", "BACKORDER_COST", "DISPOSAL_COST", "PROFIT", "AD_COST")),
           "totals": (TOTAL_FIELDS, tuple(f"T_{f.upper()}" for f in TOTAL_FIELDS))}
 for _fields, _names in _NAMED.values():
     if tuple(f.upper() for f in _fields) != tuple(n.removeprefix("T_") for n in _names) or any(

@@ -47,7 +47,16 @@ sold through recommendations); ``stockouts_hit`` (carts that found no unit left 
 budget left could not cover them, counts); with ``shoppers.bundles``, ``bundles_sold`` (count). Recommendation-driven sales are
 also in the shop's ``revenue``, ``sold`` and ``demand`` (they are demand served from stock).
 
-Ads add their KPIs (ROAS, CPA, wasted spend) here as they land.
+Ad KPIs (``ADS_KPIS``, from the ads phase's day sums ``ADS_FIELDS``, ``shopgym.world.ads``; zero without ads):
+``opportunities`` (ad slots our campaigns bid for), ``wins`` (impressions won), ``clicks``, ``carts``, ``purchases``
+(counts; purchases <= carts <= clicks <= wins <= opportunities); ``win_rate`` = wins / opportunities;
+``ad_spend`` (currency paid for won impressions; never above the budgets); ``ad_revenue`` and ``ad_margin``
+(currency: today's price, and price minus unit cost, of ad-driven purchases); ``roas`` = ad revenue / ad spend
+(0 without spend); ``cpa`` = ad spend / purchases (``inf`` with spend but no purchase, 0 without spend;
+neither is ever ``nan``, so infos compare equal across identical runs); ``wasted_spend`` (currency
+paid for impressions won while nothing of the campaign was in stock: they cannot sell) and ``wasted_impressions``
+(count). Ad-driven sales are also in the shop's ``revenue``, ``sold`` and ``demand``, and the ad spend is one of
+its ``costs`` (``DayOutcome.ad_cost``), so ``profit = revenue - costs`` holds with ads.
 """
 
 from __future__ import annotations
@@ -109,8 +118,39 @@ SESSION_KPIS = {
     "bundles_sold": "bundles bought (count; each is two units)",
 }
 
+#: Per-world day sums of the ads phase (``shopgym.world.ads``): ``opportunities``, ``wins``, ``clicks``, ``carts``,
+#: ``purchases`` (counts), ``spend``, ``ad_revenue``, ``ad_margin``, ``wasted_spend`` (currency),
+#: ``wasted_impressions`` (count).
+ADS_FIELDS = ("opportunities", "wins", "clicks", "carts", "purchases", "spend", "ad_revenue", "ad_margin",
+              "wasted_spend", "wasted_impressions")
+
+#: The ad KPIs (``ads_kpis``): name -> unit (see the module docstring).
+ADS_KPIS = {
+    "opportunities": "ad opportunities (count)", "wins": "impressions won (count)", "clicks": "clicks",
+    "carts": "add-to-carts", "purchases": "units bought through ads",
+    "win_rate": "impressions won per opportunity (fraction)", "ad_spend": "currency",
+    "ad_revenue": "currency", "ad_margin": "currency (revenue - unit cost of units sold through ads)",
+    "roas": "ad revenue per unit of ad spend (0 without spend)",
+    "cpa": "currency of ad spend per ad-driven purchase (inf with spend but no purchase; 0 without spend)",
+    "wasted_spend": "currency paid for impressions won while nothing of the campaign was in stock",
+    "wasted_impressions": "impressions won while nothing of the campaign was in stock (count)",
+}
+
 #: Column of each day sum in a totals row.
 T = {name: i for i, name in enumerate(TOTAL_FIELDS)}
+
+
+def ads_kpis(acc: np.ndarray) -> dict[str, np.ndarray]:
+    """The ad KPIs (``ADS_KPIS``) per world, each ``(n_worlds,)``, from ``(n_worlds, len(ADS_FIELDS))`` sums."""
+    t = dict(zip(ADS_FIELDS, np.asarray(acc, float).T.copy(), strict=True))
+    return {
+        "opportunities": t["opportunities"], "wins": t["wins"], "clicks": t["clicks"], "carts": t["carts"],
+        "purchases": t["purchases"], "win_rate": _ratio(t["wins"], t["opportunities"], 0.0),
+        "ad_spend": t["spend"], "ad_revenue": t["ad_revenue"], "ad_margin": t["ad_margin"],
+        "roas": _ratio(t["ad_revenue"], t["spend"], 0.0),
+        "cpa": np.where(t["spend"] > 0, _ratio(t["spend"], t["purchases"], np.inf), 0.0),
+        "wasted_spend": t["wasted_spend"], "wasted_impressions": t["wasted_impressions"],
+    }
 
 
 def day_totals(out, unit_cost: np.ndarray) -> np.ndarray:

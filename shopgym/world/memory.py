@@ -16,7 +16,8 @@ so episodes are independent; within an episode it persists across days. The scen
   ``drift_rate`` per purchase in ``c``, up to ``DRIFT_CAP``. Off: 0.
 
 Always kept (what a recommender may observe): visits, clicks and purchases per shopper, the day of the
-last visit and the category of the last click.
+last visit, the category of the last click and the sum of the embeddings of the items clicked (``taste_sum``;
+over ``clicks`` it is the mean embedding of what the shopper clicked this episode).
 """
 
 from __future__ import annotations
@@ -47,10 +48,19 @@ class ShopperState:
         churned: ``(b, U)`` bool.
         interest: ``(b, U, C)`` float64 click log-odds (zeros unless ``memory_drift``).
         seen: ``(b, U, n)`` int32 impression counts (``memory_fatigue``), else ``None``.
+        taste_sum: ``(b, U, d)`` float64 sum of the embeddings (``features``) of the items each shopper clicked
+            this episode (``taste`` is it over ``clicks``); ``d = 0`` when no ``features`` were given.
+
+    Args:
+        cfg: the scenario's ``[shoppers]`` section.
+        n_worlds, n_items, n_categories: the array sizes.
+        features: item embeddings ``(n_items, d)`` (``Catalog.features``), for ``taste_sum``; ``None``: ``d = 0``.
     """
 
-    def __init__(self, cfg: ShoppersConfig, n_worlds: int, n_items: int, n_categories: int):
+    def __init__(self, cfg: ShoppersConfig, n_worlds: int, n_items: int, n_categories: int,
+                 features: np.ndarray | None = None):
         self.cfg = cfg
+        self.features = np.zeros((n_items, 0)) if features is None else np.ascontiguousarray(features, dtype=np.float64)
         self.shape = (n_worlds, cfg.n_shoppers)
         self.n_items, self.n_categories = n_items, n_categories
         if cfg.memory_fatigue and n_worlds * cfg.n_shoppers * n_items > MAX_SEEN_ENTRIES:
@@ -75,6 +85,13 @@ class ShopperState:
         self.churned = np.zeros((b, u), dtype=bool)
         self.interest = np.zeros((b, u, self.n_categories))
         self.seen = np.zeros((b, u, self.n_items), dtype=np.int32) if self.cfg.memory_fatigue else None
+        self.taste_sum = np.zeros((b, u, self.features.shape[1]))
+
+    def taste(self, w: int, shopper: int) -> np.ndarray:
+        """Mean embedding of the items shopper ``shopper`` of world ``w`` clicked this episode, ``(d,)`` (zeros
+        before the first click)."""
+        clicks = self.clicks[w, shopper]
+        return self.taste_sum[w, shopper] / clicks if clicks > 0 else np.zeros(self.features.shape[1])
 
     def visit_weights(self, w: int) -> np.ndarray | None:
         """Relative chance of each shopper of world ``w`` to start a session (``None``: all equal, none churned)."""
@@ -108,6 +125,8 @@ class ShopperState:
         np.add.at(self.purchases, (world, shopper), purchase)
         # the last click of each shopper in the batch wins (later rows overwrite earlier ones in fancy assignment)
         self.last_category[world[click], shopper[click]] = category[click]
+        if self.features.shape[1] and click.any():
+            np.add.at(self.taste_sum, (world[click], shopper[click]), self.features[item[click]])
         if self.seen is not None:
             np.add.at(self.seen, (world, shopper, item), 1)
             np.minimum(self.seen, SEEN_CAP, out=self.seen)

@@ -96,7 +96,7 @@ def step_numpy(world: World, orders: np.ndarray, expected: np.ndarray, demand: n
         sold=sold, filled=filled, lost=lost, backlog_before=backlog_before, backlog=world.backlog, expired=expired,
         end_stock=end_stock, price=price, revenue=revenue, purchase_cost=purchase_cost, order_cost=order_cost,
         holding_cost=holding_cost, lost_sale_cost=lost_sale_cost, backorder_cost=backorder_cost,
-        disposal_cost=disposal_cost,
+        disposal_cost=disposal_cost, ad_cost=world._zeros,
         profit=revenue - purchase_cost - order_cost - holding_cost - lost_sale_cost - backorder_cost - disposal_cost,
     )
     col = world.history_len + world.day

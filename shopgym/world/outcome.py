@@ -27,12 +27,14 @@ class DayOutcome:
     the day), ``expired`` (perishables thrown away tonight), ``end_stock``.
     Reals: ``expected_demand`` (units, the demand model's mean), ``price`` (currency/unit), and the money
     (currency) ``revenue``, ``purchase_cost``, ``order_cost``, ``holding_cost``, ``lost_sale_cost``,
-    ``backorder_cost``, ``disposal_cost``, ``profit``.
+    ``backorder_cost``, ``disposal_cost``, ``ad_cost`` (ad spend, charged on the SKU each won impression showed; 0
+    without ads, ``shopgym.world.ads``), ``profit``.
     """
 
     __slots__ = ("q", "m")
     FIELDS = Q_FIELDS + M_FIELDS
-    COST_FIELDS = ("purchase_cost", "order_cost", "holding_cost", "lost_sale_cost", "backorder_cost", "disposal_cost")
+    COST_FIELDS = ("purchase_cost", "order_cost", "holding_cost", "lost_sale_cost", "backorder_cost", "disposal_cost",
+                   "ad_cost")
 
     def __init__(self, q: np.ndarray, m: np.ndarray):
         self.q, self.m = q, m

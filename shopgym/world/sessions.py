@@ -6,7 +6,8 @@ the random draws loop over worlds, because each world draws from its own stream 
 reproduces the same worlds stepped one at a time).
 
 A day's sessions (``Sessions``) are drawn once, the first time the day's sessions are asked for, from
-each world's ``"shoppers"`` stream: a Poisson number with mean ``sessions_per_day`` (scaled by the mean
+each world's ``"shoppers"`` stream: a Poisson (or, with ``arrival_dispersion``, negative-binomial) number with
+mean ``sessions_per_day`` x the day's calendar multiplier (``shopgym.world.arrivals``; scaled by the mean
 satisfaction with ``memory_satisfaction``) of shoppers drawn from the population (in proportion to their
 satisfaction, churned shoppers never, with ``memory_satisfaction``; uniformly otherwise). They can be
 served in any number of batches (``SessionPhase.serve``): the Recommend env serves one session per step;
@@ -37,11 +38,20 @@ import numpy as np
 
 from shopgym.errors import ActionError
 from shopgym.world import inventory as inv
-from shopgym.world import offers
+from shopgym.world import offers, session_kernel
+from shopgym.world.arrivals import draw_count
 from shopgym.world.kpis import SESSION_FIELDS
-from shopgym.world.memory import SATISFACTION_START, ShopperState
+from shopgym.world.memory import DRIFT_CAP, SATISFACTION_START, SEEN_CAP, ShopperState
 from shopgym.world.protocols import ImpressionBatch
-from shopgym.world.response import lift_cart
+from shopgym.world.response import (
+    CLICK_PRICE_SHARE,
+    DISCOUNT_LIFT,
+    OUT_OF_STOCK_FACTOR,
+    WEEKEND_LIFT,
+    GroundTruthResponse,
+    _logit,
+    lift_cart,
+)
 
 #: Column of each per-world day sum of the session phase (``shopgym.world.kpis.SESSION_FIELDS`` defines them).
 _S = {name: i for i, name in enumerate(SESSION_FIELDS)}
@@ -179,13 +189,22 @@ class SessionPhase:
         catalog: the world's catalog (``category``, ``price``, ``unit_cost``).
         population: the shopper population.
         n_worlds: worlds stepped together.
+        compiled: serve through the compiled path where it applies (default: when numba is available; ``World``
+            passes ``engine == "compiled"``); ``False``: always the numpy reference.
+        session_means: mean sessions on each day of the episode (sessions/day, ``arrivals.session_means``);
+            ``None``: ``sessions_per_day`` every day.
     """
 
-    def __init__(self, cfg, catalog, population, n_worlds: int):
+    def __init__(self, cfg, catalog, population, n_worlds: int, session_means: np.ndarray | None = None,
+                 compiled: bool | None = None):
         self.cfg, self.catalog, self.population = cfg, catalog, population
         self.n_worlds = n_worlds
+        #: Whether batches go through the compiled path (``shopgym.world.session_kernel``) where it applies.
+        self.compiled = session_kernel.COMPILED if compiled is None else bool(compiled and session_kernel.COMPILED)
+        self._fast: FastInputs | None = None
+        self.session_means = session_means
         n_categories = int(catalog.category.max()) + 1
-        self.state = ShopperState(cfg, n_worlds, catalog.n_skus, n_categories)
+        self.state = ShopperState(cfg, n_worlds, catalog.n_skus, n_categories, catalog.features)
         self._today: Sessions | None = None
         self.day_sums = np.zeros((n_worlds, len(SESSION_FIELDS)))
         self.day_sold = np.zeros((n_worlds, catalog.n_skus), dtype=np.int64)
@@ -214,7 +233,9 @@ class SessionPhase:
     def today(self, day: int, rngs) -> Sessions:
         """Today's sessions, drawn on the first call of the day from ``rngs[w]`` (each world's shoppers stream)."""
         if self._today is None:
-            shoppers = [self._arrivals(w, rngs[w]) for w in range(self.n_worlds)]  # one draw per world
+            means = self.session_means
+            mean = self.cfg.sessions_per_day if means is None else float(means[min(day, len(means) - 1)])
+            shoppers = [self._arrivals(w, rngs[w], mean) for w in range(self.n_worlds)]  # one draw per world
             counts = np.array([len(s) for s in shoppers], dtype=np.int64)
             world = np.repeat(np.arange(self.n_worlds), counts)
             shopper = np.concatenate(shoppers) if shoppers else np.zeros(0, np.int64)
@@ -225,12 +246,12 @@ class SessionPhase:
             np.add.at(self.day_sums[:, _S["sessions"]], world, 1.0)
         return self._today
 
-    def _arrivals(self, w: int, rng: np.random.Generator) -> np.ndarray:
+    def _arrivals(self, w: int, rng: np.random.Generator, mean: float) -> np.ndarray:
         weights = self.state.visit_weights(w)
         if weights is None:
-            return self.population.arrivals(rng, self.cfg.sessions_per_day)
+            return self.population.arrivals(rng, mean, self.cfg.arrival_dispersion)
         total = weights.sum()
-        count = rng.poisson(self.cfg.sessions_per_day * weights.mean() / SATISFACTION_START)
+        count = draw_count(rng, mean * weights.mean() / SATISFACTION_START, self.cfg.arrival_dispersion)
         if total <= 0 or count == 0:
             return np.zeros(0, dtype=np.int64)
         return rng.choice(len(weights), size=count, p=weights / total).astype(np.int64)
@@ -246,6 +267,9 @@ class SessionPhase:
         if today.served[sessions].any() or (len(sessions) > 1 and len(np.unique(sessions)) != len(sessions)):
             raise ActionError("a session can be served once a day; serve each of World.sessions_today() once.")
         today.served[sessions] = True
+        if self.compiled and not (self.cfg.bundles and bundles is not None and bundles.any()) \
+                and type(response_model) is GroundTruthResponse:
+            return self._serve_compiled(sessions, slates, discounts, day, stock, price, response_model, rngs)
         cat, b, n = self.catalog, self.n_worlds, self.catalog.n_skus
         row, pos = np.nonzero(slates >= 0)  # row-major: session order, then slot order
         session = sessions[row]
@@ -319,6 +343,55 @@ class SessionPhase:
             coupon=coupon, bundle=bundle, complement=complement, coupon_spend=spend)
         return out
 
+    def _serve_compiled(self, sessions, slates, discounts, day, stock, price, model, rngs) -> SessionOutcome:
+        """``serve`` through ``session_kernel.serve_batch`` (same outcomes, stock, memory and sums; no bundles)."""
+        fast = self.fast_inputs(model)
+        today, b, state, cfg = self._today, self.n_worlds, self.state, self.cfg
+        shown = slates >= 0
+        if b == 1:
+            m = int(np.count_nonzero(shown))
+            u = rngs[0].random((m, 3)) if m else _NO_UNIFORMS
+            u_start = fast.zero_start
+        else:
+            counts = np.bincount(today.world[sessions], weights=shown.sum(1), minlength=b).astype(np.int64)
+            m = int(counts.sum())
+            u = np.empty((m, 3))
+            u_start = np.zeros(b, dtype=np.int64)
+            u_start[1:] = np.cumsum(counts)[:-1]
+            for w in np.flatnonzero(counts):  # one draw per world that has impressions, as _draw
+                u[u_start[w] : u_start[w] + counts[w]] = rngs[w].random((counts[w], 3))
+        flags = fast.flags
+        flags[5] = ((model.start_weekday + day) % 7) >= 5
+        oi = np.empty((m, len(session_kernel.OI_FIELDS)), dtype=np.int64)
+        ob = np.zeros((m, len(session_kernel.OB_FIELDS)), dtype=np.bool_)
+        of = np.empty((m, len(session_kernel.OF_FIELDS)))
+        sess = np.empty((len(sessions), 2))
+        sold = np.zeros((b, self.catalog.n_skus), dtype=np.int64)
+        spend = np.zeros(b)
+        seen = state.seen if state.seen is not None else _NO_SEEN
+        session_kernel.serve_batch(
+            sessions, slates, discounts, today.world, today.shopper, stock, price, fast.list_price, fast.unit_cost,
+            fast.category, fast.features, fast.prefs, fast.sens, fast.complements, fast.params, flags, fast.sum_cols,
+            u, u_start, state.clicks, state.purchases, state.last_category, seen, state.satisfaction, state.churned,
+            state.interest, state.taste_sum, self.last_purchase, self.coupon_left, self.day_sums, self.day_sold,
+            self.day_revenue, oi, ob, of, sess, sold, spend, 0, b)
+        coupon = ob[:, 5] if cfg.coupons else None
+        return SessionOutcome(
+            session=oi[:, 0], world=oi[:, 1], shopper=oi[:, 2], position=oi[:, 3], item=oi[:, 4], discount=of[:, 0],
+            click=ob[:, 0], cart=ob[:, 1], purchase=ob[:, 2], in_stock=ob[:, 3], stockout_hit=ob[:, 4],
+            revenue=of[:, 1], margin=of[:, 2], sessions=sessions, session_revenue=sess[:, 0],
+            session_margin=sess[:, 1], sold=sold, coupon=coupon, coupon_spend=spend if cfg.coupons else None)
+
+    def fast_inputs(self, model) -> FastInputs | None:
+        """The constant inputs of the compiled path for ``model`` (built once per model), or ``None`` where the compiled
+        path does not apply (numba missing or the numpy engine, a learned response model; batches with bundle offers
+        take the numpy path whatever this returns); what ``shopgym.envs.recommend_fast`` hands its compiled step."""
+        if type(model) is not GroundTruthResponse or not self.compiled:
+            return None
+        if self._fast is None or self._fast.model is not model:
+            self._fast = FastInputs(self, model)
+        return self._fast
+
     def _draw(self, probs: np.ndarray, world: np.ndarray, rngs) -> np.ndarray:
         """Nested funnel outcomes ``(m, 3)``: three uniforms per impression from its world's stream."""
         u = np.empty(probs.shape)
@@ -361,3 +434,39 @@ class SessionPhase:
         """The day's ``SESSION_FIELDS`` sums per world, with the churned shoppers counted at the day's end."""
         self.day_sums[:, _S["churned"]] = self.state.churned.sum(1)
         return self.day_sums.copy()
+
+
+_NO_UNIFORMS = np.zeros((0, 3))
+_NO_SEEN = np.zeros((1, 1, 1), dtype=np.int32)
+
+
+class FastInputs:
+    """The constant inputs of the compiled path for one phase and ground-truth model, contiguous and typed once."""
+
+    def __init__(self, phase: SessionPhase, model: GroundTruthResponse):
+        cfg, cat, pop = phase.cfg, phase.catalog, model.population
+        self.model = model
+        self.list_price = np.ascontiguousarray(model.catalog.price, dtype=np.float64)
+        self.unit_cost = np.ascontiguousarray(cat.unit_cost, dtype=np.float64)
+        self.category = np.ascontiguousarray(cat.category, dtype=np.int64)
+        self.features = np.ascontiguousarray(model.catalog.features, dtype=np.float64)
+        self.prefs = np.ascontiguousarray(pop.preferences, dtype=np.float64)
+        self.sens = np.ascontiguousarray(pop.price_sensitivity, dtype=np.float64)
+        self.complements = np.ascontiguousarray(phase.complements, dtype=np.int64)
+        mc = model.cfg
+        values = {"logit_ctr": _logit(mc.base_ctr), "logit_cart": _logit(mc.base_cart_rate),
+                  "logit_purchase": _logit(mc.base_purchase_rate), "affinity_weight": mc.affinity_weight,
+                  "position_decay": mc.position_decay, "fatigue_rate": mc.fatigue_rate,
+                  "reference_price": model.reference_price, "click_price_share": CLICK_PRICE_SHARE,
+                  "weekend_lift": WEEKEND_LIFT, "discount_lift": DISCOUNT_LIFT,
+                  "out_of_stock_factor": OUT_OF_STOCK_FACTOR, "satisfaction_gain": cfg.satisfaction_gain,
+                  "satisfaction_loss": cfg.satisfaction_loss, "stockout_loss": cfg.stockout_loss,
+                  "churn_threshold": cfg.churn_threshold, "drift_rate": cfg.drift_rate, "drift_cap": DRIFT_CAP,
+                  "complement_lift": cfg.complement_lift}
+        self.params = np.array([values[k] for k in session_kernel.PARAMS], dtype=np.float64)
+        switches = {"memory_fatigue": cfg.memory_fatigue, "memory_satisfaction": cfg.memory_satisfaction,
+                    "memory_drift": cfg.memory_drift, "coupons": cfg.coupons, "complements": cfg.complements,
+                    "weekend": 0, "seen_cap": SEEN_CAP}
+        self.flags = np.array([int(switches[k]) for k in session_kernel.FLAGS], dtype=np.int64)
+        self.sum_cols = np.array([_S[f] for f in session_kernel.SUM_FIELDS], dtype=np.int64)
+        self.zero_start = np.zeros(1, dtype=np.int64)

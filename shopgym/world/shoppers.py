@@ -5,7 +5,7 @@ length ``embedding_dim`` and the affinity to a product is the dot product with t
 ``features`` (in ``[-1, 1]``). Shoppers belong to segments; each segment has a centre in the
 embedding space and a typical price sensitivity. The population is drawn once from
 ``shoppers_seed`` (like the catalog from ``catalog_seed``); arrivals are drawn from the world's
-``"shoppers"`` stream.
+``"shoppers"`` stream (their daily mean and count: ``shopgym.world.arrivals``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shopgym.config import ShoppersConfig
+from shopgym.world.arrivals import draw_count
 
 #: Spread of a shopper's preference around the segment centre (before normalising to unit length).
 PREFERENCE_NOISE = 0.8
@@ -55,13 +56,14 @@ class ShopperPopulation:
         sens = cfg.price_sensitivity * seg_level[segment] * np.exp(SENSITIVITY_SPREAD * rng.standard_normal(n))
         return cls(preferences=prefs, price_sensitivity=sens, segment=segment.astype(np.int64))
 
-    def arrivals(self, rng: np.random.Generator, mean_sessions: float) -> np.ndarray:
+    def arrivals(self, rng: np.random.Generator, mean_sessions: float, dispersion: float = 0.0) -> np.ndarray:
         """Shoppers who start a session today: indices into the population (int64, with repeats).
 
-        The number of sessions is Poisson with mean ``mean_sessions`` (sessions/day); each session's
-        shopper is drawn uniformly from the population.
+        The number of sessions has mean ``mean_sessions`` (sessions/day): Poisson, or negative binomial with
+        shape ``dispersion`` when it is > 0 (``shopgym.world.arrivals.draw_count``); each session's shopper is
+        drawn uniformly from the population.
         """
         if mean_sessions < 0:
             raise ValueError(f"mean_sessions must be >= 0, got {mean_sessions}.")
-        count = rng.poisson(mean_sessions)
+        count = draw_count(rng, mean_sessions, dispersion)
         return rng.integers(0, self.n_shoppers, count).astype(np.int64)

@@ -23,6 +23,12 @@ The day's outcome then counts the session purchases in ``sold``, ``demand``, ``f
 (stock at opening), ``revenue`` and ``profit``, so every identity of ``DayOutcome`` still holds; the
 session KPIs are in ``kpis.sessions()``. With it off (the default) the world draws nothing for
 shoppers and every day is exactly what it was before sessions existed.
+
+With ``ads.simulate_ads`` on, an ads phase (``shopgym.world.ads``) runs ``ticks_per_day`` auction ticks per day
+(``ads_tick``; ``step`` runs the ticks not run yet with no bids): won impressions' purchases take stock from the
+shelf at once, like session purchases, and the day's outcome counts them in ``sold``, ``revenue`` and ``profit``,
+with the ad spend as ``ad_cost``; the ad KPIs are in ``ads_kpis()``. With it off (the default) the world draws
+nothing for ads.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from shopgym.config import Scenario
 from shopgym.errors import ActionError, ScenarioError
 from shopgym.world import inventory as inv
 from shopgym.world import kernel
+from shopgym.world.ads import AdsPhase, AdsSetup, AdsState, AdTickOutcome
+from shopgym.world.arrivals import session_means
 from shopgym.world.calendar import day_dates
 from shopgym.world.catalog import Catalog
 from shopgym.world.demand import BLOCK_DAYS, GroundTruthDemand
@@ -124,6 +132,9 @@ class World:
         #: Whether shoppers visit in sessions each day (``shoppers.simulate_sessions``).
         self.sessions_on = bool(scenario.shoppers.simulate_sessions)
         self._phase: SessionPhase | None = None
+        #: Whether campaigns bid in ad auctions each day (``ads.simulate_ads``; ``shopgym.world.ads``).
+        self.ads_on = bool(scenario.ads.simulate_ads)
+        self._ads = None
         self.n_buckets = inv.n_buckets(cat.shelf_life)
         self.arrival_bucket = inv.arrival_bucket(cat.shelf_life, self.n_buckets)
         self.perishable = cat.shelf_life > 0
@@ -193,8 +204,15 @@ class World:
         self.demand_model.reset(b)
         if self.sessions_on:
             if self._phase is None:
-                self._phase = SessionPhase(cfg.shoppers, self.catalog, self.shoppers, b)
+                means = session_means(cfg.shoppers, cfg.env.start_date, self.n_calendar_days)
+                self._phase = SessionPhase(cfg.shoppers, self.catalog, self.shoppers, b, session_means=means,
+                                           compiled=self.engine == "compiled")
             self._phase.reset()
+        if self.ads_on:
+            if self._ads is None:
+                self._ads = AdsPhase(cfg.ads, self.catalog, self.shoppers, self.response_model, b,
+                                     compiled=self.engine == "compiled")
+            self._ads.reset()
 
     @property
     def last_kpis(self) -> dict[str, np.ndarray]:
@@ -311,6 +329,13 @@ class World:
         return self._session_phase().today(self.day, self.rngs["shoppers"])
 
     @property
+    def session_phase(self) -> SessionPhase:
+        """The session phase itself (``shopgym.world.sessions.SessionPhase``), for compiled steppers that serve
+        sessions in place through its arrays (``shopgym.world.stacked``, ``shopgym.envs.recommend_fast``); envs
+        otherwise use ``serve`` and the accessors around it."""
+        return self._session_phase()
+
+    @property
     def shopper_state(self):
         """The shoppers' memory per world (``shopgym.world.memory.ShopperState``; read it, never write it)."""
         return self._session_phase().state
@@ -320,6 +345,12 @@ class World:
         """Coupon budget left per world this episode (currency, ``(n_worlds,)``, never negative; 0 without
         ``shoppers.coupons``; a copy)."""
         return self._session_phase().coupon_left.copy()
+
+    @property
+    def last_purchase(self) -> np.ndarray:
+        """Item (SKU) of each shopper's last recommendation-driven purchase this episode, ``(n_worlds, n_shoppers)``
+        int64, -1 before one; kept with ``shoppers.complements`` only (all -1 otherwise); a copy."""
+        return self._session_phase().last_purchase.copy()
 
     def serve(self, slates, discounts=None, sessions=None, bundles=None) -> SessionOutcome:
         """Show ``slates`` (``(m, slots)`` item indices, -1 = empty slot) to ``sessions`` (``m`` indices into
@@ -350,6 +381,98 @@ class World:
         today[:, -1] = phase.state.churned.sum(1)
         return session_kpis(self.kpis.session_acc + today, today)
 
+    def session_sums(self) -> np.ndarray:
+        """The session phase's ``SESSION_FIELDS`` sums of the episode so far per world, today's served sessions
+        included (``(n_worlds, len(SESSION_FIELDS))``, a fresh array; ``session_kpis`` is built from them, with
+        ``churned`` filled in; here that column holds only the closed days' values)."""
+        return self.kpis.session_acc + self._session_phase().day_sums
+
+    # ------------------------------------------------------------------ ads (shopgym.world.ads)
+    def _ads_phase(self):
+        if self._ads is None:
+            raise ScenarioError("ad auctions are off in this scenario: set ads.simulate_ads = true (or pass "
+                                "simulate_ads=True as an override) to bid for ad opportunities.")
+        return self._ads
+
+    def ads_tick(self, multipliers) -> AdTickOutcome:
+        """Run today's next ad tick with bid ``multipliers`` per world and campaign (``(n_worlds, n_campaigns)``, or
+        ``(n_campaigns,)`` for one world; finite, >= 0): each campaign bids ``multiplier x`` the estimated value of each
+        opportunity. Won impressions' purchases take stock at once (see ``shopgym.world.ads``)."""
+        phase = self._ads_phase()
+        if self.day >= self.horizon:
+            raise RuntimeError("the episode is over (day == horizon); call reset() first.")
+        shape = (self.n_worlds, phase.n_campaigns)
+        lam = np.asarray(multipliers)
+        if lam.shape != shape and not (self.n_worlds == 1 and lam.shape == shape[1:]):
+            raise ActionError(f"bid multipliers must have shape {shape} (one per world and campaign), got "
+                              f"{lam.shape}.")
+        if not (np.issubdtype(lam.dtype, np.integer) or np.issubdtype(lam.dtype, np.floating)):
+            raise ActionError(f"bid multipliers must be real numbers, got dtype {lam.dtype}.")
+        lam = lam.astype(np.float64)
+        if not np.isfinite(lam).all() or (lam < 0).any():
+            raise ActionError(f"bid multipliers must be finite and >= 0 (0 = do not bid), got {lam.ravel()[:8]}.")
+        return phase.tick(lam.reshape(shape), stock=self.stock, price=self._price_by_day[self.day],
+                          unit_cost=self.unit_cost, rngs=self.rngs["auctions"])
+
+    @property
+    def ads_setup(self) -> AdsSetup:
+        """The campaigns and the day's traffic (``shopgym.world.ads.AdsSetup``: fixed for the scenario; copies)."""
+        return self._ads_phase().setup()
+
+    @property
+    def last_ad_tick(self) -> AdTickOutcome | None:
+        """The outcome of the last ad tick run (``None`` before the first of the episode)."""
+        return self._ads_phase().last
+
+    @property
+    def ads_state(self) -> AdsState:
+        """Budgets, spend and ticks of today per world and campaign (``shopgym.world.ads.AdsState``; copies)."""
+        return self._ads_phase().state()
+
+    def ads_kpis(self) -> dict[str, np.ndarray]:
+        """The ad KPIs of the episode so far per world, today's ticks included (``shopgym.world.kpis.ads_kpis``)."""
+        from shopgym.world.kpis import ads_kpis
+
+        return ads_kpis(self.ads_totals())
+
+    def ads_totals(self) -> np.ndarray:
+        """The episode's ad sums so far per world, today's ticks included (``shopgym.world.kpis.ADS_FIELDS`` columns)."""
+        return self._ads_phase().totals()
+
+    def opportunity_log(self) -> dict[str, np.ndarray]:
+        """Every ad opportunity of the episode so far (``shopgym.world.ads.LOG_FIELDS``; the hindsight bound's input)."""
+        return self._ads_phase().opportunity_log()
+
+    def _finish_ad_ticks(self, orders) -> None:
+        """Run today's ticks not run yet with no bids (their opportunities are drawn all the same)."""
+        if np.min(orders, initial=0) < 0:  # refuse before the ticks change any state
+            raise ValueError("orders must be non-negative.")
+        zero = np.zeros((self.n_worlds, self._ads.n_campaigns))
+        while self._ads.ticks_left > 0:
+            self.ads_tick(zero)
+
+    def _merge_ads(self, out: DayOutcome, totals: np.ndarray) -> None:
+        """Count the day's ad-driven sales and spend in the outcome, the day sums and the histories (as
+        ``_merge_sessions`` does for sessions; the spend is ``ad_cost``); close the ads day."""
+        phase = self._ads
+        sold, revenue, cost = phase.day_sold, phase.day_revenue, phase.day_cost
+        for name in ("start_stock", "sold", "demand", "filled"):
+            getattr(out, name)[...] += sold
+        out.revenue[...] += revenue
+        out.ad_cost[...] += cost
+        out.profit[...] += revenue - cost
+        adj = np.zeros_like(totals)
+        rev, units, cogs = revenue.sum(-1), sold.sum(-1), sold @ self.unit_cost
+        for name, value in (("profit", rev - cost.sum(-1)), ("revenue", rev), ("cogs", cogs), ("demand", units),
+                            ("filled", units), ("sold", units), ("demand_cost", cogs)):
+            adj[:, TOTAL_COLUMN[name]] = value
+        totals += adj
+        self.kpis.acc += adj
+        col = self.history_len + self.day
+        self._demand_buf[..., col] += sold
+        self._sales_buf[..., col] += sold
+        phase.close_day()
+
     # ------------------------------------------------------------------ dynamics
     def step(self, decisions: Decisions | np.ndarray) -> DayOutcome:
         """Simulate today with all of its decisions: a ``Decisions`` record, or just the orders
@@ -376,6 +499,8 @@ class World:
                 rest = self.sessions_today().unserved()
                 if len(rest):
                     self.serve(np.zeros((len(rest), 0), np.int64), None, rest)
+        if self._ads is not None:
+            self._finish_ad_ticks(orders)
         b, n = self._shape
         orders = np.ascontiguousarray(orders, dtype=np.int64)
         if orders.shape != self._shape:
@@ -391,6 +516,7 @@ class World:
             day = self.day
             q = np.empty(self._q_shape, dtype=np.int64)
             m = np.empty(self._m_shape)
+            m[:, kernel.AD_COST] = 0.0  # the kernel does not write it (see _merge_ads)
             totals = np.empty(self._totals_shape)
             if not kernel.step_worlds(self.stock, self.pipeline, self.backlog, orders, self._lead_table[day], demand,
                                       expected, self._price_by_day[day], self._catf, self._cati, self._params, q, m,
@@ -399,6 +525,8 @@ class World:
             out = DayOutcome(q, m)
         if self._phase is not None:
             self._merge_sessions(out, totals)
+        if self._ads is not None:
+            self._merge_ads(out, totals)
         self.kpis.record(totals, n)
         self.day += 1
         return out

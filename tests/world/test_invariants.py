@@ -133,7 +133,8 @@ def _impressions(n: int, n_skus: int, n_shoppers: int):
 
 
 def test_world_responses_are_nested_and_reproducible_per_world():
-    scenario = load_scenario("steady")
+    # the funnel before the Taobao calibration: with the calibrated one 4,000 impressions hold about one purchase
+    scenario = load_scenario("steady", base_ctr=0.1, base_cart_rate=0.3, base_purchase_rate=0.5)
     batch = World(scenario, n_worlds=2)
     batch.reset([5, 6])
     single = World(scenario)
