@@ -17,6 +17,9 @@ import pandas as pd
 TRAJECTORY_KEYS = ("on_hand", "ordered", "received", "demand", "sold", "lost", "expired")
 #: Per-session outcomes of a Recommend env's ``info`` that a recorded trajectory sums per day (counts, then currency).
 SESSION_KEYS = ("clicks", "purchases", "stockouts_hit", "session_revenue", "session_margin")
+#: Per-tick outcomes of an Ads env's ``info`` that a recorded trajectory keeps (after ``day, tick``): counts, then
+#: currency, then the pacing ratio.
+ADS_KEYS = ("wins", "purchases", "spend", "ad_margin", "budget_left", "pacing")
 
 
 @dataclass
@@ -53,7 +56,8 @@ def rollout(env, policy, seed: int, record: bool = False, max_steps: int | None 
     The episode ends at termination, truncation or after ``max_steps`` steps (no limit by default).
     The trajectory (when ``record``) of a Restock env has one row per day and SKU: ``day, sku`` and the
     per-SKU flows of ``TRAJECTORY_KEYS`` in units; of a Recommend env (``kind == "recommend"``) one row per
-    day: ``day, sessions`` and the day's sums of ``SESSION_KEYS`` (``_session_days``).
+    day: ``day, sessions`` and the day's sums of ``SESSION_KEYS`` (``_session_days``); of an Ads env (``kind ==
+    "ads"``) one row per tick: ``day, tick`` and ``ADS_KEYS``.
     """
     obs, _ = env.reset(seed=int(seed))
     policy.reset(seed)
@@ -61,6 +65,7 @@ def rollout(env, policy, seed: int, record: bool = False, max_steps: int | None 
     total, steps, done = 0.0, 0, False
     info: dict = {}
     sessions = record and getattr(env.unwrapped, "kind", "restock") == "recommend"
+    ticks = record and getattr(env.unwrapped, "kind", "restock") == "ads"  # one row per tick
     while not done and (max_steps is None or steps < max_steps):
         day = env.unwrapped.world.day if sessions else 0  # the day of the session served next (public state)
         obs, reward, terminated, truncated, info = env.step(policy.act(obs))
@@ -69,10 +74,15 @@ def rollout(env, policy, seed: int, record: bool = False, max_steps: int | None 
         done = terminated or truncated
         if sessions:
             rows.append(np.array([day, *(info[k] for k in SESSION_KEYS)], dtype=float))
+        elif ticks:
+            rows.append(np.array([info["day"], info["tick"], *(info[k] for k in ADS_KEYS)], dtype=float))
         elif record:
             rows.append(np.stack([np.asarray(info[k], dtype=float) for k in TRAJECTORY_KEYS], axis=-1))
     kpis = info.get("episode_kpis", {})
-    traj = (_session_days(rows) if sessions else _trajectory(rows)) if record else None
+    if ticks:
+        traj = pd.DataFrame(np.stack(rows), columns=["day", "tick", *ADS_KEYS]).astype({"day": int, "tick": int})
+    else:
+        traj = (_session_days(rows) if sessions else _trajectory(rows)) if record else None
     return Episode(seed=seed, profit=float(kpis.get("profit", np.nan)), kpis=kpis, trajectory=traj,
                    episode_return=total, length=steps)
 
