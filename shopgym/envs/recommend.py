@@ -8,12 +8,14 @@ import gymnasium as gym
 import numpy as np
 
 from shopgym.config import Scenario, load_scenario
+from shopgym.envs.recommend_fast import FastSteps
 from shopgym.envs.recommend_render import RecommendRenderer
 from shopgym.envs.recommend_view import RecommendView
 from shopgym.envs.render import RENDER_FPS, RENDER_MODES, check_render_mode, warn_no_render_mode
 from shopgym.envs.restock import world_seed
 from shopgym.errors import ScenarioError
 from shopgym.plugins import build_world
+from shopgym.world.kpis import SESSION_FIELDS
 from shopgym.world.protocols import ImpressionBatch
 from shopgym.world.restock_rule import check_restock_policy, restock_orders
 from shopgym.world.sessions import Decisions
@@ -63,6 +65,7 @@ class RecommendEnv(gym.Env):
     | first_visit | 1 on the shopper's first visit this episode | - | {0, 1} |
     | clicks_per_visit, purchases_per_visit | the shopper's history this episode, capped at 5 | per visit | [0, 5] |
     | last_category_c | one-hot category of the shopper's last click (all 0 before one) | - | {0, 1} |
+    | taste_d | mean embedding of the items the shopper clicked this episode (0 before a click; ``parse``: ``taste``, (d,)) | - | [-1, 1] |
     | elapsed | day / horizon | - | [0, 1] |
     | log_price (per item) | log(today's price / median list price) | - | [-10, 10] |
     | margin | (today's price - unit cost) / median list price | - | [-10, 10] |
@@ -104,6 +107,8 @@ class RecommendEnv(gym.Env):
     ``slate_size`` is the scenario key ``shoppers.slate_size``, which this env sets to 1 unless it is passed.
     ``gymnasium.make_vec("shopgym/Recommend-v0", num_envs=N, vectorization_mode="vector_entry_point")`` gives N of
     these envs with independent days and per-sub-env next-step autoreset (``shopgym.envs.recommend_vector``).
+    With numba and the ground-truth response model (no bundle offers, no render mode) a step is one compiled call
+    (``shopgym.envs.recommend_fast``), with exactly the trajectories of the reference path used otherwise.
 
     ## Version history
     - v0: initial version.
@@ -137,42 +142,82 @@ class RecommendEnv(gym.Env):
         self.observation_space = self.view.observation_space
         self.action_space = self.view.action_space
         self._session: int | None = None
+        self._shopper: int | None = None
         self._items = np.zeros(self.view.k, dtype=np.int64)
         self._shown = np.zeros(self.world.catalog.n_skus, dtype=bool)
+        self._n_shown = 0
         self._last = None
+        self._obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        #: A plain ``Discrete(K)`` action (no slate, no offers): ``step`` reads it without the space's checks.
+        self._plain = isinstance(self.action_space, gym.spaces.Discrete)
+        self._col = {name: SESSION_FIELDS.index(name) for name in ("impressions", "clicks", "purchases", "rec_revenue",
+                                                                    "rec_margin", "coupon_spend")}
+        #: The compiled step (``shopgym.envs.recommend_fast``), or ``None``: the reference path below.
+        self._fast = FastSteps.build([self.world], [self.view], lambda w: self._close_day(), self.renderer)
+        self._reward_scale = float(self.scenario.env.reward_scale)
 
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        self.world.reset([world_seed(self.np_random, seed)])
-        self._shown[:] = False
-        self._last = None
-        self._advance()
+        self._reset_world(seed)
+        if self._fast is not None:
+            self._fast.start(0)
+            self._fast.run()
+            self._sync()
+        else:
+            self._advance()
         if self.renderer is not None:
             self.renderer.on_reset()
         return self._observe(), {}
+
+    def _reset_world(self, seed: int | None) -> None:
+        """Seed (``gym.Env.reset``) and reset the world; the first session is not opened yet (the native vector env
+        opens it through its own compiled steps)."""
+        super().reset(seed=seed)
+        self.world.reset([world_seed(self.np_random, seed)])
+        self.view.refresh()
+        self._shown[:] = False
+        self._n_shown = 0
+        self._last = None
+        self._session = self._shopper = None
+
+    def _sync(self) -> None:
+        """Read the current session and candidates from the compiled steps."""
+        fast = self._fast
+        self._session, self._shopper = fast.session(0), fast.shopper(0)
+        self._items = fast.items[0]
 
     def _close_day(self) -> None:
         rcfg = self.scenario.recommend
         orders = restock_orders(self.world, self.restock, rcfg.restock_cover_days, self.scenario.env.max_order)
         self.world.step(Decisions(orders=orders))
+        self.view.refresh()
 
     def _advance(self) -> None:
-        """Move to the next unserved session, closing days (and skipping days without sessions) as needed."""
-        self._session = None
-        while self.world.day < self.world.horizon:
-            rest = self.world.sessions_today().unserved()
+        """Move to the next unserved session, closing days (and skipping days without sessions) as needed, and
+        write its observation into ``self._obs`` (zeros when the episode is over)."""
+        world = self.world
+        if self._session is not None:  # the env serves today's sessions in order: the next one is usually next
+            today = world.sessions_today()
+            nxt = self._session + 1
+            if nxt < len(today) and not today.served[nxt]:
+                self._open(nxt, int(today.shopper[nxt]))
+                return
+        self._session = self._shopper = None
+        while world.day < world.horizon:
+            today = world.sessions_today()
+            rest = today.unserved()
             if len(rest):
-                self._session = int(rest[0])
-                shopper = int(self.world.sessions_today().shopper[self._session])
-                self._items = self.view.candidates(0, shopper)
+                self._open(int(rest[0]), int(today.shopper[rest[0]]))
                 return
             self._close_day()
+        self._obs[:] = 0.0
+
+    def _open(self, session: int, shopper: int) -> None:
+        self._session, self._shopper = session, shopper
+        self._items = self.view.session(0, shopper, self._obs)
 
     def _observe(self) -> np.ndarray:
-        if self._session is None:
-            return self.view.observe(0, None, self._items)
-        return self.view.observe(0, int(self.world.sessions_today().shopper[self._session]), self._items)
+        return self._obs.copy() if self._fast is None else self._fast.obs[0].copy()
 
     @property
     def candidate_items(self) -> np.ndarray:
@@ -183,12 +228,14 @@ class RecommendEnv(gym.Env):
     def current_shopper(self) -> int | None:
         """Population index of the current session's shopper (a real recommender knows who is visiting; its
         features come from ``world.shoppers``), or ``None`` when no session is open."""
-        return None if self._session is None else int(self.world.sessions_today().shopper[self._session])
+        return self._shopper
 
     @property
     def last_outcome(self):
         """The last served session's ``SessionOutcome`` (its clicks and purchases: a recommender's own logs), or
         ``None`` before the first step of an episode."""
+        if isinstance(self._last, int):  # the compiled step keeps it in scratch rows: build it once, on demand
+            self._last = self._fast.outcome(0, self._last)
         return self._last
 
     def privileged_expected_margin(self) -> np.ndarray:
@@ -215,33 +262,75 @@ class RecommendEnv(gym.Env):
     def step(self, action):
         if self._session is None:
             raise RuntimeError("the episode is over (or reset() was not called); call reset() first.")
-        slate = self.view.slate(action, self._items)
-        discounts, bundles = self.view.offers(action)
+        if self._fast is not None:
+            return self._fast_step(action)
+        a = action
+        if self._plain and isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) \
+                and 0 <= a < self.view.k:  # the common case, without the space's checks
+            slate, discounts, bundles = self._items[int(a) : int(a) + 1], None, None
+        else:
+            slate = self.view.slate(action, self._items)
+            discounts, bundles = self.view.offers(action)
         out = self.world.serve(slate[None], None if discounts is None else discounts[None], [self._session],
                                None if bundles is None else bundles[None])
         self._last = out
-        self._shown[out.item] = True
+        for item in out.item.tolist():
+            if not self._shown[item]:
+                self._shown[item] = True
+                self._n_shown += 1
         if self.renderer is not None:
             self.renderer.on_step(out)
         self._advance()
         terminated = self._session is None
-        kpis = self.world.session_kpis()
+        sums = self.world.session_sums()[0].tolist()  # the episode so far, today's served sessions included
+        col = self._col
+        impressions, clicks = sums[col["impressions"]], sums[col["clicks"]]
         info = {
             "day": self.world.day,
             "session_revenue": float(out.session_revenue[0]), "session_margin": float(out.session_margin[0]),
-            "clicks": int(out.click.sum()), "purchases": int(out.purchase.sum()),
-            "stockouts_hit": int(out.stockout_hit.sum()),
-            "ctr": float(kpis["ctr"][0]), "conversion_rate": float(kpis["conversion_rate"][0]),
-            "revenue": float(kpis["recommendation_revenue"][0]), "margin": float(kpis["recommendation_margin"][0]),
-            "churned_shoppers": int(kpis["churned_shoppers"][0]), "coverage": float(self._shown.mean()),
+            "clicks": int(np.count_nonzero(out.click)), "purchases": int(np.count_nonzero(out.purchase)),
+            "stockouts_hit": int(np.count_nonzero(out.stockout_hit)),
+            "ctr": clicks / impressions if impressions > 0 else 0.0,
+            "conversion_rate": sums[col["purchases"]] / clicks if clicks > 0 else 0.0,
+            "revenue": sums[col["rec_revenue"]], "margin": sums[col["rec_margin"]],
+            "churned_shoppers": int(np.count_nonzero(self.world.shopper_state.churned[0])),
+            "coverage": self._n_shown / len(self._shown),
         }
         if self.view.coupons:  # currency
-            info["coupon_spend"] = float(kpis["coupon_spend"][0])
+            info["coupon_spend"] = sums[col["coupon_spend"]]
             info["coupon_left"] = float(self.world.coupon_left[0])
         if terminated:
+            kpis = self.world.session_kpis()
             info["episode_kpis"] = {k: float(v[0]) for k, v in {**self.world.kpis.summary(), **kpis}.items()}
         reward = info["session_margin"] * self.scenario.env.reward_scale
         return self._observe(), reward, terminated, False, info
+
+    def _fast_step(self, action):
+        """``step`` through the compiled steps (``shopgym.envs.recommend_fast``): the same trajectory."""
+        fast, a = self._fast, action
+        if self._plain and isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) \
+                and 0 <= a < self.view.k:
+            fast.actions[0, 0] = a
+        else:
+            self.view.slate(action, self._items)  # checks the action (ActionError)
+            fast.actions[0] = np.asarray(action, dtype=np.int64).reshape(-1)
+        self._last = self._session  # the served session: last_outcome builds its outcome on demand
+        fast.serve(0)
+        fast.run()
+        self._sync()
+        terminated = self._session is None
+        r = fast.info[0].tolist()
+        info = {
+            "day": self.world.day, "session_revenue": r[0], "session_margin": r[1], "clicks": int(r[2]),
+            "purchases": int(r[3]), "stockouts_hit": int(r[4]), "ctr": r[5], "conversion_rate": r[6],
+            "revenue": r[7], "margin": r[8], "churned_shoppers": int(r[12]), "coverage": r[9],
+        }
+        if self.view.coupons:
+            info["coupon_spend"], info["coupon_left"] = r[10], r[11]
+        if terminated:
+            kpis = self.world.session_kpis()
+            info["episode_kpis"] = {k: float(v[0]) for k, v in {**self.world.kpis.summary(), **kpis}.items()}
+        return fast.obs[0].copy(), r[1] * self._reward_scale, terminated, False, info
 
     def render(self):
         """A string (``"ansi"``) or an ``(H, W, 3)`` uint8 frame (``"rgb_array"``)."""

@@ -4,26 +4,28 @@
 gives exactly the trajectories of N single envs seeded ``seed, seed + 1, ...`` (as ``SyncVectorEnv``
 seeds them), with Gymnasium 1.x's next-step autoreset.
 
-Why the worlds are not one batched ``World`` (as in ``RestockVectorEnv``): one step of Recommend-v0
-is one session, and each world draws its own number of sessions per day (Poisson from its own
-shoppers stream, scaled by its shoppers' satisfaction with ``memory_satisfaction``). After ``t``
-steps, sub-env 0 may be serving day 3's fifth session while sub-env 1 still serves day 2's last one,
-and the day close (restocking, deliveries, organic demand, expiry) of one world must run while the
-others are mid-day. A batched ``World`` has one ``day`` for all of its worlds, so it could only close
-days in lockstep, which would either stall the worlds that finish their day early (then a sub-env is
-no longer a single env) or force every world to draw the same number of sessions (which changes the
-dynamics). So each sub-env owns a single-world ``World`` (through ``RecommendEnv``, the very code the
-single env runs: equality is by construction), and days advance independently; episodes end at
-different steps and each sub-env resets on its own next step. What this vector env saves over
-``SyncVectorEnv`` is the wrapper stack per sub-env (order enforcing, passive checker, time limit) and
-the per-step batching of observations and infos; a batched session phase across worlds at different
-days would need a per-world day in ``World`` (noted in docs/performance_notes.md).
+How it steps: one step of Recommend-v0 is one session, and each world draws its own number of
+sessions per day (Poisson from its own shoppers stream, scaled by its shoppers' satisfaction with
+``memory_satisfaction``). After ``t`` steps, sub-env 0 may be serving day 3's fifth session while sub-env 1
+still serves day 2's last one, so the worlds cannot be one batched ``World`` (it has one ``day`` for all
+of its worlds and closes days in lockstep). Each sub-env keeps its own one-world ``World`` (through
+``RecommendEnv``) for what happens once a day: the day close (restocking, deliveries, organic demand,
+expiry) and the next day's sessions. What a session touches (stock, the shoppers' memory, the coupon
+budget, the day's sums) lives in stacked ``(num_envs, ...)`` arrays that the worlds see as views of their
+row (``shopgym.world.stacked``), and one compiled call per vector step serves every sub-env's session,
+opens its next one and writes its observation and info figures (``shopgym.envs.recommend_fast``); Python
+runs per sub-env only when its day ends (about once every ``sessions_per_day`` steps) or it resets.
+Where the compiled step does not apply (the numpy engine, a learned response model, bundle offers, a
+render mode) each sub-env's ``RecommendEnv.step`` runs in turn, the very code the single env runs.
+The sub-envs in ``envs`` are the vector env's: stepping or resetting one of them directly detaches its
+world from the stacked state until the vector env's next ``reset``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -31,9 +33,16 @@ from gymnasium.vector.utils import batch_space
 
 from shopgym.config import Scenario
 from shopgym.envs.recommend import RecommendEnv
+from shopgym.envs.recommend_fast import INFO, FastSteps
 from shopgym.envs.render import RENDER_FPS, RENDER_MODES, check_render_mode, warn_no_render_mode
 from shopgym.envs.restock_vector import reseed_worlds
 from shopgym.errors import ActionError
+
+#: The info keys of a step, in ``RecommendEnv``'s order (after ``day``); counts are int64.
+_INFO_KEYS = ("session_revenue", "session_margin", "clicks", "purchases", "stockouts_hit", "ctr", "conversion_rate",
+              "revenue", "margin", "churned_shoppers", "coverage")
+_COUPON_KEYS = ("coupon_spend", "coupon_left")
+_COUNT_KEYS = ("clicks", "purchases", "stockouts_hit", "churned_shoppers")
 
 
 class RecommendVectorEnv(VectorEnv):
@@ -72,10 +81,35 @@ class RecommendVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._np_randoms = [seeding.np_random(None)[0] for _ in range(num_envs)]
         self._needs_reset = np.zeros(num_envs, dtype=bool)
+        self._any_reset = False
         self._obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        self._fast = FastSteps.build([e.world for e in self.envs], [e.view for e in self.envs], self._close_day,
+                                     first.renderer)
+        if self._fast is not None:
+            for env in self.envs:  # the sub-envs step through the vector env's compiled steps, not their own
+                env._fast = None
+            space = self.single_action_space
+            self._nvec = np.atleast_1d(space.n if isinstance(space, gym.spaces.Discrete) else space.nvec)
+            self._scale = float(self.scenario.env.reward_scale)
+            self._info_keys = _INFO_KEYS + _COUPON_KEYS * bool(first.view.coupons)
+            self._info_rows = np.array([INFO.index(k) for k in self._info_keys])
+            self._count_rows = np.array([j for j, k in enumerate(self._info_keys) if k in _COUNT_KEYS])
+            self._count_at = [list(self._count_rows).index(j) if k in _COUNT_KEYS else -1
+                              for j, k in enumerate(self._info_keys)]
+
+    def _close_day(self, w: int) -> None:
+        self.envs[w]._close_day()
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         seeds = reseed_worlds(seed, self._np_randoms)
+        self._needs_reset[:] = False
+        self._any_reset = False
+        if self._fast is not None:
+            for w, env in enumerate(self.envs):
+                env._reset_world(seeds[w])  # a None seed continues the sub-env's own generator
+                self._fast.start(w)
+            self._fast.run()
+            return self._fast.obs.copy(), {}
         for w, env in enumerate(self.envs):
             if seeds[w] is not None:
                 self._obs[w] = env.reset(seed=seeds[w])[0]
@@ -89,6 +123,8 @@ class RecommendVectorEnv(VectorEnv):
         if np.shape(actions) != self.action_space.shape:  # one row per sub-env; never reshape another batch
             raise ActionError(f"actions must have shape {self.action_space.shape} (the batched action space: one row "
                               f"per sub-env, num_envs = {n}), got shape {np.shape(actions)}.")
+        if self._fast is not None:
+            return self._fast_step(actions)
         rewards = np.zeros(n)
         terminated = np.zeros(n, dtype=bool)
         stepped: list[tuple[int, dict]] = []
@@ -102,6 +138,55 @@ class RecommendVectorEnv(VectorEnv):
             stepped.append((w, info))
         self._needs_reset[:] = terminated
         return self._obs.copy(), rewards, terminated, np.zeros(n, dtype=bool), self._batch_infos(stepped)
+
+    def _fast_step(self, actions):
+        """``step`` through the compiled steps: the same trajectories as the loop over sub-envs."""
+        n, fast = self.num_envs, self._fast
+        a = np.asarray(actions)
+        if a.size and a.dtype.kind not in "iu":
+            raise ActionError(f"actions must be integers (candidate positions, then offer levels), got dtype {a.dtype}.")
+        fast.actions[:] = a.reshape(n, -1)
+        any_reset = self._any_reset
+        if any_reset:
+            resetting = self._needs_reset.copy()
+            stepped = ~resetting
+            fast.serve_all(stepped)
+        else:
+            fast.serve_every()
+        bad = fast.run()  # checks every action before it changes anything
+        if bad is not None:
+            raise ActionError(f"action {a[bad]!r} of sub-env {bad} is not in the action space {self.single_action_space}: "
+                              f"each entry in [0, nvec - 1] (nvec = {self._nvec.tolist()}).")
+        figures = fast.info.T[self._info_rows]  # (keys, N), a fresh array
+        if any_reset:  # next-step autoreset: continue the sub-env's own generator
+            for w in np.flatnonzero(resetting):
+                self.envs[w]._reset_world(None)
+                fast.start(w)
+            fast.run()
+            terminated = fast.terminated & stepped
+            figures[:, resetting] = 0.0
+            masks = np.repeat(stepped[None], len(self._info_keys) + 1, axis=0)  # one mask row per key (`_key`)
+            days = fast.days * stepped
+        else:
+            terminated = fast.terminated.copy()
+            masks = np.ones((len(self._info_keys) + 1, n), dtype=bool)
+            days = fast.days.copy()
+        self._needs_reset[:] = terminated
+        self._any_reset = bool(terminated.any())
+        rewards = figures[1] * self._scale
+        infos: dict[str, Any] = {}
+        if not any_reset or stepped.any():
+            infos = {"day": days, "_day": masks[-1]}
+            counts = figures[self._count_rows].astype(np.int64)
+            for j, key in enumerate(self._info_keys):
+                infos[key] = counts[self._count_at[j]] if self._count_at[j] >= 0 else figures[j]
+                infos[f"_{key}"] = masks[j]
+            if self._any_reset:
+                for w in np.flatnonzero(terminated):
+                    world = self.envs[w].world
+                    kpis = {k: float(v[0]) for k, v in {**world.kpis.summary(), **world.session_kpis()}.items()}
+                    infos = self._add_info(infos, {"episode_kpis": kpis}, w)
+        return fast.obs.copy(), rewards, terminated, np.zeros(n, dtype=bool), infos
 
     def _batch_infos(self, stepped: list[tuple[int, dict]]) -> dict[str, Any]:
         """The stepped sub-envs' infos as arrays with ``_key`` masks (what ``VectorEnv._add_info`` builds, without

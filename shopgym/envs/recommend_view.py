@@ -10,6 +10,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from shopgym.envs import recommend_obs
 from shopgym.errors import ActionError
 from shopgym.world.world import World
 
@@ -51,7 +52,11 @@ class RecommendView:
         self.shopper_fields = ([f"segment_{s}" for s in range(self.n_segments)]
                                + ["sensitivity_low", "sensitivity_mid", "sensitivity_high", "visits_log",
                                   "days_since_visit", "first_visit", "clicks_per_visit", "purchases_per_visit"]
-                               + [f"last_category_{c}" for c in range(self.n_categories)] + ["elapsed"])
+                               + [f"last_category_{c}" for c in range(self.n_categories)]
+                               + [f"taste_{d}" for d in range(dim)] + ["elapsed"])
+        self.dim = dim
+        #: Where the ``taste`` block starts in the shopper block (``parse`` returns it whole as ``"taste"``).
+        self._taste_at = self.shopper_fields.index("taste_0") if dim else 0
         self.item_fields = (["log_price", "margin", "cover", "in_stock", "category_match", "popularity"]
                             + [f"category_{c}" for c in range(self.n_categories)] + [f"e_{d}" for d in range(dim)])
         size = len(self.shopper_fields) + self.k * len(self.item_fields)
@@ -74,6 +79,14 @@ class RecommendView:
                                  else gym.spaces.MultiDiscrete([self.k] * slate_size))
         self._cat_onehot = np.eye(self.n_categories)[cat.category]
         self._static = np.concatenate([self._cat_onehot, cat.features], axis=1)  # (n_skus, C + dim)
+        # inputs of the compiled path (``session``): constant ones once, the day's ones in ``refresh``
+        self._sens_bucket = np.searchsorted(self._sens_edges, pop.price_sensitivity).astype(np.int64)
+        self._segment = np.ascontiguousarray(pop.segment, dtype=np.int64)
+        self._category = np.ascontiguousarray(cat.category, dtype=np.int64)
+        coupon_at = self.shopper_fields.index("coupon_left") if self.coupons else -1
+        self._layout = np.array([self.n_segments, self._taste_at, dim, len(self.shopper_fields), coupon_at], np.int64)
+        self._consts = np.array([self.median_price, MAX_ABSENCE_DAYS, MAX_COVER_DAYS, OBS_BOUND])
+        self._day_inputs: tuple | None = None
 
     # ------------------------------------------------------------------ candidates
     def candidates(self, w: int, shopper: int) -> np.ndarray:
@@ -89,6 +102,41 @@ class RecommendView:
         sold = self.world.sales_history[w, :, -POPULARITY_DAYS:].sum(-1)
         top = sold.max()
         return sold / top if top > 0 else np.zeros_like(sold)
+
+    # ------------------------------------------------------------------ the compiled path
+    def refresh(self) -> None:
+        """Forget the day's cached inputs of ``session`` (popularity, demand rate, prices): call it after every
+        ``World.reset`` and ``World.step`` (the env does)."""
+        self._day_inputs = None
+
+    def session(self, w: int, shopper: int, obs: np.ndarray) -> np.ndarray:
+        """``candidates(w, shopper)`` (returned) and ``observe(w, shopper, those items)`` (written into ``obs``,
+        float32 of the observation's shape) in one compiled call (``shopgym.envs.recommend_obs``); the same values
+        (tested). Needs ``refresh()`` after each day change; falls back to the numpy methods without numba."""
+        world = self.world
+        if not recommend_obs.COMPILED:
+            items = self.candidates(w, shopper)
+            obs[:] = self.observe(w, shopper, items)
+            return items
+        if self._day_inputs is None:
+            rows = world.forecast_rows(1)
+            rate = np.maximum(rows[:, :, 0], 1e-6)
+            price = world.price_on(world.day)
+            pops = [np.ascontiguousarray(self.popularity(v), dtype=np.float64) for v in range(world.n_worlds)]
+            self._day_inputs = (rate, price, pops, world.day)
+        rate, price, pops, day = self._day_inputs
+        state = world.shopper_state
+        share = 0.0
+        if self.coupons:
+            budget = world.scenario.shoppers.coupon_budget
+            share = world.coupon_left[w] / budget if budget > 0 else 0.0
+        items = np.empty(self.k, dtype=np.int64)
+        recommend_obs.session_obs(
+            w, shopper, day, world.horizon, self.k, world.stock, rate[min(w, rate.shape[0] - 1)], price[w],
+            world.unit_cost, self._category, self._static, pops[w], self._segment, self._sens_bucket, state.visits,
+            state.previous_visit, state.clicks, state.purchases, state.last_category, state.taste_sum, share,
+            self._layout, self._consts, items, obs)
+        return items
 
     # ------------------------------------------------------------------ observation
     def observe(self, w: int, shopper: int | None, items: np.ndarray) -> np.ndarray:
@@ -112,6 +160,7 @@ class RecommendView:
         lc = state.last_category[w, shopper]
         if lc >= 0:
             s[j + 5 + lc] = 1.0
+        s[self._taste_at : self._taste_at + self.dim] = state.taste(w, shopper)
         s[-1] = world.day / world.horizon
         if self.coupons:  # coupon budget left, as a share of the episode's budget
             budget = world.scenario.shoppers.coupon_budget
@@ -135,10 +184,12 @@ class RecommendView:
         return obs
 
     def parse(self, obs: np.ndarray) -> dict[str, np.ndarray]:
-        """The observation's fields by name: shopper fields as scalars, item fields as ``(K,)`` arrays."""
+        """The observation's fields by name: shopper fields as scalars (but ``taste``, the ``(d,)`` mean embedding of
+        the shopper's clicked items), item fields as ``(K,)`` arrays."""
         obs = np.asarray(obs)
         n = len(self.shopper_fields)
-        out = {name: obs[i] for i, name in enumerate(self.shopper_fields)}
+        out = {name: obs[i] for i, name in enumerate(self.shopper_fields) if not name.startswith("taste_")}
+        out["taste"] = obs[self._taste_at : self._taste_at + self.dim]
         items = obs[n:].reshape(self.k, len(self.item_fields))
         out.update({name: items[:, i] for i, name in enumerate(self.item_fields)})
         return out

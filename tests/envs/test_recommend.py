@@ -84,7 +84,7 @@ def test_bad_keys_and_arguments_name_the_fix():
 
 def test_recommendation_sales_drain_the_restockers_shelves():
     """Restocking 'none' and no organic demand: stock only falls by what recommendations sell."""
-    env = gym.make("shopgym/Recommend-v0", scenario="recommend", horizon=6, base_rate=0.0, restock_policy="none",
+    env = gym.make("shopgym/Recommend-v0", scenario="recommend", horizon=6, sessions_per_day=20.0, base_rate=0.0, restock_policy="none",
                    initial_stock=2, base_ctr=0.9, base_cart_rate=0.9, base_purchase_rate=0.9)
     env.reset(seed=1)
     world = env.unwrapped.world
@@ -95,3 +95,50 @@ def test_recommendation_sales_drain_the_restockers_shelves():
         bought += info["purchases"]
     assert bought > 0 and world.on_hand.sum() == start - bought >= 0
     assert info["episode_kpis"]["revenue"] == pytest.approx(info["episode_kpis"]["recommendation_revenue"])
+
+
+def test_taste_is_the_mean_embedding_of_the_shoppers_clicked_items():
+    # few shoppers: they come back; the pre-calibration click rate, so that 60 sessions hold clicks
+    env = gym.make("shopgym/Recommend-v0", **{**SMALL, "n_shoppers": 5, "base_ctr": 0.15})
+    base = env.unwrapped
+    obs, _ = env.reset(seed=1)
+    dim = base.world.catalog.features.shape[1]
+    clicked: dict[int, list[int]] = {}
+    seen_taste = False
+    for _ in range(60):
+        shopper = base.current_shopper
+        f = base.view.parse(obs)
+        assert f["taste"].shape == (dim,) and not any(k.startswith("taste_") for k in f)
+        items = clicked.get(shopper, [])
+        want = base.world.catalog.features[items].mean(0) if items else np.zeros(dim)
+        np.testing.assert_allclose(f["taste"], want, rtol=1e-6, atol=1e-6)  # float32 observation
+        seen_taste |= bool(items)
+        obs, _, done, _, _ = env.step(0)
+        out = base.last_outcome
+        clicked.setdefault(shopper, []).extend(out.item[out.click].tolist())
+        if done:
+            break
+    assert seen_taste  # some shopper came back after a click, so the check above compared a non-zero taste
+    env.reset(seed=1)
+    assert not base.world.shopper_state.taste_sum.any()  # a new episode forgets the clicks
+
+
+@pytest.mark.parametrize("keys", [{}, {"coupons": True, "memory_drift": True, "memory_satisfaction": True}])
+def test_compiled_candidates_and_observation_equal_the_numpy_ones(keys):
+    from shopgym.envs import recommend_obs
+
+    if not recommend_obs.COMPILED:
+        pytest.skip("numba is not installed (or SHOPGYM_ENGINE=numpy)")
+    env = gym.make("shopgym/Recommend-v0", **{**SMALL, "n_shoppers": 8, **keys})
+    base, view = env.unwrapped, env.unwrapped.view
+    obs, _ = env.reset(seed=2)
+    env.action_space.seed(2)
+    done, steps = False, 0
+    while not done:
+        shopper = base.current_shopper
+        items = view.candidates(0, shopper)  # the numpy reference, on the same state
+        np.testing.assert_array_equal(base.candidate_items, items)
+        np.testing.assert_array_equal(obs, view.observe(0, shopper, items))
+        obs, _, done, _, _ = env.step(env.action_space.sample())
+        steps += 1
+    assert steps > 20 and not obs.any()  # a whole episode compared; the final observation is zeros
