@@ -7,6 +7,7 @@ close gaps, how to use the agents) is passed in too, by ``benchmarks/agents_rest
 from __future__ import annotations
 
 import platform
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -142,4 +143,6 @@ def write_doc(path: Path, out: Path, summaries: dict[str, pd.DataFrame], cart: d
               "`python benchmarks/quickstart_diagnosis.py --policies sb3:DIR,dqn:DIR2` writes "
               "[agents_diagnosis.md](agents_diagnosis.md).", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
+    # keep the sections other benchmarks write into this doc (scenarios.doc_sections), e.g. agents_structured.py's
+    kept = re.findall(r"<!-- [\w-]+:start -->.*?<!-- [\w-]+:end -->", path.read_text(), re.S) if path.exists() else []
+    path.write_text("\n".join(lines) + "".join(f"\n{k}\n" for k in kept))

@@ -34,6 +34,8 @@ class RestockEnv(gym.Env):
     - ``n_skus > 1``: ``MultiDiscrete([n_levels] * n_skus)``;
     - ``continuous=True``: ``Box(0, max_order, (n_skus,), float32)`` in units, rounded to ``order_step``.
     Out-of-range, wrongly shaped and NaN actions raise ``shopgym.errors.ActionError``.
+    Structured action modes are wrappers in ``shopgym.envs.restock_actions``: ``CoverAction`` (days of
+    forecast cover per SKU) and ``ResidualSS`` (per-SKU adjustments of a tuned (s, S); zero = the heuristic).
 
     ## Observation space
     A flat ``float32`` vector: for each SKU a block of the fields below, SKU after SKU, then five
