@@ -32,6 +32,7 @@ import pandas as pd
 
 from agents.registry import LEARNED_GREEDY, TRAINED_PREFIXES
 from agents.tuning import GRIDS, METHOD, TRAIN_SEED_BASE
+from scenarios.bench_ads import ADS_RESULT_COLUMNS
 from shopgym.atomic import atomic_write_bytes
 from shopgym.content import content_hash, scenario_content
 from shopgym.errors import OutputError
@@ -47,13 +48,15 @@ RECOMMEND_RESULT_COLUMNS = ["scenario", "policy", "seed", *SESSION_KPIS, *EPISOD
                             "policy_hash"]
 #: Per env kind (``agents.registry.env_kind``): its results file and columns. One file per kind, so that every
 #: column of a file is defined for every row (no NaN-padding of one kind's KPIs in the other's rows).
-RESULT_FILES = {"restock": "results.csv", "recommend": "results_recommend.csv"}
-COLUMNS = {"restock": RESULT_COLUMNS, "recommend": RECOMMEND_RESULT_COLUMNS}
+RESULT_FILES = {"restock": "results.csv", "recommend": "results_recommend.csv", "ads": "results_ads.csv"}
+COLUMNS = {"restock": RESULT_COLUMNS, "recommend": RECOMMEND_RESULT_COLUMNS, "ads": ADS_RESULT_COLUMNS}
 KEY_COLUMNS = ["scenario", "policy", "seed", "scenario_hash", "policy_hash"]
 #: Files that hold resumable state; ``discard`` removes them (and ``RESULT_FILES``) together with the reports.
 STATE_FILES = ("results.csv", "tuned.json", "references.json", "scenarios.json")
 REPORT_FILES = ("summary.csv", "summary.md", "benchmark.png", "config.json", "results.old.csv", "results.corrupt.csv",
-                "summary_recommend.csv", "results_recommend.old.csv", "results_recommend.corrupt.csv")
+                "summary_recommend.csv", "results_recommend.old.csv", "results_recommend.corrupt.csv",
+                "summary_ads.csv", "results_ads.old.csv", "results_ads.corrupt.csv",
+                "results.parquet", "results_recommend.parquet", "results_ads.parquet", "timing.json")
 
 
 class ResumeWarning(UserWarning):

@@ -14,14 +14,22 @@ at once, tuned parameters go to ``tuned.json``, and re-running with the same ``o
 what is already there, so an interrupted benchmark resumes where it stopped. Every saved row and
 entry records the content hash of the scenario (and policy) that produced it; results of content
 that has changed since are never reused (``scenarios.bench_state``: refusal, or ``overwrite``).
+
+Each (scenario, policy) cell is one ``run_cell`` call on a picklable ``Cell``; ``scenarios.parallel`` runs the
+cells in this process, in ``jobs`` worker processes or as Ray tasks, and the parent saves each cell's rows as it
+finishes, so the results, and what a killed run keeps, do not depend on the backend. Evaluation seeds come from
+the evaluation range of ``shopgym.seeds``. ``summary.md`` opens with a ranking of each scenario's policies on
+its decision's headline metric (``HEADLINE``) with paired differences to the best heuristic (``rank_policies``).
 """
 
 from __future__ import annotations
 
+import io
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -40,6 +48,7 @@ from agents.registry import (
     not_applicable,
 )
 from agents.tuning import GRIDS
+from scenarios.bench_ads import ADS_NOTES, ads_extras, format_ads_table, summarise_ads
 from scenarios.bench_recommend import (
     RECOMMEND_NOTES,
     format_recommend_table,
@@ -62,18 +71,27 @@ from scenarios.bench_state import (
     valid_scenario,
     valid_tuned,
 )
+from scenarios.parallel import check_backend, execute
 from scenarios.plots import plot_sessions, plot_summary, plot_trajectory
-from shopgym.atomic import atomic_write_json, atomic_write_text
+from scenarios.readme import missing_model
+from shopgym.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from shopgym.config import load_scenario
 from shopgym.content import scenario_content, scenario_hash
+from shopgym.errors import LearnedModelError, ScenarioError, ShopgymError
 from shopgym.outdir import prepare_out, run_config, write_config
 from shopgym.registry import lookup
 from shopgym.rollout import rollout
+from shopgym.seeds import check_evaluation, check_unseen
 from shopgym.stats import mean_ci95
 
 ENV_ID = "shopgym/Restock-v0"
 #: The env of each kind (``scenario_kind``).
-ENV_IDS = {"restock": ENV_ID, "recommend": "shopgym/Recommend-v0"}
+ENV_IDS = {"restock": ENV_ID, "recommend": "shopgym/Recommend-v0", "ads": "shopgym/Ads-v0"}
+#: The decisions the benchmark runs. A decision plugs in with: its env (``ENV_IDS``), its results file and columns
+#: (``scenarios.bench_state.RESULT_FILES`` / ``COLUMNS``), its headline metric (``HEADLINE``), its exact reference
+#: (``reference_profit``), its summary and table (as ``scenarios.bench_recommend``) and its plot panel
+#: (``scenarios.plots._PANELS``); the cells, backends, resume, ranking and paired differences are shared.
+BENCHMARKED = ("restock", "recommend", "ads")
 #: The summary table's columns after the profit, each explained in one line (printed under the table in reports).
 COLUMN_NOTES = (
     "- episodes: evaluation seeds per policy (the same seeds for every policy).",
@@ -93,7 +111,9 @@ class BenchmarkResult:
 
     ``results`` / ``summary``: the Restock scenarios' (``RESULT_COLUMNS``; ``summarise``); ``recommend_results`` /
     ``recommend_summary``: the Recommend scenarios' (``RECOMMEND_RESULT_COLUMNS``; ``summarise_recommend``). A
-    kind without scenarios in the run has empty frames with its columns.
+    kind without scenarios in the run has empty frames with its columns. ``ranking``: every kind's policies ranked
+    per scenario, with paired differences to the best heuristic (``rank_policies``); ``notes``: what was left out
+    (Parquet without pyarrow).
     """
 
     results: pd.DataFrame
@@ -101,12 +121,27 @@ class BenchmarkResult:
     out: Path
     recommend_results: pd.DataFrame | None = None
     recommend_summary: pd.DataFrame | None = None
+    ads_results: pd.DataFrame | None = None  #: Ads scenarios' rows (``scenarios.bench_ads``)
+    ads_summary: pd.DataFrame | None = None
+    ranking: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def scenario_kind(scenario) -> str:
-    """``"recommend"`` for a scenario that simulates shopper sessions, else ``"restock"`` (``agents.registry.env_kind``
-    of the env it runs in)."""
+    """The decision a scenario is about, as ``agents.registry.env_kind`` of the env it runs in: ``"ads"`` for one
+    that simulates ad auctions (``ads.simulate_ads``), ``"recommend"`` for one that simulates shopper sessions,
+    else ``"restock"``."""
+    if getattr(getattr(scenario, "ads", None), "simulate_ads", False):
+        return "ads"
     return "recommend" if scenario.shoppers.simulate_sessions else "restock"
+
+
+def check_decision(scenario) -> None:
+    """Raise ``ScenarioError`` for a scenario whose decision the benchmark does not run (``BENCHMARKED``)."""
+    kind = scenario_kind(scenario)
+    if kind not in BENCHMARKED:
+        raise ScenarioError(f"scenario {scenario.name!r} runs in {ENV_IDS[kind]} (the {kind} decision), which this "
+                            f"benchmark does not run yet (it runs {', '.join(BENCHMARKED)}); leave it out of --scenarios.")
 
 
 def make_env(scenario):
@@ -125,6 +160,8 @@ def reference_profit(scenario) -> tuple[float | None, str]:
     its source: episode profit (Restock), recommendation margin (Recommend, ``recommend_reference``); currency."""
     if scenario_kind(scenario) == "recommend":
         return recommend_reference(scenario)
+    if scenario_kind(scenario) == "ads":  # the reference is per episode: the hindsight bound (scenarios.bench_ads)
+        return None, ""
     if is_newsvendor(scenario):
         return newsvendor_optimum(scenario)[1], "closed-form newsvendor optimum"
     if exact_reason(scenario) is None:
@@ -206,23 +243,99 @@ def _plan(loaded: dict, policies: list[str] | None) -> list[tuple[str, str]]:
     return plan
 
 
+@dataclass(frozen=True)
+class Cell:
+    """The work of one (scenario, policy) cell, picklable for a worker process or a Ray task (``run_cell``).
+
+    ``spec``: the resolved scenario (``resolve``); ``seeds``: the evaluation seeds still to simulate (may be
+    empty when only the tuned parameters are missing); ``params``: tuned parameters already known (``None``:
+    a tunable heuristic tunes itself, on training seeds).
+    """
+
+    scenario: str
+    policy: str
+    spec: Any
+    seeds: tuple[int, ...]
+    params: dict | None
+    scenario_hash: str
+    policy_hash: str
+
+
+@dataclass
+class CellResult:
+    """What a cell gives back: one row per simulated seed (the kind's ``COLUMNS``) and the policy's tuned
+    parameters (``None`` for a policy without any)."""
+
+    rows: pd.DataFrame
+    params: dict | None
+
+
+def run_cell(cell: Cell) -> CellResult:
+    """Simulate ``cell``: build its env and policy, then one episode per seed (``shopgym.rollout``). Depends only
+    on ``cell``, so any backend (``scenarios.parallel``) gives the same rows (but for ``seconds``, wall time)."""
+    env = make_env(cell.spec)
+    policy = make_policy(cell.policy, env, params=cell.params)
+    kind = scenario_kind(cell.spec)
+    kpi_names = COLUMNS[kind][3:-3]  # the kind's KPI columns, between (scenario, policy, seed) and the tail
+    rows = []
+    for seed in cell.seeds:
+        t0 = time.perf_counter()
+        ep = rollout(env, policy, seed)
+        kpis = {**ep.kpis, **ads_extras(env)} if kind == "ads" else ep.kpis  # + the episode's hindsight bound
+        rows.append({"scenario": cell.scenario, "policy": cell.policy, "seed": seed,
+                     **{k: kpis[k] for k in kpi_names}, "seconds": time.perf_counter() - t0,
+                     "scenario_hash": cell.scenario_hash, "policy_hash": cell.policy_hash})
+    return CellResult(pd.DataFrame(rows, columns=COLUMNS[kind]), getattr(policy, "params", None))
+
+
+class CellsFailedError(ShopgymError):
+    """Some cells of a benchmark raised; the others' results are saved, and re-running resumes."""
+
+
+def check_trained_seeds(policies, seeds: list[int]) -> None:
+    """Raise ``SeedError`` if a trained agent among ``policies`` saw one of the evaluation ``seeds`` while training
+    or validating (the ``seeds_seen`` of its ``config.yml``, ``shopgym.seeds``); a folder without a run
+    configuration is left to the policy's loader."""
+    from agents.hyperparams import read_run_config
+
+    for pol in dict.fromkeys(policies):
+        if pol.startswith(TRAINED_PREFIXES):
+            cfg = read_run_config(pol.partition(":")[2])
+            if cfg is not None:
+                check_unseen(pol, cfg, seeds)
+
+
 def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_seeds: int = 10,
                   out: Path | str = "runs/benchmark", seed_base: int = 0, progress: bool = True,
-                  command: str | None = None, overwrite: bool = False) -> BenchmarkResult:
+                  command: str | None = None, overwrite: bool = False, jobs: int = 1, backend: str = "local",
+                  address: str | None = None) -> BenchmarkResult:
     """Evaluate ``policies`` (default: every applicable built-in) on each scenario over ``n_seeds`` seeds.
 
-    Evaluation seeds are ``seed_base .. seed_base + n_seeds - 1``; heuristics are tuned on separate
-    training seeds (``agents.tuning.TRAIN_SEED_BASE``). Each scenario runs in the env of its kind
-    (``scenario_kind``). Writes ``results.csv``, ``summary.csv`` (Restock scenarios), ``results_recommend.csv``,
-    ``summary_recommend.csv`` (Recommend scenarios), ``summary.md``, ``benchmark.png``, a trajectory plot per
-    scenario and ``config.json`` to ``out``.
-    Re-running into the same ``out`` resumes; if a scenario's content (file, override, learned model file)
-    or a trained policy's files changed since, it raises ``StaleResultsError`` unless ``overwrite``, which
-    discards the earlier results first (``scenarios.bench_state``).
+    Evaluation seeds are ``seed_base .. seed_base + n_seeds - 1``, inside the evaluation range of
+    ``shopgym.seeds``; heuristics are tuned on training seeds (``agents.tuning.TRAIN_SEED_BASE``), and a trained
+    agent is refused on seeds it saw (``check_trained_seeds``). Each scenario runs in the env of its kind
+    (``scenario_kind``). Cells run one after the other, in ``jobs`` local worker processes, or as Ray tasks
+    (``backend="ray"``, on the cluster at ``address``): ``scenarios.parallel``; the results do not depend on
+    which. Writes ``results.csv`` / ``.parquet``, ``summary.csv`` (Restock scenarios), ``results_recommend.csv`` /
+    ``.parquet``, ``summary_recommend.csv`` (Recommend scenarios), ``summary.md``, ``benchmark.png``, a trajectory
+    plot per scenario and ``config.json`` to ``out``.
+    Re-running into the same ``out`` resumes: finished cells are kept, whatever killed the run; if a scenario's
+    content (file, override, learned model file) or a trained policy's files changed since, it raises
+    ``StaleResultsError`` unless ``overwrite``, which discards the earlier results first (``scenarios.bench_state``).
+    A cell that raises is reported by ``CellsFailedError`` (scenario, policy, error) once the other cells are saved.
     """
-    loaded = {sc.name: resolve(sc) for sc in map(load_scenario, scenarios)}  # fail fast on a bad name; by name
+    check_backend(jobs, backend, address)
+    seeds = list(range(seed_base, seed_base + n_seeds))
+    check_evaluation(seeds)
+    raw = [load_scenario(s) for s in scenarios]  # fail fast on a bad name
+    for sc in raw:
+        check_decision(sc)
+        if missing_model(sc):
+            raise LearnedModelError(missing_model(sc))
+    loaded = {sc.name: resolve(sc) for sc in raw}  # by name
     kinds = {name: scenario_kind(sc) for name, sc in loaded.items()}
     plan = _plan(loaded, policies)
+    check_trained_seeds([p for _, p in plan], seeds)
     out = prepare_out(out)
     if overwrite:
         discard(out)
@@ -240,59 +353,66 @@ def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_see
     check_fresh(out, loaded, hashes, pol_hashes, keys, tuned, refs, stored)
     stored.update({n: {"scenario_hash": hashes[n], "content": scenario_content(sc)} for n, sc in loaded.items()})
     atomic_write_json(scen_path, stored)
-    seeds = list(range(seed_base, seed_base + n_seeds))
     command = command or " ".join(sys.argv)
-    write_config(out, run_config(command, loaded, policies=policies, policy_hashes=pol_hashes, eval_seeds=seeds))
+    write_config(out, run_config(command, loaded, policies=policies, policy_hashes=pol_hashes, eval_seeds=seeds,
+                                 jobs=jobs, backend=backend))
 
-    bar = tqdm(total=len(plan) * n_seeds, desc="benchmark", unit="episode", disable=not progress)
-    for name, pol in plan:
-        kind = kinds[name]
-        have = set(done[kind].loc[(done[kind]["scenario"] == name) & (done[kind]["policy"] == pol), "seed"].astype(int))
-        todo = [s for s in seeds if s not in have]
-        bar.update(n_seeds - len(todo))
+    for name in dict.fromkeys(n for n, _ in plan):
         if name not in refs:
             profit, source = reference_profit(loaded[name])
             refs[name] = {"scenario": name, "scenario_hash": hashes[name], "profit": profit, "source": source}
-            if kind == "recommend":
+            if kinds[name] == "recommend":
                 refs[name]["metric"] = "recommendation_margin"
             atomic_write_json(refs_path, refs)
-        key = f"{name}/{pol}"
-        if not todo and (pol not in GRIDS or key in tuned):
+    cells = []
+    for name, pol in plan:
+        kind, key = kinds[name], f"{name}/{pol}"
+        have = set(done[kind].loc[(done[kind]["scenario"] == name) & (done[kind]["policy"] == pol), "seed"].astype(int))
+        todo = tuple(s for s in seeds if s not in have)
+        if todo or (pol in GRIDS and key not in tuned):  # tuned parameters go into the report even with no episode left
+            cells.append(Cell(name, pol, loaded[name], todo, tuned[key]["params"] if key in tuned else None,
+                              hashes[name], pol_hashes[pol]))
+    failed = []
+    bar = tqdm(total=len(plan), initial=len(plan) - len(cells), desc="benchmark", unit="cell", disable=not progress)
+    for cell, result, error in execute(run_cell, cells, jobs, backend, address):
+        bar.update(1)
+        if error is not None:
+            failed.append(f"{cell.scenario}/{cell.policy}: {error}")
+            bar.write(f"cell {cell.scenario}/{cell.policy} failed: {error}", file=sys.stderr)
             continue
-        env = make_env(loaded[name])
-        bar.set_postfix_str(f"{name}/{pol}")
-        policy = make_policy(pol, env, params=tuned[key]["params"] if key in tuned else None)
-        if pol in GRIDS and key not in tuned:  # tuned parameters go into the report even when no episode is left
-            tuned[key] = {"scenario": name, "policy": pol, "scenario_hash": hashes[name],
-                          "policy_hash": pol_hashes[pol], "params": policy.params}
+        key, kind = f"{cell.scenario}/{cell.policy}", kinds[cell.scenario]
+        if cell.policy in GRIDS and key not in tuned:
+            tuned[key] = {"scenario": cell.scenario, "policy": cell.policy, "scenario_hash": cell.scenario_hash,
+                          "policy_hash": cell.policy_hash, "params": result.params}
             atomic_write_json(tuned_path, tuned)
-        kpi_names = COLUMNS[kind][3:-3]  # the kind's KPI columns, between (scenario, policy, seed) and the tail
-        rows = []
-        for seed in todo:
-            t0 = time.perf_counter()
-            ep = rollout(env, policy, seed)
-            rows.append({"scenario": name, "policy": pol, "seed": seed, **{k: ep.kpis[k] for k in kpi_names},
-                         "seconds": time.perf_counter() - t0, "scenario_hash": hashes[name],
-                         "policy_hash": pol_hashes[pol]})
-            bar.update(1)
-        if rows:
-            new = pd.DataFrame(rows, columns=COLUMNS[kind])
-            append_rows(paths[kind], new, COLUMNS[kind])
-            done[kind] = pd.concat([done[kind], new], ignore_index=True) if len(done[kind]) else new
+        if len(result.rows):
+            append_rows(paths[kind], result.rows, COLUMNS[kind])
+            done[kind] = pd.concat([done[kind], result.rows], ignore_index=True) if len(done[kind]) else result.rows
     bar.close()
+    if failed:
+        raise CellsFailedError(f"{len(failed)} of {len(plan)} cells failed; the other cells' results are saved in "
+                               f"{out}, and re-running the same command runs only what is missing:\n  "
+                               + "\n  ".join(failed))
 
     ref_profits = {n: e["profit"] for n, e in refs.items()}
     wanted = {kind: _wanted(d, plan, seeds) for kind, d in done.items()}
+    notes = {_write_results(path, _canonical(done[kind], plan), COLUMNS[kind])
+             for kind, path in paths.items() if len(done[kind])} - {None}
     summary = summarise(wanted["restock"], ref_profits) if len(wanted["restock"]) else _empty_summary()
     rec_summary = summarise_recommend(wanted["recommend"], ref_profits)
-    if "restock" in kinds.values() or "recommend" not in kinds.values():
+    ads_summary = summarise_ads(wanted["ads"])
+    if "restock" in kinds.values() or not {"recommend", "ads"} & set(kinds.values()):
         atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
     if "recommend" in kinds.values():
         atomic_write_text(out / "summary_recommend.csv", rec_summary.to_csv(index=False))
-    _write_report({"restock": summary, "recommend": rec_summary}, loaded, {k: e["params"] for k, e in tuned.items()},
-                  refs, out, command)
+    if "ads" in kinds.values():
+        atomic_write_text(out / "summary_ads.csv", ads_summary.to_csv(index=False))
+    ranking = rank_policies(wanted, plan, kinds, ref_profits)
+    _write_report({"restock": summary, "recommend": rec_summary, "ads": ads_summary}, loaded,
+                  {k: e["params"] for k, e in tuned.items()}, refs, out, command, ranking, sorted(notes))
     return BenchmarkResult(results=wanted["restock"], summary=summary, out=out,
-                           recommend_results=wanted["recommend"], recommend_summary=rec_summary)
+                           recommend_results=wanted["recommend"], recommend_summary=rec_summary, ranking=ranking,
+                           notes=sorted(notes), ads_results=wanted["ads"], ads_summary=ads_summary)
 
 
 def _wanted(done: pd.DataFrame, plan: list[tuple[str, str]], seeds: list[int]) -> pd.DataFrame:
@@ -300,7 +420,98 @@ def _wanted(done: pd.DataFrame, plan: list[tuple[str, str]], seeds: list[int]) -
     if not len(done):
         return done.reset_index(drop=True)
     cells = pd.MultiIndex.from_frame(done[["scenario", "policy"]]).isin(plan)
-    return done[done["seed"].isin(seeds) & cells].reset_index(drop=True)
+    return _canonical(done[done["seed"].isin(seeds) & cells], plan)
+
+
+#: The headline metric of each kind's results (the env's reward at ``reward_scale = 1``, currency): what the
+#: ranking, the paired differences and the reference compare.
+HEADLINE = {"restock": "profit", "recommend": "recommendation_margin", "ads": "ad_profit"}
+#: Built-in policies that are exact references, not heuristics (never the "best heuristic").
+REFERENCE_POLICIES = ("optimal", "newsvendor_optimum")
+RANKING_COLUMNS = ["scenario", "rank", "policy", "metric", "episodes", "mean", "ci95", "pct_of_reference",
+                   "best_heuristic", "diff_mean", "diff_ci95"]
+
+
+def is_heuristic(policy: str) -> bool:
+    """A built-in policy other than the exact references: what "the best heuristic" is chosen among."""
+    return policy in POLICIES and policy not in REFERENCE_POLICIES
+
+
+def rank_policies(results: dict[str, pd.DataFrame], plan: list[tuple[str, str]], kinds: dict[str, str],
+                  references: dict[str, float | None] | None = None) -> pd.DataFrame:
+    """Per scenario, every policy ranked by mean headline metric (``HEADLINE``; rank 1 is the highest), with its
+    95% CI, % of the reference (``references``: scenario -> expected value, or ``None``), and its paired difference
+    to the best heuristic: the mean over the shared seeds of (policy - best heuristic), with a 95% t-interval
+    (currency; the same seeds drive both, so the interval is narrower than the two CIs suggest)."""
+    rows = []
+    for name in dict.fromkeys(n for n, _ in plan):
+        kind, metric = kinds[name], HEADLINE[kinds[name]]
+        r = results[kind]
+        r = r[r["scenario"] == name]
+        per = {p: r[r["policy"] == p].set_index("seed")[metric] for n, p in plan if n == name}
+        per = {p: v for p, v in per.items() if len(v)}
+        means = {p: v.mean() for p, v in per.items()}
+        heur = [p for p in per if is_heuristic(p)]
+        best = max(heur, key=means.get) if heur else None
+        order = pd.Series(means).rank(ascending=False, method="min") if means else pd.Series(dtype=float)
+        ref = (references or {}).get(name)
+        for p, v in sorted(per.items(), key=lambda pv: order[pv[0]]):
+            diff, half = np.nan, np.nan
+            if best is not None:
+                d = (v - per[best]).dropna()
+                if len(d):
+                    diff, half = mean_ci95(d.to_numpy())
+            rows.append({"scenario": name, "rank": int(order[p]), "policy": p, "metric": metric, "episodes": len(v),
+                         "mean": means[p], "ci95": mean_ci95(v.to_numpy())[1],
+                         "pct_of_reference": 100 * means[p] / ref if ref else np.nan,
+                         "best_heuristic": best, "diff_mean": diff, "diff_ci95": half})
+    return pd.DataFrame(rows, columns=RANKING_COLUMNS)
+
+
+def _num(x: float, digits: int = 0) -> str:
+    return f"{x:,.{digits}f}" if np.isfinite(x) else "n/a"
+
+
+def format_ranking(ranking: pd.DataFrame) -> str:
+    """The ranking (``rank_policies``) as one Markdown table: per scenario and policy, rank, headline metric (mean
+    ± 95% CI), % of the reference and the paired difference to the best heuristic (± 95% CI)."""
+    lines = ["| scenario | rank | policy | metric (mean ± 95% CI) | % of reference | vs best heuristic "
+             "(paired mean ± 95% CI) |", "|---|---:|---|---:|---:|---:|"]
+    for r in ranking.itertuples():
+        digits = 0 if r.metric == "profit" else 1
+        vs = ("best heuristic" if r.policy == r.best_heuristic else
+              f"{r.diff_mean:+,.{digits}f} ± {_num(r.diff_ci95, digits)}" if np.isfinite(r.diff_mean) else "n/a")
+        pct = f"{r.pct_of_reference:.1f}" if np.isfinite(r.pct_of_reference) else "n/a"
+        lines.append(f"| {r.scenario} | {r.rank} | {r.policy} | {r.metric} {_num(r.mean, digits)} ± "
+                     f"{_num(r.ci95, digits)} | {pct} | {vs} |")
+    return "\n".join(lines)
+
+
+def _canonical(done: pd.DataFrame, plan: list[tuple[str, str]]) -> pd.DataFrame:
+    """``done``'s rows in a fixed order whatever order the cells finished in: this run's cells in plan order, each
+    by seed, then the rows of other cells as they were."""
+    order = {cell: i for i, cell in enumerate(plan)}
+    pos = pd.Series([order.get(c, len(plan)) for c in zip(done["scenario"], done["policy"], strict=True)],
+                    index=done.index)
+    key = pd.DataFrame({"cell": pos, "seed": done["seed"].where(pos < len(plan), 0), "row": np.arange(len(done))})
+    return done.loc[key.sort_values(["cell", "seed", "row"]).index].reset_index(drop=True)
+
+
+PARQUET_NOTE = 'results.parquet not written: Parquet needs pyarrow (pip install "shopgym[parquet]"); CSV is complete.'
+
+
+def _write_results(path: Path, rows: pd.DataFrame, columns: list[str]) -> str | None:
+    """Rewrite ``path`` (CSV) with ``rows`` in their canonical order, and write the same rows to the ``.parquet``
+    next to it; returns ``PARQUET_NOTE`` when pyarrow is not installed (the CSV is written regardless)."""
+    atomic_write_text(path, rows[columns].to_csv(index=False))
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return PARQUET_NOTE
+    buf = io.BytesIO()
+    rows[columns].to_parquet(buf, index=False)
+    atomic_write_bytes(path.with_suffix(".parquet"), buf.getvalue())
+    return None
 
 
 def _empty_summary() -> pd.DataFrame:
@@ -314,6 +525,8 @@ def format_tables(res: BenchmarkResult) -> str:
     tables = [("Restock-v0 scenarios", format_table(res.summary))] if len(res.summary) else []
     if res.recommend_summary is not None and len(res.recommend_summary):
         tables.append(("Recommend-v0 scenarios", format_recommend_table(res.recommend_summary)))
+    if res.ads_summary is not None and len(res.ads_summary):
+        tables.append(("Ads-v0 scenarios", format_ads_table(res.ads_summary)))
     if len(tables) == 1:
         return tables[0][1]
     return "\n\n".join(f"{title}\n\n{table}" for title, table in tables)
@@ -325,12 +538,24 @@ def _best_policy(s: pd.DataFrame, metric: str) -> str | None:
     return None if s.empty else s.sort_values(metric).iloc[-1]["policy"]
 
 
-def _write_report(summaries: dict[str, pd.DataFrame], loaded, tuned, refs, out: Path, command: str) -> None:
+RANKING_NOTE = (
+    "Per scenario, every policy ranked by its headline metric (Restock: episode profit; Recommend: recommendation "
+    "margin; currency, mean ± 95% t-interval over the evaluation seeds). \"vs best heuristic\": the mean over the "
+    "same seeds of (policy - the best built-in heuristic), with a 95% t-interval of those paired differences; "
+    "an interval that excludes 0 is a difference the seeds resolve. % of reference: mean / the exact optimum's "
+    "expected value, where one is known.")
+
+
+def _write_report(summaries: dict[str, pd.DataFrame], loaded, tuned, refs, out: Path, command: str,
+                  ranking: pd.DataFrame | None = None, left_out: list[str] | tuple = ()) -> None:
+    """Write ``summary.md`` (the ranking, each kind's KPI table, references, notes) and the plots."""
     summary, rec = summaries["restock"], summaries["recommend"]
     plot_summary(summary, out / "benchmark.png", recommend=rec)
     notes, rec_notes = [], []
     for name, sc in loaded.items():
         kind = scenario_kind(sc)
+        if kind == "ads":  # no trajectory plot for Ads scenarios (yet)
+            continue
         s = (summary if kind == "restock" else rec)
         best = _best_policy(s[s["scenario"] == name], "profit_mean" if kind == "restock" else "margin_mean")
         if best is None:
@@ -347,7 +572,12 @@ def _write_report(summaries: dict[str, pd.DataFrame], loaded, tuned, refs, out: 
             (notes if kind == "restock" else rec_notes).append(
                 f"- `{name}`: reference = {ref['source']}, {what} {ref['profit']:,.1f}.")
     md = ["# shopgym benchmark", "", f"Command: `{command}`", ""]
-    if len(summary) or not len(rec):
+    if ranking is not None and len(ranking):
+        md += ["## Ranking", "", RANKING_NOTE, "", format_ranking(ranking), ""]
+    md += [f"Note: {n}" for n in left_out] + ([""] if left_out else [])
+    ads = summaries.get("ads")
+    ads = ads if ads is not None else pd.DataFrame()
+    if len(summary) or not (len(rec) or len(ads)):
         md += [
             "Columns (each KPI is defined in `shopgym/world/kpis.py`):", "", *COLUMN_NOTES, "",
             "Tunable heuristics were tuned on separate training seeds; tuned parameters: "
@@ -361,6 +591,14 @@ def _write_report(summaries: dict[str, pd.DataFrame], loaded, tuned, refs, out: 
             "scenario's rule underneath); per-episode rows in `results_recommend.csv`, this table in "
             "`summary_recommend.csv`. Columns (each KPI is defined in `shopgym/world/kpis.py`):", "",
             *RECOMMEND_NOTES, "", format_recommend_table(rec), "", *rec_notes, "",
+        ]
+    if len(ads):
+        md += [
+            "## Ads-v0 scenarios", "",
+            "Scenarios with ad auctions run in `shopgym/Ads-v0` (one step per tick, restocking by the scenario's rule "
+            "underneath) with the bid-pacing baselines (`agents/ads_heuristics.py`); per-episode rows in "
+            "`results_ads.csv`, this table in `summary_ads.csv`. Columns:", "", *ADS_NOTES, "",
+            format_ads_table(ads), "",
         ]
     md += ["![benchmark](benchmark.png)", ""]
     atomic_write_text(out / "summary.md", "\n".join(md))

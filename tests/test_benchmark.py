@@ -51,35 +51,6 @@ def test_benchmark_writes_results_and_resumes(tmp_path, tiny_scenario):
     )
 
 
-KILL_SCRIPT = """
-import os, sys, signal
-import scenarios.benchmark as bench
-append = bench.append_rows
-def append_then_die(path, rows):
-    append(path, rows)
-    if rows["policy"].iloc[0] == "sS":
-        os.kill(os.getpid(), signal.SIGKILL)  # kill -9 once the second cell's rows are on disk
-bench.append_rows = append_then_die
-bench.run_benchmark([sys.argv[1]], ["random", "sS", "optimal"], n_seeds=3, out=sys.argv[2], progress=False)
-"""
-
-
-@pytest.mark.slow
-def test_benchmark_killed_with_sigkill_resumes_to_the_uninterrupted_results(tmp_path, tiny_scenario):
-    import subprocess
-    import sys
-
-    out = tmp_path / "killed"
-    proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, tiny_scenario, str(out)], capture_output=True,
-                          timeout=300)
-    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
-    assert len(pd.read_csv(out / "results.csv")) == 6 and not (out / "summary.csv").exists()
-    resumed = run_benchmark([tiny_scenario], ["random", "sS", "optimal"], n_seeds=3, out=out, progress=False)
-    whole = run_benchmark([tiny_scenario], ["random", "sS", "optimal"], n_seeds=3, out=tmp_path / "whole",
-                          progress=False)
-    pd.testing.assert_frame_equal(resumed.summary, whole.summary)
-
-
 def test_backorder_benchmark_reports_unit_fill_rate_below_one_and_redoes_stale_results(tmp_path, tiny_scenario):
     # the old "fill rate" (sold / (sold + lost)) was 1.000 for every policy once demand was backordered
     out = tmp_path / "bench"

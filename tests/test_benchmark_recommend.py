@@ -35,8 +35,8 @@ def _shipped(name: str, **edits: str) -> str:
 def tiny_rec(tmp_path):
     """The shipped ``recommend`` scenario over 3 days with 40 shoppers making 8 sessions a day."""
     path = tmp_path / "tinyrec.toml"
-    path.write_text(_shipped("recommend", **{"horizon = 30": "horizon = 3", "n_shoppers = 300": "n_shoppers = 40",
-                                             "sessions_per_day = 20.0": "sessions_per_day = 8.0"}))
+    path.write_text(_shipped("recommend", **{"horizon = 30": "horizon = 3", "n_shoppers = 10000": "n_shoppers = 40",
+                                             "sessions_per_day = 2000.0": "sessions_per_day = 8.0"}))
     return path
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 
 from agents.dqn.config import DQNConfig
 from agents.dqn.dqn import DQN
@@ -28,16 +27,17 @@ from agents.hyperparams import (
     scenario_hash_for,
     start_run,
 )
+from shopgym.seeds import VALIDATION, seeds_seen, training_env_seed
 
 ALGO = "shopgym-dqn"
 RUN_KEYS = ("n_timesteps", "env_kwargs", "eval_freq", "checkpoint_freq", "n_eval_episodes", "select")
-EVAL_SEED_BASE = 900_000  #: evaluation during training uses seeds 900000.. (never the benchmark's)
+EVAL_SEED_BASE = VALIDATION.start  #: evaluation during training uses seeds 900000.. (``shopgym.seeds``: validation)
 
 
 def train_seed(seed: int) -> int:
-    """The env seed of a run with ``seed``: a 32-bit draw from ``SeedSequence(seed)``, so that training
-    episodes do not reuse the small seeds (0, 1, ...) that benchmarks evaluate on."""
-    return int(np.random.SeedSequence(int(seed)).generate_state(1)[0])
+    """The env seed of a run with ``seed``: a 32-bit draw from ``SeedSequence(seed)`` in the training range
+    (``shopgym.seeds.training_env_seed``), so that training episodes never reuse the seeds benchmarks evaluate on."""
+    return training_env_seed(seed)
 
 
 def resolve(env_id: str, scenario: str | None, timesteps: int | None, seed: int,
@@ -54,7 +54,8 @@ def resolve(env_id: str, scenario: str | None, timesteps: int | None, seed: int,
             "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
             "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
             "n_eval_episodes": int(run.get("n_eval_episodes", 5)),
-            "select": check_select(run.get("select", "last")), "hyperparams": config}
+            "select": check_select(run.get("select", "last")), "hyperparams": config,
+            "seeds_seen": seeds_seen(seed, n, config["n_envs"], int(run.get("n_eval_episodes", 5)))}
 
 
 def check_select(value: str) -> str:

@@ -22,17 +22,26 @@ def _fail(exc: Exception) -> None:
 
 
 @app.command()
-def scenarios(keys: bool = typer.Option(False, "--keys", help="Document every scenario key instead.")) -> None:
+def scenarios(keys: bool = typer.Option(False, "--keys", help="Document every scenario key instead."),
+              details: str = typer.Option(None, "--details", help="Print one scenario in full: what it tests, why it "
+                                          "is hard, its reference, its decision and every key it sets.")) -> None:
     """List the shipped scenarios with one-line descriptions."""
-    from shopgym.config import describe_keys, load_scenario, scenario_names
+    from scenarios.readme import describe_scenario, summary_line
+    from shopgym.config import describe_keys, scenario_names
 
     if keys:
         typer.echo(describe_keys())
         return
+    if details:
+        try:
+            typer.echo(describe_scenario(details))
+        except ShopgymError as exc:
+            _fail(exc)
+        return
     names = scenario_names()
     width = max(map(len, names))
     for name in names:
-        typer.echo(f"{name:<{width}}  {load_scenario(name).description}")
+        typer.echo(f"{name:<{width}}  {summary_line(name)}")
 
 
 #: The files ``shopgym run`` writes to its ``--out``: one holding any of them holds an earlier run.
@@ -65,6 +74,7 @@ def run(
 
     import shopgym  # noqa: F401
     from agents.registry import make_policy
+    from scenarios.bench_ads import ads_extras, plot_ticks
     from scenarios.bench_state import policy_hash
     from scenarios.benchmark import check_policy, make_env, scenario_kind
     from scenarios.plots import plot_sessions, plot_trajectory
@@ -78,6 +88,7 @@ def run(
         env = make_env(load_scenario(scenario))  # Recommend-v0 for a scenario with shopper sessions, else Restock-v0
         sc = env.unwrapped.scenario
         sessions = scenario_kind(sc) == "recommend"
+        ads = scenario_kind(sc) == "ads"  # Ads-v0: a row per tick, the episode's hindsight bound with the KPIs
         check_policy(policy, sc)  # names first, then the folder, then tuning or loading (no work before a bad --out)
         out = prepare_out(out or fresh_out("run"), earlier=RUN_FILES, overwrite=overwrite)
         pol = make_policy(policy, env)
@@ -91,6 +102,7 @@ def run(
     for s in tqdm(range(seed, seed + episodes), desc=f"{policy} on {scenario}", unit="episode", disable=episodes < 3):
         ep = rollout(env, pol, s, record=True)
         first = {k: ep.kpis[k] for k in SESSION_KPIS} if sessions else {}  # the recommendation KPIs lead
+        first = ads_extras(env) if ads else first
         eps.append({"seed": s, **first, **ep.kpis})
         trajs.append(ep.trajectory.assign(seed=s))
     table = pd.DataFrame(eps)
@@ -99,7 +111,9 @@ def run(
         typer.echo("mean: " + ", ".join(f"{k}={v:,.3f}" for k, v in table.drop(columns="seed").mean().items()))
     atomic_write_text(out / "trajectory.csv", pd.concat(trajs).to_csv(index=False))  # a full disk mid-run: one
     atomic_write_text(out / "episodes.csv", table.to_csv(index=False))  # line from main(), no half-written file
-    if sessions:
+    if ads:
+        plot_ticks(trajs[0], out / "trajectory.png", f"{scenario}: {policy}, seed {seed} (per tick)")
+    elif sessions:
         plot_sessions(trajs[0], out / "trajectory.png", f"{scenario}: {policy}, seed {seed} (sessions per day)")
     else:
         plot_trajectory(trajs[0], out / "trajectory.png", f"{scenario}: {policy}, seed {seed} (all SKUs)")
@@ -114,11 +128,21 @@ def benchmark(
     out: Path = typer.Option(None, help="Output folder (default: a new runs/benchmark-TIMESTAMP); re-use one to resume. "
                              "Results of a scenario or model file changed since are refused, never reused."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Discard the earlier results in --out and start again."),
+    seed_base: int = typer.Option(0, "--seed-base", help="First evaluation seed (seeds seed-base .. seed-base + seeds "
+                                  "- 1, inside the evaluation range 0..899999: shopgym/seeds.py)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Cells (scenario x policy) run in this many local worker processes; "
+                             "the results do not depend on it."),
+    backend: str = typer.Option("local", help="Where cells run: local (this machine, --jobs processes) or ray "
+                                "(Ray tasks; needs pip install \"shopgym[ray]\")."),
+    address: str = typer.Option(None, help="With --backend ray: the Ray cluster to use (e.g. HEAD_IP:6379, as "
+                                "printed by `ray start --head`); default: a Ray instance started on this machine."),
 ) -> None:
     """Benchmark policies on scenarios: a table of mean profit (95% CI), unit fill rate, cycle service level and %
-    of the exact optimum. Scenarios with shopper sessions run in shopgym/Recommend-v0 with the recommendation
-    baselines and get their own table (recommendation margin, CTR, conversion, ..., % of the exact optimum)."""
-    from scenarios.benchmark import format_tables, run_benchmark
+    of the exact optimum, and a ranking with paired differences to the best heuristic. Scenarios with shopper
+    sessions run in shopgym/Recommend-v0 with the recommendation baselines and get their own table
+    (recommendation margin, CTR, conversion, ..., % of the exact optimum). Killed midway, the same command
+    resumes: finished cells are kept."""
+    from scenarios.benchmark import format_ranking, format_tables, run_benchmark
     from shopgym.outdir import fresh_out
 
     out = out or fresh_out("benchmark")
@@ -126,11 +150,16 @@ def benchmark(
         with warnings.catch_warnings():  # a recomputed partial or corrupt state file: one line, not a warning trace
             warnings.showwarning = lambda msg, *_, **__: typer.secho(f"warning: {msg}", fg=typer.colors.YELLOW, err=True)
             res = run_benchmark([s for s in scenarios.split(",") if s], [p for p in policies.split(",") if p] or None,
-                                n_seeds=seeds, out=out, command=_command(), overwrite=overwrite)
+                                n_seeds=seeds, out=out, command=_command(), overwrite=overwrite, seed_base=seed_base,
+                                jobs=jobs, backend=backend, address=address)
     except ShopgymError as exc:
         _fail(exc)
     typer.echo(format_tables(res))
+    typer.echo("\n" + format_ranking(res.ranking))
+    for note in res.notes:
+        typer.secho(f"note: {note}", err=True)
     results = ["results.csv"] * bool(len(res.summary)) + ["results_recommend.csv"] * bool(len(res.recommend_summary))
+    results += ["results_ads.csv"] * bool(res.ads_summary is not None and len(res.ads_summary))
     typer.echo(f"\nwrote {out}/{', '.join(results or ['results.csv'])}, summary.md, benchmark.png and trajectory plots")
 
 
@@ -168,6 +197,7 @@ def _mount(module: str, name: str | None, help_text: str) -> None:
 _mount("shopgym.cli.forecast", "forecast", "Fit and backtest demand forecasters.")
 _mount("shopgym.cli.conversion", "conversion", "Generate interaction logs; fit and evaluate conversion models.")
 _mount("shopgym.cli.train", None, "")
+_mount("shopgym.cli.calibrate", None, "")
 
 def main() -> None:
     """The ``shopgym`` console script: the typer app, with any ``ShopgymError`` (bad scenario key, missing
