@@ -85,14 +85,86 @@ class MostPopular(RecommendPolicy):
         return f["popularity"] + 2.0 * f["in_stock"]
 
 
+def complement_factor(env) -> np.ndarray:
+    """PRIVILEGED: per candidate of the current session, the factor by which the world's complement lift
+    (``shoppers.complements``, ``shopgym.world.response.lift_cart``) multiplies its expected margin: for the
+    candidate that complements the shopper's last purchase (``World.last_purchase``), ``p'(cart | click) /
+    p(cart | click)`` with ``p' = sigmoid(logit(p) + complement_lift)`` under the TRUE response model; 1 elsewhere."""
+    world, items, shopper = env.world, env.candidate_items, env.current_shopper
+    factor = np.ones(len(items))
+    cfg = env.scenario.shoppers
+    if shopper is None or not cfg.complements or cfg.complement_lift == 0:
+        return factor
+    last = int(world.last_purchase[0, shopper])
+    if last < 0:
+        return factor
+    rows = np.flatnonzero(items == world.catalog.complements()[last])
+    if len(rows) == 0:
+        return factor
+    from shopgym.world.protocols import ImpressionBatch
+    from shopgym.world.response import lift_cart
+
+    item = items[rows]
+    who = np.full(len(rows), shopper, dtype=np.int64)
+    batch = ImpressionBatch(shopper=who, item=item, position=np.zeros(len(rows), dtype=np.int64),
+                            seen=world.shopper_state.seen_counts(np.zeros(len(rows), dtype=np.int64), who, item),
+                            discount=np.zeros(len(rows)), in_stock=world.on_hand[0, item] > 0,
+                            day=np.full(len(rows), world.day, dtype=np.int64))
+    p = np.array(world.response_model.probabilities(batch), dtype=float).reshape(len(rows), 3)
+    lifted = p.copy()
+    lift_cart(lifted, np.ones(len(rows), dtype=bool), cfg.complement_lift)
+    factor[rows] = lifted[:, 1] / np.maximum(p[:, 1], 1e-300)
+    return factor
+
+
 class MyopicOracle(RecommendPolicy):
-    """Greedy by expected margin under the TRUE response model (privileged: ``privileged_expected_margin``).
-    Optimal for one session when shoppers have no memory; it ignores what a choice does to later sessions."""
+    """Greedy by expected margin under the TRUE response model (privileged: ``privileged_expected_margin``),
+    with the complement lift of the shopper's last purchase where the scenario has complements
+    (``complement_factor``). Optimal for one session when shoppers have no memory; it ignores what a choice
+    does to later sessions."""
 
     name = "myopic_oracle"
 
     def scores(self, obs):
-        return self.env.privileged_expected_margin()
+        return self.env.privileged_expected_margin() * complement_factor(self.env)
+
+
+class GroupOracle(RecommendPolicy):
+    """PRIVILEGED bound, not a baseline: greedy by the TRUE expected margin averaged over the shoppers who look
+    the same in the observation's fixed features (segment and price-sensitivity tertile), i.e. what a perfect
+    model without the individual preference vector knows (before any click of the shopper). The gap between
+    it and the myopic oracle is what only knowing each shopper's hidden taste is worth; a learner from the
+    observation can beat it only through the shopper's own clicks (``taste``). One model call a day for every
+    (shopper, item), unseen, at slot 0, in stock; no complement lift or hidden memory."""
+
+    name = "group_oracle"
+
+    def reset(self, seed=None):
+        super().reset(seed)
+        self._day = -1
+
+    def scores(self, obs):
+        from shopgym.world.protocols import ImpressionBatch
+
+        world, items, shopper = self.env.world, self.env.candidate_items, self.env.current_shopper
+        if shopper is None:
+            return np.zeros(self.view.k)
+        if getattr(self, "_day", -1) != world.day:
+            pop, n = world.shoppers, self.n_items
+            every = np.arange(pop.n_shoppers * n)
+            batch = ImpressionBatch(shopper=every // n, item=every % n, position=np.zeros(len(every), dtype=np.int64),
+                                    seen=np.zeros(len(every), dtype=np.int64), discount=np.zeros(len(every)),
+                                    in_stock=np.ones(len(every), dtype=bool),
+                                    day=np.full(len(every), world.day, dtype=np.int64))
+            p = np.asarray(world.response_model.probabilities(batch), dtype=float).prod(1).reshape(-1, n)
+            tertile_edges = np.quantile(pop.price_sensitivity, [1 / 3, 2 / 3])  # the observation's tertiles
+            group = pop.segment * 3 + np.searchsorted(tertile_edges, pop.price_sensitivity)
+            sums = np.zeros((int(group.max()) + 1, n))
+            np.add.at(sums, group, p)
+            self._table = sums / np.maximum(np.bincount(group), 1)[:, None]
+            self._group, self._day = group, world.day
+        margin = world.price_on(world.day)[0, items] - world.unit_cost[items]
+        return self._table[self._group[shopper], items] * margin * (world.on_hand[0, items] > 0)
 
 
 class StockAwareGreedy(RecommendPolicy):
@@ -296,6 +368,7 @@ RECOMMEND_POLICIES = {
     "random": (RandomRecommend, "uniformly random candidates"),
     "most_popular": (MostPopular, "the best sellers of the last 7 days, in stock first"),
     "myopic_oracle": (MyopicOracle, "greedy by expected margin under the TRUE response model (privileged)"),
+    "group_oracle": (GroupOracle, "PRIVILEGED: true expected margin averaged over the shopper's segment and tertile"),
     "stock_aware_greedy": (StockAwareGreedy, "greedy by an observable expected-margin estimate, items running out avoided"),
     "epsilon_greedy": (EpsilonGreedy, "best mean margin per SKU so far, random 10% of the time"),
     "ucb1": (UCB1, "UCB1 on the margin per impression of each SKU"),

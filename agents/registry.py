@@ -4,8 +4,10 @@ greedy under a learned conversion model by ``"learned_greedy:PATH"`` (Recommend)
 from __future__ import annotations
 
 from agents import heuristics as h
+from agents.ads_heuristics import ADS_POLICIES, ADS_TUNED
 from agents.exact import exact_reason, is_newsvendor
 from agents.policy import Policy
+from agents.recommend_bandits import BANDIT_POLICIES
 from agents.recommend_heuristics import RECOMMEND_POLICIES
 from agents.tuning import GRIDS, tune
 from shopgym.config import Scenario
@@ -23,20 +25,26 @@ POLICIES: dict[str, Entry] = {
     "optimal": Entry(h.OptimalPolicy, "the exact optimum by backward induction (small single-SKU restocking; "
                                       "recommend-exact)"),
 }
-#: Recommendation baselines (``agents.recommend_heuristics``), built with the Recommend env; "random" is shared.
-for _name, (_cls, _doc) in RECOMMEND_POLICIES.items():
+#: Recommendation baselines (``agents.recommend_heuristics``) and shared-feature bandits (``agents.recommend_bandits``),
+#: built with the Recommend env; "random" is shared.
+RECOMMEND_ALL = {**RECOMMEND_POLICIES, **BANDIT_POLICIES}
+for _name, (_cls, _doc) in RECOMMEND_ALL.items():
     if _name not in POLICIES:
         POLICIES[_name] = Entry(_cls, f"(Recommend) {_doc}")
 #: Which envs each policy applies to (``env.unwrapped.kind``; an env without ``kind`` is a Restock env).
-KINDS: dict[str, tuple[str, ...]] = {name: ("recommend",) if name in RECOMMEND_POLICIES else ("restock",)
+KINDS: dict[str, tuple[str, ...]] = {name: ("recommend",) if name in RECOMMEND_ALL else ("restock",)
                                      for name in POLICIES}
 KINDS["random"] = ("restock", "recommend")
 KINDS["optimal"] = ("restock", "recommend")  # Recommend: agents.recommend_exact (exact instances only)
+#: Bid-pacing baselines of Ads-v0 (``agents.ads_heuristics``), built with the Ads env.
+for _name, (_cls, _doc) in ADS_POLICIES.items():
+    POLICIES[_name] = Entry(_cls, f"(Ads) {_doc}")
+    KINDS[_name] = ("ads",)
 #: Greedy under a learned conversion model: ``learned_greedy:PATH`` (a model saved by ``model.save(PATH)``).
 LEARNED_GREEDY = "learned_greedy:"
 #: name -> description of the built-in policies (kept for existing imports).
 HEURISTICS: dict[str, str] = {name: entry.description for name, entry in POLICIES.items()}
-TRAINED_PREFIXES = ("sb3:", "dqn:", "dqn-sku:")
+TRAINED_PREFIXES = ("sb3:", "dqn:", "dqn-sku:", "directbackprop:")  # directbackprop: agents.directbackprop
 
 
 class PolicyError(ShopgymError, ValueError):
@@ -77,6 +85,10 @@ def make_policy(name: str, env, params: dict | None = None) -> Policy:
     only the first call on a scenario tunes (with a progress bar) and later ones read the cache.
     """
     base = env.unwrapped
+    if name.startswith("directbackprop:"):  # a residual (s, S) network trained through the torch rollout
+        from agents.directbackprop.agent import load_policy as load_directbackprop
+
+        return load_directbackprop(name.partition(":")[2], env, name=name)
     if name.startswith(TRAINED_PREFIXES):
         from agents.trained import load_policy
 
@@ -97,7 +109,9 @@ def make_policy(name: str, env, params: dict | None = None) -> Policy:
             from agents.recommend_exact import RecommendOptimal
 
             return RecommendOptimal(base)
-        return RECOMMEND_POLICIES[name][0](base)
+        return RECOMMEND_ALL[name][0](base)
+    if kind == "ads":
+        return ADS_POLICIES[name][0](env, params=params) if name in ADS_TUNED else ADS_POLICIES[name][0](env)
     view = base.view
     if name in GRIDS:
         params = params if params is not None else tune(base.scenario, name)

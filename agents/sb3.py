@@ -80,6 +80,7 @@ from agents.sb3_logging import make_logger
 from agents.sb3_resume import restore_state, save_state
 from agents.sb3_safe_load import load_model, load_replay_buffer, load_vecnormalize
 from agents.sb3_targets import TargetDQN
+from shopgym.seeds import seeds_seen
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C, "sac": SAC}
 RUN_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "freeze_normalize_after", "env_kwargs", "eval_freq",
@@ -152,7 +153,8 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
             "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
             "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
             "n_eval_episodes": int(run.get("n_eval_episodes", 5)), "select": check_select(run.get("select", "last")),
-            "double_q": double_q, "advantage_learning": float(alpha), "hyperparams": hp}
+            "double_q": double_q, "advantage_learning": float(alpha), "hyperparams": hp,
+            "seeds_seen": seeds_seen(seed, n, int(run.get("n_envs", 1)), int(run.get("n_eval_episodes", 5)))}
 
 
 class NativeVecEnv(VecEnv):
@@ -223,9 +225,15 @@ def _policy_alias(policy: Any, where: str) -> str:
     return DOTTED_POLICIES[policy]
 
 
+#: Shopgym envs whose native vector sub-envs end at different steps (Recommend: Poisson sessions a day), which
+#: ``NativeVecEnv`` cannot adapt: SB3 runs copies of them in a ``DummyVecEnv``.
+ENDS_APART = ("shopgym/Recommend-v0",)
+
+
 def _has_native_vector(env_id: str) -> bool:
-    """Shopgym envs with a native vector version (whose sub-envs end together, as ``NativeVecEnv`` needs)."""
-    return env_id.startswith("shopgym/") and gym.spec(env_id).vector_entry_point is not None
+    """Shopgym envs with a native vector version whose sub-envs end together, as ``NativeVecEnv`` needs."""
+    return (env_id.startswith("shopgym/") and env_id not in ENDS_APART
+            and gym.spec(env_id).vector_entry_point is not None)
 
 
 def _is_linear(text: str) -> bool:

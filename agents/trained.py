@@ -43,6 +43,7 @@ class TrainedPolicy:
         self.name = name
         self._predict = predict
         self.translate = None
+        self.observation_space, self.action_space = observation_space, model_action_space
         if env is not None:
             if describe(env.observation_space) != describe(observation_space):
                 raise ValueError(f"policy {name} was trained on observations {short(describe(observation_space))}, "
@@ -59,8 +60,11 @@ class TrainedPolicy:
 
 
 def _restock_translator(name: str, env: gym.Env, model_space: spaces.Space):
-    """Map a model's restock action (order levels or units) to the env's restock action."""
+    """Map a model's restock action (order levels or units) to the env's restock action (Ads-v0: bid multipliers
+    or levels, ``_ads_translator``)."""
     view = getattr(env.unwrapped, "view", None)
+    if getattr(env.unwrapped, "kind", None) == "ads":
+        return _ads_translator(name, env, model_space)
     if view is None or not hasattr(view, "action_for_orders"):
         raise ValueError(f"policy {name} acts in {model_space}, the env in {env.action_space}; they differ.")
     step = view.order_step
@@ -73,6 +77,22 @@ def _restock_translator(name: str, env: gym.Env, model_space: spaces.Space):
     else:
         raise ValueError(f"policy {name} has action space {model_space}, which no restock env has.")
     return lambda a: view.action_for_orders(np.rint(to_orders(a) / step) * step)
+
+
+def _ads_translator(name: str, env: gym.Env, model_space: spaces.Space):
+    """Map a model's Ads-v0 action to the env's variant: multipliers (``Box``) to the nearest discrete level, or
+    levels to their multipliers (``AdsView.multiplier_of_level``)."""
+    view = env.unwrapped.view
+    if isinstance(model_space, spaces.Box) and not view.continuous:
+        def to_levels(a):
+            lam = np.clip(np.asarray(a, dtype=np.float64), 0.0, view.max_multiplier)
+            level = np.rint(lam / view.max_multiplier * (view.levels - 1)).astype(np.int64)
+            return int(level.ravel()[0]) if view.n_campaigns == 1 else level
+        return to_levels
+    if isinstance(model_space, (spaces.Discrete, spaces.MultiDiscrete)) and view.continuous:
+        return lambda a: view.multiplier_of_level[np.asarray(a, dtype=np.int64)].reshape(view.n_campaigns).astype(
+            np.float32)
+    raise ValueError(f"policy {name} acts in {model_space}, the env in {env.action_space}; they differ.")
 
 
 def _run_config(directory: Path) -> dict[str, Any]:
@@ -181,4 +201,11 @@ def load_policy(spec: str, env: gym.Env | None = None):
 
         return load_per_sku(path, env, name=spec)
     loader = load_sb3 if kind == "sb3" else load_dqn
+    cfg = read_run_config(path) if env is not None else None
+    if (cfg is not None and cfg.get("env_id") == "shopgym/AdsResidual-v0"
+            and env.action_space == env.unwrapped.action_space):  # a plain Ads-v0 env: the policy keeps the pacing
+        from shopgym.envs.ads_actions import ResidualPolicy
+
+        inner = loader(path, None, name=spec)
+        return ResidualPolicy(inner, env, cfg["env_kwargs"], inner.observation_space, name=spec)
     return loader(path, env, name=spec)
