@@ -26,3 +26,15 @@ def write_section(doc: Path, name: str, title: str, body: str, command: str, sec
     pattern = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->", re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
     atomic_write_text(doc, text)
+
+
+def keep_sections(doc: Path, text: str) -> str:
+    """``text`` (a whole page a script is about to write to ``doc``) with every marked section of the current
+    ``doc`` that ``text`` does not hold appended, unchanged: a script that writes a whole page keeps the sections
+    other scripts own (``write_section``)."""
+    if not doc.exists():
+        return text
+    old = doc.read_text()
+    kept = [m.group(0) for m in re.finditer(r"<!-- (\S+):start -->.*?<!-- \1:end -->", old, re.S)
+            if f"<!-- {m.group(1)}:start -->" not in text]
+    return text if not kept else text.rstrip() + "\n\n" + "\n\n".join(kept) + "\n"

@@ -36,6 +36,7 @@ class LearnedConversion:
             raise ValueError("the conversion model is not fitted; call fit(logs) first.")
         self.model, self.catalog, self.population = model, catalog, population
         self.start_weekday = int(start_weekday)  # day of week of day 0 (0 = Monday), for the weekday feature
+        self.table = None  # a ResponseTable once tabulate() is called
 
     @classmethod
     def from_saved(cls, path: str | Path, catalog: Catalog, population: ShopperPopulation,
@@ -43,10 +44,26 @@ class LearnedConversion:
         """Load the model saved at ``path`` (reads the file; nothing is loaded in ``__init__``)."""
         return cls(ConversionModel.load(path), catalog, population, start_weekday)
 
+    def tabulate(self, max_rows: int | None = None) -> LearnedConversion:
+        """Answer unseen, undiscounted impressions from per-context tables over every (shopper, item) from now on
+        (``forecasters.conversion.response_table``): the same probabilities, a Recommend episode ~100x faster."""
+        from forecasters.conversion.response_table import MAX_ROWS, ResponseTable
+
+        encoder = getattr(self.model, "encoder_", None)
+        if encoder is not None and "day" in [*encoder.numeric_, *encoder.categories_]:
+            raise ValueError("this model reads the 'day' column, so its answers differ day by day; it cannot be tabulated.")
+        self.table = ResponseTable(self._predict, self.population.n_shoppers, self.catalog.n_skus, self.start_weekday,
+                                   MAX_ROWS if max_rows is None else max_rows)
+        return self
+
     def probabilities(self, batch: ImpressionBatch) -> np.ndarray:
         """``(n, 3)``: p(click), p(cart | click), p(purchase | cart) as the model sees them."""
         if len(batch) == 0:
             return np.zeros((0, 3))
+        return self._predict(batch) if self.table is None else self.table.probabilities(batch)
+
+    def _predict(self, batch: ImpressionBatch) -> np.ndarray:
+        """The model's answer for ``batch`` (one call), as ``probabilities`` returns it."""
         frame = pd.DataFrame(impression_features(batch, self.catalog, self.population, self.start_weekday))
         return joint_to_funnel(self.model.predict_proba(frame))
 

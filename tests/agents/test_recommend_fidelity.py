@@ -1,0 +1,148 @@
+"""Learned responses in the loop: a learned Recommend world against the true one (scenarios/fidelity_recommend.py),
+the tabulated learned response model (forecasters/conversion/response_table.py) and the benchmark's small mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import shopgym.envs.recommend as recommend_module
+from agents.registry import make_policy
+from forecasters.conversion.learned import LearnedConversion
+from forecasters.conversion.logs import generate_logs
+from forecasters.conversion.registry import make_model
+from forecasters.conversion.response_table import ResponseTable
+from scenarios.fidelity_recommend import MARGIN, Comparison, compare, episode_metrics, recommend_env
+from shopgym.config import load_scenario
+from shopgym.plugins import build_world
+from shopgym.world.protocols import ImpressionBatch
+from shopgym.world.response import nested_sample
+
+#: A small Recommend shop: 200 shoppers, ~40 sessions a day, 3 days (~120 sessions an episode), with the dense
+#: funnel of before the Taobao calibration so that an episode holds purchases to compare.
+SMALL = {"n_shoppers": 200, "sessions_per_day": 40.0, "horizon": 3, "base_ctr": 0.1, "base_cart_rate": 0.3,
+         "base_purchase_rate": 0.5}
+POLICIES = ("random", "myopic_oracle", "stock_aware_greedy")
+
+
+class Standin:
+    """A response model that answers the TRUE probabilities with the click probability times ``click_factor``
+    (capped at 1): a perfect learned model for factor 1, a biased one otherwise. Not a ``GroundTruthResponse``,
+    so the world serves it like a learned model."""
+
+    def __init__(self, truth, click_factor: float = 1.0):
+        self.truth, self.click_factor = truth, click_factor
+
+    def probabilities(self, batch):
+        p = np.array(self.truth.probabilities(batch), dtype=float)
+        p[:, 0] = np.minimum(p[:, 0] * self.click_factor, 1.0)
+        return p
+
+    def sample(self, batch, rng):
+        return nested_sample(self.probabilities(batch), rng)
+
+
+def standin_env(monkeypatch, click_factor: float):
+    """A Recommend env whose world's response model is a ``Standin`` around its own ground truth."""
+
+    def build(scenario, n_worlds=1, **models):
+        truth = build_world(scenario, n_worlds).response_model
+        return build_world(scenario, n_worlds, response_model=Standin(truth, click_factor))
+
+    with monkeypatch.context() as m:
+        m.setattr(recommend_module, "build_world", build)
+        return recommend_env("recommend", None, **SMALL)
+
+
+def metrics(env, seeds=(0, 1), names=POLICIES):
+    return {name: episode_metrics(env, make_policy(name, env), seeds) for name in names}
+
+
+def test_a_model_with_the_true_probabilities_reproduces_every_policy(monkeypatch):
+    true = metrics(recommend_env("recommend", None, **SMALL))
+    same = metrics(standin_env(monkeypatch, 1.0))
+    assert min(true["myopic_oracle"][:, MARGIN]) > 0  # the shop sells: the comparison is not of zeros
+    rows = compare(true, same)
+    assert [r.name for r in rows] == list(POLICIES)
+    for r in rows:  # same seeds, same shoppers, same uniforms: the same episodes
+        np.testing.assert_allclose(r.learned, r.true, rtol=1e-9, err_msg=r.name)
+        assert r.ratio == pytest.approx(1.0) and r.within()
+
+
+def test_a_model_that_overstates_clicks_raises_ctr(monkeypatch):
+    """Clicks are drawn as u < p with the same uniforms u in both worlds: a model that says 1.6 p (0.5 p) gives
+    about 1.6x (0.5x) the clicks, less where the shown items drift apart (a few hundred impressions here)."""
+    names = ("random", "myopic_oracle")
+    true = metrics(recommend_env("recommend", None, **SMALL), (0, 1), names)
+    biased = metrics(standin_env(monkeypatch, 1.6), (0, 1), names)
+    for name in names:
+        assert biased[name][:, 0].mean() > 1.25 * true[name][:, 0].mean(), name  # CTR
+    low = metrics(standin_env(monkeypatch, 0.5), (0, 1), names[:1])
+    assert low["random"][:, 0].mean() < 0.8 * true["random"][:, 0].mean()
+
+
+def test_comparison_ratio_and_tolerance():
+    true = np.array([[0.1, 0.01, 100.0], [0.1, 0.01, 120.0]])
+    learned = true * [1, 1, 1.15]
+    row = Comparison("p", true, learned)
+    assert row.ratio == pytest.approx(1.15) and row.error == pytest.approx(0.15)
+    assert not row.within(0.10) and row.within(0.2)
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    """A shared-bottom model fitted for one epoch on 1,500 log impressions of the small shop."""
+    logs = generate_logs(load_scenario("recommend", slate_size=1, **SMALL), n_impressions=1500, seed=3, epsilon=1.0)
+    path = tmp_path_factory.mktemp("fidelity") / "sb.pt"
+    make_model("shared_bottom", epochs=1, seed=0).fit(logs).save(path)
+    return path
+
+
+def test_a_saved_model_drives_the_env_and_tables_change_nothing(saved_model):
+    tabulated = recommend_env("recommend", saved_model, **SMALL)
+    model = tabulated.unwrapped.world.response_model
+    assert isinstance(model, LearnedConversion) and model.table is not None
+    plain = recommend_env("recommend", None, response_model=f"learned:{saved_model}", **SMALL)
+    assert plain.unwrapped.world.response_model.table is None
+    for name in ("myopic_oracle",):  # it asks the model twice a session: the ranking and the response
+        a = episode_metrics(tabulated, make_policy(name, tabulated), [0])
+        b = episode_metrics(plain, make_policy(name, plain), [0])
+        np.testing.assert_allclose(a, b, rtol=1e-9, err_msg=name)
+    assert model.table.built >= 1
+
+
+def test_response_table_answers_as_the_model(saved_model):
+    world = build_world(load_scenario("recommend", response_model=f"learned:{saved_model}", **SMALL))
+    direct = world.response_model
+    n_items = world.catalog.n_skus
+    rng = np.random.default_rng(0)
+    m = 64
+    batch = ImpressionBatch(shopper=rng.integers(0, 200, m), item=rng.integers(0, n_items, m),
+                            position=rng.integers(0, 2, m), seen=np.where(rng.random(m) < 0.2, 2, 0),
+                            discount=np.where(rng.random(m) < 0.2, 0.1, 0.0), in_stock=rng.random(m) < 0.8,
+                            day=rng.integers(0, 9, m))
+    want = direct.probabilities(batch)
+    table = ResponseTable(direct.probabilities, 200, n_items, direct.start_weekday, max_rows=2 * 200 * n_items)
+    np.testing.assert_allclose(table.probabilities(batch), want, rtol=1e-5, atol=1e-7)
+    assert len(table._tables) <= 2 and table.built > 2  # contexts beyond two were rebuilt: the same answers
+    np.testing.assert_allclose(table.probabilities(batch), want, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="max_rows"):
+        ResponseTable(direct.probabilities, 200, n_items, max_rows=100)
+
+
+@pytest.mark.slow
+def test_the_benchmark_small_mode_runs_end_to_end(tmp_path):
+    from benchmarks.recommend_fidelity import main
+
+    doc = tmp_path / "recommend.md"
+    doc.write_text("# Recommendation\n\nkept text\n")
+    out = main(["--quick", "--out", str(doc), "--workdir", str(tmp_path / "work")])
+    text = doc.read_text()
+    assert "kept text" in text
+    for name in ("fidelity", "sim-to-real"):
+        assert text.count(f"<!-- {name}:start -->") == 1
+    assert "python benchmarks/recommend_fidelity.py --quick" in text and "myopic_oracle" in text
+    assert set(out["tables"]) == {"shared_bottom"} and "ppo" in out["sim"]
+    assert (tmp_path / "work" / "results.pkl").exists()
+    main(["--quick", "--out", str(doc), "--workdir", str(tmp_path / "work")])  # re-run: replaced, not appended
+    assert doc.read_text().count("<!-- fidelity:start -->") == 1
