@@ -72,7 +72,7 @@ from scenarios.bench_state import (
     valid_tuned,
 )
 from scenarios.parallel import check_backend, execute
-from scenarios.plots import plot_sessions, plot_summary, plot_trajectory
+from scenarios.plots import plot_policy_traces, plot_sessions, plot_summary, plot_trajectory
 from scenarios.readme import missing_model
 from shopgym.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from shopgym.config import load_scenario
@@ -554,13 +554,20 @@ def _write_report(summaries: dict[str, pd.DataFrame], loaded, tuned, refs, out: 
     notes, rec_notes = [], []
     for name, sc in loaded.items():
         kind = scenario_kind(sc)
-        if kind == "ads":  # no trajectory plot for Ads scenarios (yet)
+        s = {"restock": summary, "recommend": rec, "ads": summaries.get("ads")}[kind]
+        s = s[s["scenario"] == name] if s is not None and len(s) else pd.DataFrame(columns=["policy"])
+        # one episode per policy on seed 0, overlaid (the run's policies, tuned as in the run; not the exact
+        # references, whose policies would be solved again here)
+        env = make_env(sc)
+        traces = {p: rollout(env, make_policy(p, env, params=tuned.get(f"{name}/{p}")), seed=0, record=True).trajectory
+                  for p in dict.fromkeys(s["policy"]) if p not in REFERENCE_POLICIES}
+        if traces:
+            plot_policy_traces(traces, kind, out / f"traces_{name}.png", f"{name}: one episode per policy, seed 0")
+        if kind == "ads":  # the per-policy traces are its plot
             continue
-        s = (summary if kind == "restock" else rec)
-        best = _best_policy(s[s["scenario"] == name], "profit_mean" if kind == "restock" else "margin_mean")
+        best = _best_policy(s, "profit_mean" if kind == "restock" else "margin_mean")
         if best is None:
             continue
-        env = make_env(sc)
         ep = rollout(env, make_policy(best, env, params=tuned.get(f"{name}/{best}")), seed=0, record=True)
         if kind == "restock":
             plot_trajectory(ep.trajectory, out / f"trajectory_{name}.png", f"{name}: {best}, seed 0 (all SKUs)")
@@ -601,4 +608,5 @@ def _write_report(summaries: dict[str, pd.DataFrame], loaded, tuned, refs, out: 
             format_ads_table(ads), "",
         ]
     md += ["![benchmark](benchmark.png)", ""]
+    md += [f"![{name}: one episode per policy](traces_{name}.png)" for name in loaded if (out / f"traces_{name}.png").exists()]
     atomic_write_text(out / "summary.md", "\n".join(md))

@@ -89,3 +89,41 @@ def plot_summary(summary: pd.DataFrame, path: Path, recommend: pd.DataFrame | No
         ax.set_xlabel(xlabel)
     fig.tight_layout()
     return _save(fig, path)
+
+
+#: Per kind of episode trajectory (``shopgym.rollout``): (x column, [(panel y label, column, cumulative?)]).
+_TRACES = {
+    "restock": ("day", [("units on hand, end of day (all SKUs)", "on_hand", False),
+                        ("cumulative units of demand lost", "lost", True)]),
+    "recommend": ("day", [("purchases per day", "purchases", False),
+                          ("cumulative recommendation margin (currency)", "margin", True)]),
+    "ads": ("step", [("budget left (currency)", "budget_left", False),
+                     ("cumulative ad margin - spend (currency)", "ad_profit", True)]),
+}
+
+
+def plot_policy_traces(traces: dict[str, pd.DataFrame], kind: str, path: Path, title: str) -> Path:
+    """One episode per policy on the same seed, overlaid: a line per policy in each panel (``_TRACES[kind]``).
+
+    ``traces``: policy name -> its recorded ``shopgym.rollout`` trajectory (Restock: one row per day and SKU,
+    summed over SKUs here; Recommend: one row per day; Ads: one row per tick, numbered ``step`` here)."""
+    if kind not in _TRACES:
+        raise ValueError(f"no trace panels for kind {kind!r}; one of {sorted(_TRACES)}")
+    x, panels = _TRACES[kind]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3 * len(panels)), sharex=True, squeeze=False)
+    for policy, traj in traces.items():
+        if kind == "restock":
+            df = traj.groupby("day", as_index=False).sum(numeric_only=True)
+        elif kind == "ads":
+            df = traj.reset_index(drop=True).assign(step=lambda d: d.index, ad_profit=lambda d: d["ad_margin"] - d["spend"])
+        else:
+            df = traj
+        for ax, (label, column, cumulative) in zip(axes[:, 0], panels, strict=True):
+            y = df[column].cumsum() if cumulative else df[column]
+            ax.plot(df[x], y, lw=1, label=policy)
+            ax.set_ylabel(label, fontsize=8)
+    axes[0, 0].set_title(title)
+    axes[0, 0].legend(loc="upper right", fontsize=7, ncol=2)
+    axes[-1, 0].set_xlabel("tick" if kind == "ads" else "day")
+    fig.tight_layout()
+    return _save(fig, path)

@@ -28,6 +28,8 @@ def test_benchmark_writes_results_and_resumes(tmp_path, tiny_scenario):
     res = run_benchmark([tiny_scenario], ["random", "sS", "optimal"], n_seeds=3, out=out, progress=False)
     for name in ("results.csv", "summary.csv", "summary.md", "benchmark.png", "config.json", "tuned.json"):
         assert (out / name).exists(), name
+    traces = sorted(p.name for p in out.glob("traces_*.png"))
+    assert len(traces) == 1 and f"]({traces[0]})" in (out / "summary.md").read_text()  # one episode per policy
     s = res.summary.set_index("policy")
     assert list(s.index) == ["random", "sS", "optimal"]
     assert list(pd.read_csv(out / "results.csv").columns) == RESULT_COLUMNS
@@ -108,3 +110,24 @@ def test_console_script_reports_errors_of_any_command_in_one_line(monkeypatch, c
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "missing.yml does not exist" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_policy_traces_draw_one_line_per_policy_from_its_episode(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from scenarios import plots
+
+    traj = pd.DataFrame({"day": [0, 0, 1, 1], "sku": [0, 1, 0, 1], "on_hand": [1, 2, 3, 4], "lost": [1, 0, 0, 2]})
+    drawn = {}
+
+    def keep(fig, path):  # read the lines before the figure is closed
+        drawn.update({(i, ln.get_label()): list(ln.get_ydata()) for i, ax in enumerate(fig.axes) for ln in ax.lines})
+        plt.close(fig)
+        return path
+
+    monkeypatch.setattr(plots, "_save", keep)
+    plots.plot_policy_traces({"a": traj, "b": traj.assign(on_hand=0)}, "restock", tmp_path / "t.png", "t")
+    assert drawn[(0, "a")] == [3, 7] and drawn[(0, "b")] == [0, 0]  # on hand summed over SKUs per day
+    assert drawn[(1, "a")] == [1, 3]  # lost units, cumulative
+    with pytest.raises(ValueError, match="no trace panels"):
+        plots.plot_policy_traces({"a": traj}, "cartpole", tmp_path / "t.png", "t")
