@@ -30,6 +30,8 @@ from agents.exact import solve  # noqa: E402
 from scenarios.benchmark import run_benchmark  # noqa: E402
 from scenarios.doc_sections import write_section  # noqa: E402
 from scenarios.optimality import pct_of_optimum  # noqa: E402
+from shopgym.config import load_scenario  # noqa: E402
+from shopgym.content import content_hash, scenario_content  # noqa: E402
 from shopgym.stats import mean_ci95  # noqa: E402
 
 SCENARIOS = ("quickstart", "seasonal", "supply-shock")
@@ -44,9 +46,18 @@ for _name in ("seasonal", "supply-shock"):
 QUICK = {"steps": 2, "batch": 4, "n_train": 4, "n_val": 2, "pairs": 2, "eval_every": 1}
 
 
+def run_folder(scenario: str, out: Path, quick: bool = False) -> Path:
+    """The training run's folder, keyed by what the run depends on (the scenario's content, the training settings
+    and seed ranges): a changed scenario or setting, or a ``--quick`` smoke run, never reuses another's training."""
+    key = content_hash({"scenario": scenario_content(load_scenario(scenario)),
+                        "settings": {**SETTINGS[scenario], **(QUICK if quick else {})},
+                        "seeds": [TRAIN_SEED_BASE, VAL_SEED_BASE]})[:12]
+    return out / f"{scenario}-directbackprop-{key}"
+
+
 def trained(scenario: str, out: Path, retrain: bool, quick: bool = False) -> dict:
     """The run's config (training it first when missing or ``retrain``)."""
-    run = out / f"{scenario}-directbackprop"
+    run = run_folder(scenario, out, quick)
     if retrain or not (run / "config.json").is_file():
         load0 = os.getloadavg()[0]
         cfg = train(scenario, run, progress=True, **{**SETTINGS[scenario], **(QUICK if quick else {})})
@@ -117,8 +128,9 @@ def report(rows: list[dict], n_seeds: int) -> str:
         f"seeds. Training seeds {TRAIN_SEED_BASE:,}.. and validation seeds {VAL_SEED_BASE:,}.. (disjoint from the "
         "evaluation seeds, from each other and from the heuristics' tuning seeds 1,000,000..; `shopgym/seeds.py`). "
         "Agent: `agents/directbackprop` (a per-SKU MLP scaling the tuned (s, S)'s s and S by 2^[-1, 1] per SKU and "
-        "day, trained by gradient ascent on whole-episode profit through the torch rollout "
-        "`agents/directbackprop/rollout.py`, best network on the validation seeds kept; the untrained network is "
+        "day, trained on whole-episode profit of the exact torch rollout `agents/directbackprop/rollout.py` by "
+        "evolution strategies (the default; the pathwise gradient through the rollout is available as `--estimator "
+        "pathwise` but measured biased here: see below), best network on the validation seeds kept; the untrained network is "
         "exactly tuned (s, S), so selection can return it). Trainings and evaluations are cached under `--out` "
         "(default `runs/agents-structured`), so the time in the stamp above counts only that invocation; the "
         "training times are in the table (2 cores shared with other jobs: see the load column).",
@@ -188,6 +200,9 @@ def main() -> None:
     p.add_argument("--retrain", action="append", default=[], metavar="SCENARIO", help="retrain this scenario's agent")
     p.add_argument("--quick", action="store_true", help="smoke test: 2 training steps (use with --out and --doc elsewhere)")
     a = p.parse_args()
+    if a.quick and (a.out == p.get_default("out") or a.doc == p.get_default("doc")):
+        p.error("--quick is a smoke test: pass --out and --doc elsewhere (e.g. --out /tmp/q --doc /tmp/q/agents.md), "
+                "so that it neither rewrites docs/agents.md nor sits beside the real runs")
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     rows = []
@@ -195,7 +210,7 @@ def main() -> None:
         if sc not in SCENARIOS:
             p.error(f"--scenarios: {sc!r} is not one of {', '.join(SCENARIOS)}")
         cfg = trained(sc, a.out, sc in a.retrain, a.quick)
-        profits = evaluate(sc, a.out / f"{sc}-directbackprop", a.out, a.episodes, sc in a.retrain)
+        profits = evaluate(sc, run_folder(sc, a.out, a.quick), a.out, a.episodes, sc in a.retrain)
         row = {"scenario": sc, "cfg": cfg, "sS": profits["sS"],
                "agent": profits[f"directbackprop:{a.out / f'{sc}-directbackprop'}"]}
         if sc != "quickstart":

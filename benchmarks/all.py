@@ -75,7 +75,8 @@ def _winner(results: pd.DataFrame, ranking: pd.DataFrame) -> str:
         per = results.pivot(index="seed", columns="policy", values=first["metric"])
         mean, half = mean_ci95((per[first["policy"]] - per[second["policy"]]).to_numpy())
         line += (f", {mean:+,.{digits}f} ± {half:,.{digits}f} over the runner-up **{second['policy']}** (paired "
-                 "difference on the same seeds, 95% CI)")
+                 "difference on the same seeds, 95% CI")
+        line += ")" if abs(mean) > half else "; the seeds do not resolve it: first on these seeds, not a clear winner)"
     heur = r[r["policy"] == r["best_heuristic"]]
     if len(heur) and pd.notna(heur.iloc[0]["pct_of_reference"]):
         line += f"; the best heuristic, {heur.iloc[0]['policy']}, reaches {heur.iloc[0]['pct_of_reference']:.1f}% of the exact optimum"

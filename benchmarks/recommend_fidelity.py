@@ -22,12 +22,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,6 +46,7 @@ from scenarios.fidelity_recommend import (  # noqa: E402
     recommend_env,
     share,
 )
+from shopgym.atomic import atomic_write_text  # noqa: E402
 
 #: The baselines of the fidelity table by default: agents/registry.py's Recommend set less the slow funnel
 #: bandits and the group oracle (a bound); ``--policies`` takes any of them.
@@ -96,7 +99,7 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a small shop and a short run (tests); overrides the above")
     p.add_argument("--out", default=str(ROOT / "docs" / "recommend.md"))
     p.add_argument("--workdir", default="", help="folder for logs and models (default: a new temporary folder)")
-    p.add_argument("--from-results", default="", help="rewrite the doc sections from a run's results.pkl (no run)")
+    p.add_argument("--from-results", default="", help="rewrite the doc sections from a run's results.json (no run)")
     args = p.parse_args(argv)
     args.keys = dict(QUICK_KEYS) if args.quick else {}
     if args.quick:
@@ -116,15 +119,46 @@ def command_line(args) -> str:
             f"{args.sensitivity_policies} --epochs {args.epochs} --ppo-steps {args.ppo_steps}")
 
 
-def rewrite(results: Path, out: str) -> dict:
-    """Write the doc sections again from the figures a run saved in ``results`` (its ``results.pkl``)."""
-    import pickle
+def _encode(obj):
+    """The run's figures as plain JSON (tagged frames, arrays and tuples): a results file can hold no code."""
+    if isinstance(obj, pd.DataFrame):
+        return {"__frame__": {"columns": [str(c) for c in obj.columns], "index": _encode(obj.index.to_numpy()),
+                              "data": {str(c): _encode(obj[c].to_numpy()) for c in obj.columns}}}
+    if isinstance(obj, np.ndarray):
+        return {"__array__": obj.tolist(), "dtype": str(obj.dtype)}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v) for v in obj]}
+    if isinstance(obj, list):
+        return [_encode(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): _encode(v) for k, v in obj.items()}
+    return obj.item() if isinstance(obj, np.generic) else obj
 
+
+def _decode(obj):
+    """The inverse of ``_encode``."""
+    if isinstance(obj, dict):
+        if "__frame__" in obj:
+            f = obj["__frame__"]
+            return pd.DataFrame({c: _decode(f["data"][c]) for c in f["columns"]}, index=_decode(f["index"]))
+        if "__array__" in obj:
+            return np.asarray(obj["__array__"], dtype=obj["dtype"])
+        if "__tuple__" in obj:
+            return tuple(_decode(v) for v in obj["__tuple__"])
+        return {k: _decode(v) for k, v in obj.items()}
+    return [_decode(v) for v in obj] if isinstance(obj, list) else obj
+
+
+def rewrite(results: Path, out: str) -> dict:
+    """Write the doc sections again from the figures a run saved in ``results`` (its ``results.json``)."""
     if not results.is_file():
-        raise SystemExit(f"--from-results {str(results)!r}: no such file; give the results.pkl a run wrote in its "
+        raise SystemExit(f"--from-results {str(results)!r}: no such file; give the results.json a run wrote in its "
                          "--workdir.")
-    with open(results, "rb") as f:
-        saved = pickle.load(f)  # our own file, written by main() below
+    try:
+        saved = _decode(json.loads(results.read_text()))
+    except (ValueError, KeyError, TypeError) as e:
+        raise SystemExit(f"--from-results {str(results)!r}: not a results.json of this script ({e}); "
+                         "run the benchmark again.") from None
     args = argparse.Namespace(**{**saved["args"], "out": out})
     write_docs(args, saved["keys"], saved["true"], saved["tables"], saved["sens"], saved["sim"], saved["seconds"])
     return saved
@@ -192,11 +226,10 @@ def main(argv=None) -> dict:
             out.append((episode_metrics(true_env, ppo_policy(model, vn), seeds)[:, MARGIN], time.time() - t0))
         sim["ppo"] = (out[0][0], out[1][0], out[0][1], out[1][1])
     seconds = time.time() - start
-    import pickle
-
-    with open(folder / "results.pkl", "wb") as f:  # the figures, to rewrite the sections without a rerun
-        pickle.dump({"args": vars(args), "keys": keys, "true": true, "tables": tables, "sens": sens, "sim": sim,
-                     "seconds": seconds}, f)
+    # the figures, to rewrite the sections without a rerun (plain JSON, written whole or not at all)
+    atomic_write_text(folder / "results.json", json.dumps(_encode(
+        {"args": vars(args), "keys": keys, "true": true, "tables": tables, "sens": sens, "sim": sim,
+         "seconds": seconds})))
     write_docs(args, keys, true, tables, sens, sim, seconds)
     say(f"done in {seconds / 60:.1f} min")
     return {"true": true, "tables": tables, "sensitivity": sens, "sim": sim}

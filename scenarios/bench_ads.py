@@ -43,7 +43,7 @@ def ads_extras(env) -> dict[str, float]:
 #: The Ads summary's columns (``summarise_ads``).
 SUMMARY_COLUMNS = ["scenario", "policy", "episodes", "ad_profit_mean", "ad_profit_ci95", "expected_mean",
                    "expected_ci95", "pct_of_bound", "pct_of_bound_ci95", "roas", "wasted_spend", "ad_spend",
-                   "purchases", "win_rate"]
+                   "purchases", "win_rate", "shop_profit_mean", "shop_profit_ci95"]
 #: One line per column of the Ads table (printed under it).
 ADS_NOTES = (
     "- episodes: evaluation seeds per policy (the same seeds for every policy).",
@@ -55,6 +55,9 @@ ADS_NOTES = (
     "95% t-interval of the per-episode ratios (paired).",
     "- ROAS: ad revenue / ad spend; wasted spend: currency paid for impressions won while nothing of the campaign "
     "was in stock (episode means).",
+    "- shop profit: the whole shop's episode profit (organic and ad-driven sales, every cost, ad spend included), "
+    "mean with a 95% t-interval. Ad profit does not count organic sales lost to stock that ads sold first, so on a "
+    "shop short of stock a policy can lead on ad profit and trail on shop profit: read both.",
 )
 
 
@@ -73,6 +76,7 @@ def summarise_ads(results: pd.DataFrame) -> pd.DataFrame:
             "pct_of_bound": p_mean, "pct_of_bound_ci95": p_half, "roas": g["roas"].mean(),
             "wasted_spend": g["wasted_spend"].mean(), "ad_spend": g["ad_spend"].mean(),
             "purchases": g["purchases"].mean(), "win_rate": g["win_rate"].mean(),
+            "shop_profit_mean": g["profit"].mean(), "shop_profit_ci95": mean_ci95(g["profit"].to_numpy(float))[1],
         })
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
@@ -86,11 +90,13 @@ def _pm(mean: float, half: float, digits: int = 1) -> str:
 def format_ads_table(summary: pd.DataFrame) -> str:
     """The Ads summary as a Markdown table (also readable in a terminal)."""
     lines = ["| scenario | policy | episodes | ad profit (mean ± 95% CI) | expected ad profit | % of hindsight bound "
-             "| ROAS | wasted spend | ad spend | purchases |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| ROAS | wasted spend | ad spend | purchases | shop profit |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in summary.itertuples():
         lines.append(f"| {r.scenario} | {r.policy} | {r.episodes} | {_pm(r.ad_profit_mean, r.ad_profit_ci95)} | "
                      f"{_pm(r.expected_mean, r.expected_ci95)} | {_pm(r.pct_of_bound, r.pct_of_bound_ci95)} | "
-                     f"{r.roas:.2f} | {r.wasted_spend:,.1f} | {r.ad_spend:,.1f} | {r.purchases:,.1f} |")
+                     f"{r.roas:.2f} | {r.wasted_spend:,.1f} | {r.ad_spend:,.1f} | {r.purchases:,.1f} | "
+                     f"{_pm(r.shop_profit_mean, r.shop_profit_ci95)} |")
     return "\n".join(lines)
 
 

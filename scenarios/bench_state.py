@@ -256,5 +256,5 @@ def discard(out: Path) -> None:
     """Remove the benchmark's state and reports from ``out`` (``--overwrite``); other files stay."""
     for name in (*STATE_FILES, *RESULT_FILES.values(), *REPORT_FILES):
         (out / name).unlink(missing_ok=True)
-    for plot in out.glob("trajectory_*.png"):
+    for plot in (*out.glob("trajectory_*.png"), *out.glob("traces_*.png")):
         plot.unlink()

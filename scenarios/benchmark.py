@@ -540,7 +540,8 @@ def _best_policy(s: pd.DataFrame, metric: str) -> str | None:
 
 RANKING_NOTE = (
     "Per scenario, every policy ranked by its headline metric (Restock: episode profit; Recommend: recommendation "
-    "margin; currency, mean ± 95% t-interval over the evaluation seeds). \"vs best heuristic\": the mean over the "
+    "margin; Ads: ad profit, the margin of ad-driven purchases minus ad spend, which leaves out organic sales that "
+    "ads took stock from; currency, mean ± 95% t-interval over the evaluation seeds). \"vs best heuristic\": the mean over the "
     "same seeds of (policy - the best built-in heuristic), with a 95% t-interval of those paired differences; "
     "an interval that excludes 0 is a difference the seeds resolve. % of reference: mean / the exact optimum's "
     "expected value, where one is known.")

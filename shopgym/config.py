@@ -180,7 +180,7 @@ class AdsConfig:
     simulate_ads: bool = _f(False, "simulate ad auctions (Ads-v0 turns it on; off leaves Restock and Recommend unchanged)")
     ticks_per_day: int = _f(24, "auction rounds (env steps of Ads-v0) per day", "ticks/day", 1, 1440)
     opportunities_per_day: float = _f(2400.0, "mean ad opportunities per day, all campaigns together (Poisson per tick)", "opportunities/day", 0.0, RATE_MAX)
-    traffic: str = _f("diurnal", "daily traffic shape over the ticks: 'diurnal' (evening peak at 20:00, trough at 04:00, peak/trough about 6) or 'flat'", choices=("diurnal", "flat"))
+    traffic: str = _f("diurnal", "daily traffic shape over the ticks: 'diurnal' (evening peak at 20:00, night trough at 03:00-04:00, peak/trough about 10.7) or 'flat'", choices=("diurnal", "flat"))
     traffic_multipliers: list = _f([], "ticks_per_day finite non-negative multipliers, not all 0 (rescaled to mean 1), replacing traffic; [] = use traffic", "")
     campaigns: str = _f("category", "what each campaign advertises: 'category' (one per category: its SKUs), 'sku' (one per SKU) or 'catalog' (one for all)", choices=("category", "sku", "catalog"))
     daily_budget: float = _f(50.0, "budget of each campaign per day (unspent money does not carry over)", "currency/day", 0.0, MONEY_MAX)

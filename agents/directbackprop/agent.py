@@ -20,6 +20,7 @@ Saved as ``DIR/model.pt`` (a ``state_dict``, loaded with ``weights_only=True``) 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import pickle
@@ -150,8 +151,12 @@ def save(directory: Path, net: ResidualNet, config: dict) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     torch.save(net.state_dict(), buf)
-    atomic_write_bytes(directory / WEIGHTS, buf.getvalue())
-    atomic_write_json(directory / CONFIG, {**config, "features": list(FEATURES)})
+    weights = buf.getvalue()
+    # the config names its weights' digest and is written last: an interrupted re-save cannot pair new weights
+    # with an old config unnoticed (load_policy compares them)
+    atomic_write_bytes(directory / WEIGHTS, weights)
+    atomic_write_json(directory / CONFIG, {**config, "features": list(FEATURES),
+                                           "weights_sha256": hashlib.sha256(weights).hexdigest()})
 
 
 def load_policy(directory: str | Path, env, name: str | None = None) -> DirectBackpropPolicy:
@@ -161,7 +166,17 @@ def load_policy(directory: str | Path, env, name: str | None = None) -> DirectBa
     if not cfg_path.is_file() or not weights.is_file():
         raise ModelFileError(f"{directory} is not a directbackprop run: it needs {CONFIG} and {WEIGHTS} (train one "
                              "with `python -m agents.directbackprop.train --scenario S --out DIR`).")
-    cfg = json.loads(cfg_path.read_text())
+    try:
+        cfg = json.loads(cfg_path.read_text())
+        missing = [k for k in ("n_skus", "scenario", "hidden", "z", "cover", "max_scale") if k not in cfg]
+    except (ValueError, TypeError) as err:
+        raise ModelFileError(f"{cfg_path}: not a readable directbackprop config ({err}); retrain the run.") from None
+    if missing:
+        raise ModelFileError(f"{cfg_path}: a directbackprop config without {', '.join(missing)}; retrain the run.")
+    digest = cfg.get("weights_sha256")
+    if digest is not None and hashlib.sha256(weights.read_bytes()).hexdigest() != digest:
+        raise ModelFileError(f"{directory}: {WEIGHTS} is not the file {CONFIG} was saved with (an interrupted save?); "
+                             "retrain the run.")
     if cfg.get("features") != list(FEATURES):
         raise ModelFileError(f"{directory}: saved with features {cfg.get('features')}, this code uses "
                              f"{list(FEATURES)}; retrain it.")

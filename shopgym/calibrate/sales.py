@@ -118,6 +118,21 @@ def read_sales(path: str | Path, *, unit_price: float = 10.0, stores: list[int] 
         raise DataError(f"{what}['y'] is empty in row {row}; fill the gap (0 if nothing sold) or drop the row.")
     if "price" in df.columns and (df["price"].isna().any() or (df["price"] <= 0).any()):
         raise DataError(f"{what}['price'] must be a positive number on every row; fill or drop the rows without one.")
+    if "promo" in df.columns and not df["promo"].isin([0, 1]).all():
+        row = df.index[~df["promo"].isin([0, 1]).to_numpy()][0]
+        raise DataError(f"{what}['promo'] must be 0 or 1 (on promotion that period or not), got "
+                        f"{float(df.loc[row, 'promo']):g} in row {row}; recode it as 0/1.")
+    if (df["y"] < 0).any():
+        row = df.index[(df["y"] < 0).to_numpy()][0]
+        raise DataError(f"{what}['y'] is negative ({float(df.loc[row, 'y']):g}) in row {row}: sales are units sold, "
+                        "returns included cannot be calibrated; clip returns to 0 or drop the row.")
+    totals = df.groupby("unique_id")["y"].sum()
+    dead = totals.index[totals <= 0]
+    if len(dead) == len(totals):
+        raise DataError(f"{what}: no series sold anything in the whole history, so there is no demand to calibrate.")
+    if len(dead):  # no demand level to fit: dropped, and said so in the scenario's header
+        df = df[~df["unique_id"].isin(dead)].reset_index(drop=True)
+        note += f"; {len(dead)} series that sold nothing in the whole history dropped (e.g. {dead[0]!r})"
     if max_series and df["unique_id"].nunique() > max_series:
         totals = df.groupby("unique_id")["y"].sum().sort_values(ascending=False, kind="stable")
         keep = totals.index[:max_series]

@@ -79,7 +79,9 @@ class AdsEnv(gym.Env):
 
     ## Rewards
     The margin of the tick's ad-driven purchases (price - unit cost) minus the tick's ad spend, currency x
-    ``reward_scale``.
+    ``reward_scale``. It is the advertiser's view: organic demand that finds the shelf empty because ads sold the
+    units first is not charged to the ads, so on a shop short of stock, bidding can raise this reward while it
+    lowers the shop's profit (``info["episode_kpis"]["profit"]`` at the end; the benchmark reports both).
 
     ## Starting state
     Day 0, tick 0, every budget full, the scenario's initial stock.

@@ -111,7 +111,10 @@ class RecommendEnv(gym.Env):
     (``shopgym.envs.recommend_fast``), with exactly the trajectories of the reference path used otherwise.
 
     ## Version history
-    - v0: initial version.
+    - v0: initial version. Changed within v0 before any trained Recommend agent was shipped (2026-12-02): the
+      observation gained the shopper's ``taste`` block, and the default shopper funnel was calibrated to
+      public data (``docs/calibration.md``), which changes every Recommend scenario's figures; the next
+      change of either after a release gets a new version.
 
     ## Example
     >>> import gymnasium as gym, shopgym

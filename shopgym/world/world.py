@@ -484,7 +484,10 @@ class World:
         if self.day >= self.horizon:
             raise RuntimeError("the episode is over (day == horizon); call reset() first.")
         orders = decisions.orders if isinstance(decisions, Decisions) else decisions
-        if self.sessions_on and np.min(orders, initial=0) < 0:  # refuse before serving changes any state
+        if np.size(orders) != self._shape[0] * self._shape[1]:  # refuse before sessions or ad ticks change any state
+            raise ActionError(f"orders must have shape (n_worlds, n_skus) = {self._shape} (units per world and SKU), "
+                              f"got shape {np.shape(orders)}.")
+        if (self.sessions_on or self._ads is not None) and np.min(orders, initial=0) < 0:
             raise ValueError("orders must be non-negative.")
         if isinstance(decisions, Decisions):
             if self.sessions_on:

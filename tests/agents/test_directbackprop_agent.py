@@ -121,10 +121,21 @@ def test_load_checks_the_files_and_the_scenario(tiny_run, tmp_path):
         load_policy(out, gym.make("shopgym/Restock-v0", scenario="seasonal"))
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "config.json").write_text((out / "config.json").read_text())
+    cfg = json.loads((out / "config.json").read_text())
+    env = gym.make("shopgym/Restock-v0", scenario=sc)
+    (bad / "config.json").write_text(json.dumps({k: v for k, v in cfg.items() if k != "weights_sha256"}))
     torch.save({"x": np.arange(3)}, bad / WEIGHTS)  # a numpy object: refused by weights_only loading
-    with pytest.raises(ModelFileError, match="retrain"):
-        load_policy(bad, gym.make("shopgym/Restock-v0", scenario=sc))
+    with pytest.raises(ModelFileError, match="not the weights of this architecture"):
+        load_policy(bad, env)
+    (bad / "config.json").write_text(json.dumps(cfg))  # the digest of other weights: an interrupted save
+    with pytest.raises(ModelFileError, match="is not the file config.json was saved with"):
+        load_policy(bad, env)
+    (bad / "config.json").write_text('{"n_skus": 3,')
+    with pytest.raises(ModelFileError, match="not a readable directbackprop config"):
+        load_policy(bad, env)
+    (bad / "config.json").write_text(json.dumps({k: v for k, v in cfg.items() if k != "hidden"}))
+    with pytest.raises(ModelFileError, match="without hidden"):
+        load_policy(bad, env)
 
 
 def test_directbackprop_spec_runs_as_a_policy_and_in_the_benchmark(tiny_run, tmp_path):

@@ -143,6 +143,27 @@ def test_the_benchmark_small_mode_runs_end_to_end(tmp_path):
         assert text.count(f"<!-- {name}:start -->") == 1
     assert "python benchmarks/recommend_fidelity.py --quick" in text and "myopic_oracle" in text
     assert set(out["tables"]) == {"shared_bottom"} and "ppo" in out["sim"]
-    assert (tmp_path / "work" / "results.pkl").exists()
+    assert (tmp_path / "work" / "results.json").exists()
+    before = doc.read_text()
+    main(["--from-results", str(tmp_path / "work" / "results.json"), "--out", str(doc)])  # no run: same figures
+    strip = [ln for ln in before.splitlines() if not ln.startswith("Produced by")]
+    assert [ln for ln in doc.read_text().splitlines() if not ln.startswith("Produced by")] == strip
     main(["--quick", "--out", str(doc), "--workdir", str(tmp_path / "work")])  # re-run: replaced, not appended
     assert doc.read_text().count("<!-- fidelity:start -->") == 1
+
+
+def test_saved_figures_are_plain_json_and_round_trip(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from benchmarks.recommend_fidelity import _decode, _encode
+
+    figures = {"true": {"random": np.array([[1.5, 2.0], [3.0, 4.0]])}, "sens": [(20000, 0.3, pd.DataFrame({"a": [1.0]}))],
+               "sim": {"plan": (np.array([1.0]), np.array([2.0]), 3.5)}, "seconds": np.float64(7.0)}
+    back = _decode(json.loads(json.dumps(_encode(figures))))  # json.dumps refuses anything but plain data
+    np.testing.assert_array_equal(back["true"]["random"], figures["true"]["random"])
+    n, eps, frame = back["sens"][0]
+    assert (n, eps) == (20000, 0.3)
+    pd.testing.assert_frame_equal(frame, figures["sens"][0][2], check_index_type=False)
+    assert isinstance(back["sim"]["plan"], tuple) and back["sim"]["plan"][2] == 3.5 and back["seconds"] == 7.0

@@ -64,7 +64,22 @@ def test_missing_file_column_bad_values_and_short_history_are_one_line_errors(sa
     _one_line_error(_run("--sales", tmp_path / "short.csv", "--out", out), "too little history")
     _one_line_error(_run("--sales", sales_csv, "--out", out, "--holdout-weeks", 19), "lower --holdout-weeks")
     _one_line_error(_run("--sales", sales_csv, "--out", tmp_path / "x.txt"), "must name a .toml file")
+    frame.assign(promo=3).to_csv(tmp_path / "promo.csv", index=False)
+    _one_line_error(_run("--sales", tmp_path / "promo.csv", "--out", out), "['promo'] must be 0 or 1", "got 3")
+    frame.assign(y=0).to_csv(tmp_path / "dead.csv", index=False)
+    _one_line_error(_run("--sales", tmp_path / "dead.csv", "--out", out), "no series sold anything")
     assert not out.exists()
+
+
+def test_a_series_that_never_sold_is_dropped_and_said(sales_csv, tmp_path):
+    from shopgym.calibrate.sales import read_sales
+
+    frame = __import__("pandas").read_csv(sales_csv)
+    dead = frame[frame["unique_id"] == frame["unique_id"].iloc[0]].assign(unique_id="never", y=0)
+    __import__("pandas").concat([frame, dead]).to_csv(tmp_path / "with_dead.csv", index=False)
+    data = read_sales(tmp_path / "with_dead.csv")
+    assert "never" not in set(data.frame["unique_id"]) and data.frame["unique_id"].nunique() == frame["unique_id"].nunique()
+    assert "1 series that sold nothing in the whole history dropped" in data.source
 
 
 def test_walmart_file_is_read_in_units_of_the_stated_price():

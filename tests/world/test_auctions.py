@@ -266,3 +266,15 @@ def test_bad_ads_settings_name_the_key():
         load_scenario("ads-steady", auction="vickrey")
     with pytest.raises(ScenarioError, match="daily_budget"):
         load_scenario("ads-steady", daily_budget=-1.0)
+
+
+@pytest.mark.parametrize("engine", ["compiled", "numpy"])
+def test_orders_of_the_wrong_shape_are_refused_before_the_day_changes_anything(engine):
+    world = World(load_scenario("ads-steady", **TINY), n_worlds=1, engine=engine)
+    ticks, stock = world.ads_state.ticks_left, world.stock.copy()
+    with pytest.raises(ActionError, match=r"orders must have shape \(n_worlds, n_skus\)"):
+        world.step(np.zeros(world.catalog.n_skus + 1, dtype=np.int64))
+    assert world.ads_state.ticks_left == ticks and world.day == 0  # no tick was run, the day did not close
+    assert np.array_equal(world.stock, stock)
+    world.step(np.zeros(world.catalog.n_skus, dtype=np.int64))  # the right shape still steps
+    assert world.day == 1
