@@ -255,24 +255,29 @@ def simulate_multipliers(scenario, multipliers: np.ndarray, seeds: list[int]) ->
     return profit.reshape(len(mult), len(seeds))
 
 
-def tune_multiplier(scenario, n_seeds: int = 8, progress: bool = True, cache: bool = True) -> dict[str, float]:
+def tune_multiplier(scenario, n_seeds: int = 8, progress: bool = True, cache: bool = True,
+                    levels: np.ndarray | None = None) -> dict[str, float]:
     """The multiplier with the highest mean expected ad profit on training seeds ``TRAIN_SEED_BASE ..``: a coarse
-    grid (``MULTIPLIER_GRID``), then ``FINE_POINTS`` points within one step of the best. Cached by scenario content
-    (``agents.tuning_cache``), so a scenario is tuned once."""
+    grid (``MULTIPLIER_GRID``), then ``FINE_POINTS`` points within one step of the best; or, given ``levels`` (the
+    multipliers a discrete Ads-v0 can play), the best of those, so the tuned value is the one played. Cached by
+    scenario content (``agents.tuning_cache``), so a scenario is tuned once per grid."""
     seeds = [TRAIN_SEED_BASE + i for i in range(n_seeds)]
-    key = tuning_cache.cache_key(scenario, "ads:fixed_multiplier", seeds, {"multiplier": MULTIPLIER_GRID.tolist()},
-                                 TUNE_METHOD) if cache else ""
+    grid = MULTIPLIER_GRID if levels is None else np.round(np.asarray(levels, dtype=np.float64), 6)
+    method = TUNE_METHOD if levels is None else "mean expected ad profit; the discrete env's bid levels"
+    key = tuning_cache.cache_key(scenario, "ads:fixed_multiplier", seeds, {"multiplier": grid.tolist()},
+                                 method) if cache else ""
     if cache and (params := tuning_cache.read_params(key, ["multiplier"])) is not None:
         return params
     t0 = time.perf_counter()
-    coarse = simulate_multipliers(scenario, MULTIPLIER_GRID, seeds).mean(1)
-    best = float(MULTIPLIER_GRID[int(np.argmax(coarse))])
-    step = float(MULTIPLIER_GRID[1] - MULTIPLIER_GRID[0])
-    fine = np.maximum(best + np.linspace(-step, step, FINE_POINTS), 0.0)
-    best = float(fine[int(np.argmax(simulate_multipliers(scenario, fine, seeds).mean(1)))])
-    params = {"multiplier": round(best, 4)}
+    coarse = simulate_multipliers(scenario, grid, seeds).mean(1)
+    best = float(grid[int(np.argmax(coarse))])
+    if levels is None:
+        step = float(MULTIPLIER_GRID[1] - MULTIPLIER_GRID[0])
+        fine = np.maximum(best + np.linspace(-step, step, FINE_POINTS), 0.0)
+        best = float(fine[int(np.argmax(simulate_multipliers(scenario, fine, seeds).mean(1)))])
+    params = {"multiplier": round(best, 6)}
     if cache:
-        info = {"policy": "ads:fixed_multiplier", "scenario": scenario.name, "seeds": seeds, "method": TUNE_METHOD,
+        info = {"policy": "ads:fixed_multiplier", "scenario": scenario.name, "seeds": seeds, "method": method,
                 "seconds": round(time.perf_counter() - t0, 2)}
         path = tuning_cache.write_params(key, params, info)
         if progress and path is not None:
@@ -283,7 +288,10 @@ def tune_multiplier(scenario, n_seeds: int = 8, progress: bool = True, cache: bo
 
 def make_fixed(env, params: dict | None = None) -> FixedMultiplier:
     """``fixed_multiplier`` with ``params`` (``{"multiplier": x}``), else tuned on training seeds."""
-    params = params if params is not None else tune_multiplier(env.unwrapped.scenario)
+    if params is None:
+        view = env.unwrapped.view  # a discrete env plays only its levels: tune among them
+        playable = None if view.continuous else np.arange(view.levels) / (view.levels - 1) * view.max_multiplier
+        params = tune_multiplier(env.unwrapped.scenario, levels=playable)
     return FixedMultiplier(env, **params)
 
 

@@ -123,6 +123,18 @@ def test_fixed_multiplier_is_tuned_on_training_seeds_and_cached(monkeypatch):
         ah.FixedMultiplier(env, multiplier=-1.0)
 
 
+def test_on_a_discrete_env_the_multiplier_is_tuned_among_the_levels_it_plays():
+    env = ads_env(continuous=False)
+    view = env.unwrapped.view
+    levels = np.arange(view.levels) / (view.levels - 1) * view.max_multiplier
+    policy = ah.make_fixed(env)
+    lam = policy.multiplier
+    assert np.isclose(levels, lam).any()  # one of the levels: what is tuned is what is played
+    obs, _ = env.reset(seed=0)
+    played = np.atleast_1d(policy.act(obs)) / (view.levels - 1) * view.max_multiplier
+    np.testing.assert_allclose(played, lam)
+
+
 def test_tuned_multiplier_beats_truthful_on_training_seeds_where_the_budget_binds():
     scenario = ads_env(horizon=1, opportunities_per_day=12000.0).unwrapped.scenario  # the scenario's traffic
     seeds = [ah.TRAIN_SEED_BASE + i for i in range(3)]
