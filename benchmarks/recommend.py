@@ -125,20 +125,25 @@ def report(args, command, results, sol, exact, check, myopic, long, seconds, sha
         f"Every number on this page was produced by `{command}` ({seconds / 60:.1f} min on a loaded 2-core machine).",
         "Mean episode margin (currency: the margin of recommendation-driven purchases, the env's reward) ± the "
         "half-width of its 95% Student-t CI over episodes with seeds 0 .. n-1 (`shopgym.stats.mean_ci95`); "
-        f"n = {args.seeds} on recommend and recommend-memory (30 days, ~600 sessions an episode), "
+        f"n = {args.seeds} on recommend and recommend-memory (30 days; 2,000 and 2,600 sessions a day on average, "
+        "about 60,000 and 75,000 sessions an episode, since the calibrated funnel (docs/calibration.md) makes "
+        "purchases rare), "
         f"n = {args.exact_seeds} on recommend-exact (14 days, ~25 sessions). "
         "Policies: `agents/recommend_heuristics.py`, the shared-feature bandits `agents/recommend_bandits.py` "
         "(funnel_ts, funnel_ucb, hybrid_linucb: within-episode learners on features shared by all items); the "
         "optimum: `agents/recommend_exact.py`. `group_oracle` is a PRIVILEGED bound, not a baseline: the true "
         "expected margin averaged over the shoppers who share the current one's segment and sensitivity tertile. "
-        f"`learned_greedy`: greedy by expected margin under a shared-bottom conversion model fitted on "
-        f"{args.learned_impressions:,} log impressions of the scenario's shop, slates of 3, from the world's logging "
-        "policy (`forecasters.conversion.logs.generate_logs`: epsilon-greedy over the myopic oracle, its default "
-        "epsilon; seed 12345; `learned_greedy:PATH` in the registry), "
-        f"on at most {args.learned_exact_seeds} episodes per scenario (it calls the model every session). "
-        "Its model reads the shopper features the conversion logs carry, the preference vector (`u_*`) included, "
-        "which the Recommend observation hides: it is not a learner from the observation, it shows what a good "
-        "conversion model is worth.",
+        (f"`learned_greedy`: greedy by expected margin under a shared-bottom conversion model fitted on "
+         f"{args.learned_impressions:,} log impressions of the scenario's shop, slates of 3, from the world's logging "
+         "policy (`forecasters.conversion.logs.generate_logs`: epsilon-greedy over the myopic oracle, its default "
+         "epsilon; seed 12345; `learned_greedy:PATH` in the registry), "
+         f"on at most {args.learned_exact_seeds} episodes per scenario (it calls the model every session). "
+         "Its model reads the shopper features the conversion logs carry, the preference vector (`u_*`) included, "
+         "which the Recommend observation hides: it is not a learner from the observation, it shows what a good "
+         "conversion model is worth." if args.learned_impressions else
+         "`learned_greedy` (greedy under a fitted conversion model) was not run (`--learned-impressions 0`): it "
+         "calls the model once per session, which at 60,000 sessions an episode takes minutes per episode; the "
+         "fidelity section below drives the env with learned models instead."),
         "",
         "## The exact instance (`scenarios/recommend-exact.toml`)",
         "",
