@@ -183,7 +183,10 @@ def report(rows: list[dict], n_seeds: int) -> str:
                   "antithetic evolution strategies on the exact rollout (`--estimator es`, the default; the same "
                   "episodes for every perturbation); `--estimator pathwise` keeps backpropagation for policies without "
                   "a trigger."]
-    lines += ["", *verdicts, "",
+    dqn_speed = ("- Our DQN reaches 95% of the optimum on `quickstart` in <= 0.5x SB3 DQN's wall time: not met, not "
+                 "re-measured in this round; the last measurement (the quickstart table above, `python "
+                 "benchmarks/agents_restock.py`) is 893 s against 1,224 s, 0.73x. Neither DQN was changed here.")
+    lines += ["", *verdicts, dqn_speed, "",
               "Retrain one agent (fresh clone; the settings of `SETTINGS` in `benchmarks/agents_structured.py`): "
               "`python -m agents.directbackprop.train --scenario seasonal --out runs/directbackprop-seasonal "
               "--eval-every 5 --steps 400 --seconds 600`; run it: `shopgym benchmark --scenarios seasonal --policies "

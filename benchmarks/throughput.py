@@ -150,6 +150,27 @@ def _met(value: float, target: str) -> bool:
     return value >= float(target.removeprefix(">=").replace(",", "").strip())
 
 
+def auction_ticks_loop(n_worlds: int):
+    """Ticks of a batched World of the ``ads-steady`` scenario (24,000 opportunities a day, days closed as they end);
+    returns (run, mean opportunities auctioned per tick)."""
+    from shopgym.config import load_scenario
+    from shopgym.world.world import World
+
+    world = World(load_scenario("ads-steady", opportunities_per_day=24_000.0, horizon=100_000), n_worlds=n_worlds)
+    world.reset(list(range(n_worlds)))
+    lam = np.random.default_rng(0).uniform(0.5, 1.5, (n_worlds, world.ads_setup.n_campaigns))
+    orders = np.zeros((n_worlds, world.catalog.n_skus), np.int64)
+    per_tick = []
+
+    def run(n):
+        for _ in range(n):
+            per_tick.append(len(world.ads_tick(lam).world))
+            if world.ads_state.ticks_left == 0:
+                world.step(orders)
+    run(48)
+    return run, float(np.mean(per_tick))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and steps, skip the SB3 section")
@@ -190,6 +211,11 @@ def main() -> None:
     record(f"Recommend-v0, native vector env x{n_vec}",
            n_vec * timed(vector_env_loop(rec_vec, np.zeros(n_vec, dtype=int)), steps // 5, reps),
            "env-steps/s")
+    ads = gym.make("shopgym/Ads-v0")
+    record("Ads-v0, gymnasium.make", timed(single_env_loop(ads, ads.action_space.sample() * 0 + 5), steps // 5, reps),
+           "steps/s")
+    ticks, per_tick = auction_ticks_loop(n_vec)
+    record(f"World auction ticks, {n_vec} worlds", per_tick * timed(ticks, max(steps // 50, 20), reps), "auctions/s")
     phase, per_day = session_phase_loop(n_vec, 200.0, 10)
     record(f"World session phase, {n_vec} worlds x 200 sessions x 10 slots",
            per_day * timed(phase, max(steps // 250, 4), reps), "impressions/s")
@@ -222,6 +248,7 @@ def main() -> None:
         "Recommend / CartPole": ("Recommend-v0, gymnasium.make", "CartPole-v1, gymnasium.make"),
         "native vector Recommend / native vector CartPole (x64)": (f"Recommend-v0, native vector env x{n_vec}",
                                                                    f"CartPole-v1, native vector env x{n_vec}"),
+        "Ads / CartPole": ("Ads-v0, gymnasium.make", "CartPole-v1, gymnasium.make"),
     }
 
     def cpu_ratio(name: str) -> str:
@@ -244,6 +271,8 @@ def main() -> None:
          v[f"Recommend-v0, native vector env x{n_vec}"] / v[f"CartPole-v1, native vector env x{n_vec}"], ">= 0.5"),
         ("World session phase, impressions/s", v[f"World session phase, {n_vec} worlds x 200 sessions x 10 slots"],
          ">= 1,000,000"),
+        ("Ads / CartPole", v["Ads-v0, gymnasium.make"] / v["CartPole-v1, gymnasium.make"], ">= 0.5"),
+        ("World auction ticks, auctions/s", v[f"World auction ticks, {n_vec} worlds"], ">= 5,000,000"),
     ]
     if f"World with learned LSTM demand, {n_skus} SKUs" in v:
         targets.append(("LSTM world, days/s", v[f"World with learned LSTM demand, {n_skus} SKUs"], ">= 200"))
