@@ -44,7 +44,7 @@ for _name, (_cls, _doc) in ADS_POLICIES.items():
 LEARNED_GREEDY = "learned_greedy:"
 #: name -> description of the built-in policies (kept for existing imports).
 HEURISTICS: dict[str, str] = {name: entry.description for name, entry in POLICIES.items()}
-TRAINED_PREFIXES = ("sb3:", "dqn:", "dqn-sku:", "directbackprop:")  # directbackprop: agents.directbackprop
+TRAINED_PREFIXES = ("sb3:", "dqn:", "dqn-sku:", "directbackprop:", "slateq:")  # agents.directbackprop, agents.slateq
 
 
 class PolicyError(ShopgymError, ValueError):
@@ -89,6 +89,10 @@ def make_policy(name: str, env, params: dict | None = None) -> Policy:
         from agents.directbackprop.agent import load_policy as load_directbackprop
 
         return load_directbackprop(name.partition(":")[2], env, name=name)
+    if name.startswith("slateq:"):  # SlateQ (Recommend-v0): item-wise values combined under the click model
+        from agents.slateq import load_policy as load_slateq
+
+        return load_slateq(name.partition(":")[2], env, name=name)
     if name.startswith(TRAINED_PREFIXES):
         from agents.trained import load_policy
 
