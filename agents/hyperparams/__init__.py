@@ -211,7 +211,7 @@ IDENTITY_KEYS = ("algo", "env_id", "scenario", "scenario_hash", "env_kwargs", "s
                  "normalize", "freeze_normalize_after", "double_q", "advantage_learning", "n_eval_episodes", "select")
 #: Env kwargs of shopgym envs that are not scenario keys (the others override the scenario by name).
 ENV_ARGS = ("scenario", "continuous", "render_mode", "stock_shaping",
-            "levels", "max_scale", "extra_obs")  # the last three: shopgym/AdsResidual-v0's wrapper
+            "levels", "max_scale", "extra_obs", "expected_reward")  # the last four: shopgym/AdsResidual-v0's
 
 
 def scenario_hash_for(env_id: str, env_kwargs: dict[str, Any]) -> str | None:

@@ -118,7 +118,8 @@ def evaluate(
     if cfg is None:
         raise typer.BadParameter(f"--model {model}: no config.yml there; pass a directory written by `shopgym train`.")
     per_sku = cfg["env_id"] == "shopgym/RestockPerSKU-v0"  # trained per SKU, acts on the whole shop
-    kwargs = {k: v for k, v in cfg["env_kwargs"].items() if k not in ("reward_scale", "stock_shaping")}
+    # training aids that change the reward, not the task (AdsResidual-v0's expected_reward): evaluated without them
+    kwargs = {k: v for k, v in cfg["env_kwargs"].items() if k not in ("reward_scale", "stock_shaping", "expected_reward")}
     if scenario is not None:
         kwargs["scenario"] = scenario
     env = gym.make("shopgym/Restock-v0" if per_sku else cfg["env_id"], **kwargs)
