@@ -53,6 +53,10 @@ ALLOWED = frozenset({
     ("pandas.core.arrays.string_", "StringArray"), ("pandas.core.arrays.string_", "StringDtype"),
     ("pandas.core.arrays.categorical", "Categorical"), ("pandas.core.dtypes.dtypes", "CategoricalDtype"),
     ("pandas.core.dtypes.dtypes", "DatetimeTZDtype"),
+    # with pyarrow installed (e.g. the parquet extra) pandas stores strings as Arrow arrays: their pickles rebuild
+    # the array from its buffers and its type's name (data constructors, nothing that runs a named callable)
+    ("pandas.arrays", "ArrowStringArray"), ("pandas.core.arrays.string_arrow", "ArrowStringArray"),
+    ("pyarrow.lib", "_restore_array"), ("pyarrow.lib", "py_buffer"), ("pyarrow.lib", "type_for_alias"),
     ("sklearn.svm._classes", "SVR"),
     ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_parameter"),
     ("torch.storage", "_load_from_bytes"),
