@@ -12,7 +12,15 @@ Prints, from one process on this machine:
   * ``world_auctions_per_s``: opportunities auctioned per second by ``World.ads_tick`` on a batch of 64 worlds
     (draws, values under the response model, competitors, auction, budget rule, responses, stock);
   * ``mechanics_auctions_per_s``: the auction mechanics alone (``shopgym.world.auctions``: competitors' bids,
-    winner and price, budget rule) on 1M flat opportunities (target for the world's path: >= 5M/s on 2 cores).
+    winner and price, budget rule) on 1M flat opportunities (target for the world's path: >= 5M/s on 2 cores);
+  * ``per_tick_us`` (``--breakdown``): where an Ads-v0 step's time goes, in microseconds per step (ads-steady, the
+    benchmark's constant action, episodes of 72 ticks, ~500 opportunities a tick): ``cartpole_step`` and
+    ``ads_step`` (from the rates above), ``reference_step`` (the same env on its reference path, without
+    ``shopgym.envs.ads_fast``), ``compiled_call`` (the one compiled call of ``shopgym.envs.ads_fast``:
+    draws, auctions, stock, log, observation, infos), ``day_close`` (restocking, ``World.step``, the next day's
+    inputs, per step: a day is 24 steps), ``reset`` (per step: an episode is 72 steps); and the floor of the draws
+    alone: ``numpy_draws`` (numpy's own calls for the tick's numbers: a Poisson count, 5 uniforms and 3 normals
+    per opportunity) and ``compiled_draws`` (the same numbers replayed in compiled code, ``exact_rng``).
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ import numpy as np
 
 import shopgym  # noqa: F401  (registers the envs)
 from shopgym.config import load_scenario
-from shopgym.world import auctions
+from shopgym.envs.ads_fast import LEVELS
+from shopgym.world import auctions, exact_rng
 from shopgym.world.world import World
 
 #: The clock every measurement reads (``--clock``).
@@ -82,10 +91,77 @@ def mechanics_auctions_per_s(seconds: float, n: int = 1_000_000, n_campaigns: in
     return count / (CLOCK() - start)
 
 
+def _compiled_draws(st, counts, k, u, z):
+    total = 0
+    for cnt in counts:
+        exact_rng.poisson(st, cnt)
+        for i in range(cnt):
+            for j in range(5):
+                u[i, j] = exact_rng.next_double(st)
+        for i in range(cnt):
+            for q in range(k):
+                z[i, q] = exact_rng.standard_normal(st)
+        total += cnt
+    return total
+
+
+def tick_breakdown(seconds: float, cartpole: float, ads: float) -> dict[str, float]:
+    """Microseconds per Ads-v0 step (ads-steady) by part (module docstring, ``per_tick_us``)."""
+    env = gym.make("shopgym/Ads-v0", scenario="ads-steady").unwrapped
+    fast, k = env.fast, env.scenario.ads.competitors
+    action = np.full(env.view.n_campaigns, 5)
+    parts = {"compiled_call": 0.0, "day_close": 0.0, "reset": 0.0}
+    steps, start = 0, CLOCK()
+    while CLOCK() - start < seconds:
+        t0 = CLOCK()
+        env.reset(seed=steps)
+        parts["reset"] += CLOCK() - t0
+        for _ in range(72):
+            t0 = CLOCK()
+            fast.act[0] = action
+            fast.run(LEVELS)
+            t1 = CLOCK()
+            fast.close_day_if_done(env._close_day)
+            parts["compiled_call"] += t1 - t0
+            parts["day_close"] += CLOCK() - t1
+            steps += 1
+    reference = gym.make("shopgym/Ads-v0", scenario="ads-steady")
+    reference.unwrapped.fast = None  # the reference path: AdsPhase.tick, AdsView.observe and infos
+    out = {"cartpole_step": 1e6 / cartpole, "ads_step": 1e6 / ads,
+           "reference_step": 1e6 / env_steps_per_s(reference, seconds),
+           **{p: 1e6 * v / steps for p, v in parts.items()}}
+    log = env.world.opportunity_log()
+    counts = np.bincount(log["day"] * 24 + log["tick"])  # the last episode's opportunities per tick
+    rng = np.random.default_rng(0)
+    draws, start = 0, CLOCK()
+    while CLOCK() - start < seconds:
+        for cnt in counts:
+            rng.poisson(float(cnt))
+            rng.random((cnt, 5))
+            rng.standard_normal((cnt, k))
+        draws += len(counts)
+    out["numpy_draws"] = 1e6 * (CLOCK() - start) / draws
+    if exact_rng.next64 is not None:
+        import numba
+
+        kernel = numba.njit(_compiled_draws)
+        st = exact_rng.load_state(rng)
+        u, z = np.zeros((counts.max(), 5)), np.zeros((counts.max(), k))
+        kernel(st, counts, k, u, z)
+        draws, start = 0, CLOCK()
+        while CLOCK() - start < seconds:
+            kernel(st, counts, k, u, z)
+            draws += len(counts)
+        out["compiled_draws"] = 1e6 * (CLOCK() - start) / draws
+    out["opportunities_per_tick"] = float(counts.mean())
+    return {key: round(v, 1) for key, v in out.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="wall clock or this process's CPU time")
+    parser.add_argument("--breakdown", action="store_true", help="also time the parts of an Ads-v0 step")
     args = parser.parse_args()
     global CLOCK
     CLOCK = time.perf_counter if args.clock == "wall" else time.process_time
@@ -97,6 +173,8 @@ def main() -> None:
         "world_auctions_per_s": round(world_auctions_per_s(args.seconds)),
         "mechanics_auctions_per_s": round(mechanics_auctions_per_s(args.seconds)),
     }
+    if args.breakdown:
+        result["per_tick_us"] = tick_breakdown(args.seconds, cartpole, ads)
     print(json.dumps(result, indent=1))
 
 

@@ -8,11 +8,12 @@ import gymnasium as gym
 import numpy as np
 
 from shopgym.config import Scenario, load_scenario
+from shopgym.envs.ads_fast import CONTINUOUS, LEVELS, RAW, FastAds
 from shopgym.envs.ads_render import AdsRenderer
 from shopgym.envs.ads_view import AdsView
 from shopgym.envs.render import RENDER_FPS, RENDER_MODES, check_render_mode, warn_no_render_mode
 from shopgym.envs.restock import world_seed
-from shopgym.errors import ScenarioError
+from shopgym.errors import ActionError, ScenarioError
 from shopgym.plugins import build_world
 from shopgym.world.restock_rule import check_restock_policy, restock_orders
 
@@ -104,6 +105,15 @@ class AdsEnv(gym.Env):
     ``"ansi"``: the last tick's impressions won, clicks, purchases, stock and spend per SKU, under today's budget
     left. ``"rgb_array"``: a 480x320 chart of the last 60 ticks (won, clicks, bought; spend and ad margin).
 
+    ## Speed
+    Without a renderer, on the compiled engine (the default where numba is installed), a step is one compiled call
+    (``shopgym.envs.ads_fast``: the action check, the tick with its draws replayed from the world's own generators,
+    the observation, reward and infos) plus Python at each day's close; it gives the reference path's numbers
+    exactly (``tests/envs/test_ads_fast.py``). A step of ads-steady (~500 opportunities a tick) needs ~4,000 random
+    numbers, which alone take about two CartPole steps: the step runs at roughly 0.1x CartPole's steps/s
+    (issue 16's target is 0.5x; ``python benchmarks/throughput_ads.py --clock cpu --breakdown`` and
+    ``docs/performance_notes.md``, "Ads-v0 step").
+
     ## Arguments
     ``gymnasium.make("shopgym/Ads-v0", scenario="ads-steady", continuous=False, render_mode=None, **keys)``. Any
     scenario works: the env turns ``ads.simulate_ads`` on. Scenario keys override by name (``daily_budget=5.0``).
@@ -141,6 +151,11 @@ class AdsEnv(gym.Env):
         self.observation_space = self.view.observation_space
         self.action_space = self.view.action_space
         self._started = False
+        #: The compiled steps (``shopgym.envs.ads_fast``), or ``None``: the reference path below.
+        self.fast = FastAds.build(self.world, self.view, self.scenario, self.renderer)
+        c = self.view.n_campaigns
+        self._fast_shape = (c,) if (self.continuous or c > 1) else ()
+        self._fast_kinds, self._fast_mode = ("iuf", CONTINUOUS) if self.continuous else ("iu", LEVELS)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -149,11 +164,15 @@ class AdsEnv(gym.Env):
         self.view.on_reset()
         if self.renderer is not None:
             self.renderer.on_reset()
+        if self.fast is not None and self.fast.start():
+            return self.fast.obs[0].copy(), {}
         return self.view.observe()[0], {}
 
     def step(self, action):
         if not self._started or self.world.day >= self.world.horizon:
             raise RuntimeError("the episode is over (or reset() was not called); call reset() first.")
+        if self.fast is not None and (self.fast.phase.fast is self.fast or self.fast.attach()):
+            return self._fast_step(action)
         lam = self.view.multipliers(np.asarray(action)[None])
         tick = self.world.ads_tick(lam)
         if self.renderer is not None:
@@ -166,6 +185,32 @@ class AdsEnv(gym.Env):
             kpis = {**self.world.kpis.summary(), **self.world.ads_kpis()}
             info["episode_kpis"] = {k: float(v[0]) for k, v in kpis.items()}
         return self.view.observe()[0], reward, terminated, False, info
+
+    def _fast_step(self, action):
+        """``step`` in one compiled call (``shopgym.envs.ads_fast``): the same numbers as the reference path."""
+        fast, a = self.fast, np.asarray(action)
+        if a.shape == self._fast_shape and a.dtype.kind in self._fast_kinds:
+            fast.act[0] = a
+            mode = self._fast_mode
+        else:  # other shapes and dtypes: the reference check converts them or raises its ActionError
+            fast.act[0] = self.view.multipliers(a[None])[0]
+            mode = RAW
+        if fast.run(mode) != 0:
+            self.view.multipliers(a[None])  # raises the reference's ActionError
+            raise ActionError(f"action {a!r} is outside the action space {self.action_space}.")
+        reward, info = float(fast.reward[0]), fast.info(0)
+        terminated = False
+        if fast.close_day_if_done(self._close_day):
+            terminated = self.world.day >= self.world.horizon
+            if terminated:
+                kpis = {**self.world.kpis.summary(), **self.world.ads_kpis()}
+                info["episode_kpis"] = {k: float(v[0]) for k, v in kpis.items()}
+        return fast.obs[0].copy(), reward, terminated, False, info
+
+    def _close_day(self) -> None:
+        """Close the day whose last tick the compiled step just ran (``close_day_if_done`` without its check)."""
+        world, scenario = self.world, self.scenario
+        world.step(restock_orders(world, self.restock, scenario.recommend.restock_cover_days, scenario.env.max_order))
 
     def render(self):
         """A string (``"ansi"``) or an ``(H, W, 3)`` uint8 frame (``"rgb_array"``)."""

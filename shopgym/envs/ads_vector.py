@@ -4,6 +4,8 @@
 trajectories of N single envs seeded ``seed, seed + 1, ...`` (as ``SyncVectorEnv`` seeds them): one ``World`` of N
 worlds whose ticks run as one batch of auctions (each world draws from its own streams, so the batch equals the
 worlds run one at a time). Every world has the same number of ticks per episode, so all sub-envs end together.
+Where the single env's compiled step applies (``shopgym.envs.ads_fast``) a vector step is one compiled call for
+all worlds, with the same numbers as the reference path.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from gymnasium.vector.utils import batch_space
 
 from shopgym.config import Scenario, load_scenario
 from shopgym.envs.ads import close_day_if_done
+from shopgym.envs.ads_fast import FastAds
 from shopgym.envs.ads_render import AdsRenderer
 from shopgym.envs.ads_view import AdsView
 from shopgym.envs.render import RENDER_FPS, RENDER_MODES, check_render_mode, warn_no_render_mode
@@ -64,11 +67,17 @@ class AdsVectorEnv(VectorEnv):
         self._np_randoms = [seeding.np_random(None)[0] for _ in range(num_envs)]
         self._needs_reset = False
         self._mask = np.ones(num_envs, dtype=bool)
+        #: The compiled steps (``shopgym.envs.ads_fast``: one call per step for every world), or ``None``.
+        self.fast = FastAds.build(self.world, self.view, self.scenario, self.renderer)
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         seeds = reseed_worlds(seed, self._np_randoms)
         self._reset_worlds(seeds)
-        return self.view.observe(), {}
+        return self._observe(), {}
+
+    def _observe(self) -> np.ndarray:
+        fast = self.fast
+        return fast.obs.copy() if fast is not None and fast.phase.fast is fast else self.view.observe()
 
     def _reset_worlds(self, seeds) -> None:
         self.world.reset([world_seed(rng, s) for rng, s in zip(self._np_randoms, seeds, strict=True)])
@@ -76,16 +85,20 @@ class AdsVectorEnv(VectorEnv):
         self.view.on_reset()
         if self.renderer is not None:
             self.renderer.on_reset()
+        if self.fast is not None:
+            self.fast.start()
 
     def step(self, actions):
         n = self.num_envs
         if self._needs_reset:
             self._reset_worlds([None] * n)
             zeros = np.zeros(n, dtype=bool)
-            return self.view.observe(), np.zeros(n), zeros, zeros.copy(), {}
+            return self._observe(), np.zeros(n), zeros, zeros.copy(), {}
         if np.shape(actions) != self.action_space.shape:  # one row per sub-env; never reshape another batch
             raise ActionError(f"actions must have shape {self.action_space.shape} (the batched action space: one row "
                               f"per sub-env, num_envs = {n}), got shape {np.shape(actions)}.")
+        if self.fast is not None and (self.fast.phase.fast is self.fast or self.fast.attach()):
+            return self._fast_step(actions)
         tick = self.world.ads_tick(self.view.multipliers(actions))
         if self.renderer is not None:
             self.renderer.on_step(tick)
@@ -100,6 +113,24 @@ class AdsVectorEnv(VectorEnv):
             infos["_episode_kpis"] = self._mask
             self._needs_reset = True
         return self.view.observe(), rewards, np.full(n, done), np.zeros(n, dtype=bool), infos
+
+    def _fast_step(self, actions):
+        """``step`` in one compiled call for every world (``shopgym.envs.ads_fast``): the reference path's numbers."""
+        fast, n = self.fast, self.num_envs
+        if fast.run(fast.fill(actions, self.view.continuous, self.view.multipliers)) != 0:
+            self.view.multipliers(actions)  # raises the reference's ActionError
+            raise ActionError(f"actions are outside the action space {self.action_space}.")
+        rewards = fast.reward.copy()
+        infos: dict[str, Any] = {}
+        for key, value in fast.infos().items():
+            infos[key], infos[f"_{key}"] = value, self._mask
+        fast.close_day_if_done(lambda: close_day_if_done(self.world, self.scenario, self.restock))
+        done = self.world.day >= self.world.horizon
+        if done:
+            infos["episode_kpis"] = {**self.world.kpis.summary(), **self.world.ads_kpis()}
+            infos["_episode_kpis"] = self._mask
+            self._needs_reset = True
+        return fast.obs.copy(), rewards, np.full(n, done), np.zeros(n, dtype=bool), infos
 
     def render(self) -> list | None:
         """Each sub-env's view, a list: strings (``"ansi"``) or ``(H, W, 3)`` uint8 frames (``"rgb_array"``)."""

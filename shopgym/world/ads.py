@@ -4,7 +4,10 @@ With ``ads.simulate_ads`` on, each day is split into ``ticks_per_day`` ticks. ``
 for every world at once: the random draws loop over worlds (each world draws from its own ``"auctions"`` stream, so
 a batch of worlds reproduces the same worlds stepped one at a time); the rest is one pass over the tick's
 opportunities of all worlds, either one compiled loop (``shopgym.world.ads_kernel``, the default where numba is
-installed) or vectorised numpy (``World(engine="numpy")``, the reference); both take the same decisions.
+installed) or vectorised numpy (``shopgym.world.ads_numpy``, ``World(engine="numpy")``, the reference); both take
+the same decisions. ``shopgym.envs.ads_fast`` runs the same ticks from the envs in one compiled call per step
+(``fast``: it replays each world's generator exactly and hands the log and the last outcome back whenever this
+class's ``tick`` runs).
 
   1. **Opportunities**: world ``w`` draws, in this order, a Poisson count (mean ``opportunities_per_day x
      traffic[t] / ticks_per_day``), then five uniforms per opportunity (its shopper, uniform over the population; the
@@ -42,6 +45,7 @@ import numpy as np
 from shopgym.world import auctions
 from shopgym.world import inventory as inv
 from shopgym.world.ads_kernel import tick_kernel
+from shopgym.world.ads_numpy import resolve_numpy
 from shopgym.world.kpis import ADS_FIELDS
 from shopgym.world.protocols import ImpressionBatch
 
@@ -50,6 +54,8 @@ VALUE_SAMPLE = 1000
 #: Largest ``n_shoppers x n_skus`` for which the day's funnel probabilities of every shopper and SKU are tabled once
 #: a day (24M floats, 192 MB at most) instead of asked of the response model every tick.
 TABLE_MAX_ROWS = 8_000_000
+#: Most rows (shopper x SKU) of the daily tables kept across episodes (``AdsPhase._day_table``; 48 MB).
+TABLE_CACHE_ROWS = 2_000_000
 #: Fields of the opportunity log, one entry per opportunity (``AdsPhase.opportunity_log``).
 LOG_FIELDS = ("day", "tick", "world", "campaign", "estimate", "value", "price_to_win", "won", "price")
 
@@ -149,22 +155,6 @@ class AdsState:
     ticks_per_day: int
 
 
-def _allocate(want: np.ndarray, key: np.ndarray, available: np.ndarray) -> np.ndarray:
-    """``want`` cut so that each key (world x n_skus + SKU) takes at most ``available[key]`` units, earliest first."""
-    idx = np.flatnonzero(want)
-    if len(idx) == 0:
-        return want
-    k = key[idx]
-    order = np.argsort(k, kind="stable")
-    ks = k[order]
-    rank = np.arange(len(ks)) - np.searchsorted(ks, ks)
-    ok = np.empty(len(idx), dtype=bool)
-    ok[order] = rank < available[ks]
-    out = want.copy()
-    out[idx] = ok
-    return out
-
-
 class AdsPhase:
     """Per-world campaign budgets and spend, the tick counter, the day's ad sums and the episode's opportunity log.
 
@@ -193,6 +183,7 @@ class AdsPhase:
         #: list price on day 0: the campaign's value scale (competitors' uncorrelated part; observation units).
         self._table: np.ndarray | None = None  # today's funnel probabilities, (n_shoppers, n_skus, 3)
         self._table_day = -1
+        self._tables: dict[int, np.ndarray] = {}  # tables of the days seen so far (``day_table``)
         self.mean_value = self._mean_values()
         shape = (n_worlds, self.n_campaigns)
         self.budget = np.zeros(shape)
@@ -205,15 +196,18 @@ class AdsPhase:
         self.day_sold = np.zeros((n_worlds, n), dtype=np.int64)
         self.day_revenue = np.zeros((n_worlds, n))
         self.day_cost = np.zeros((n_worlds, n))
-        self.last: AdTickOutcome | None = None
+        self._last: AdTickOutcome | None = None
         self._log: list[tuple[np.ndarray, ...]] = []
+        #: The compiled steps running this phase's ticks (``shopgym.envs.ads_fast.FastAds``), or ``None``.
+        self.fast = None
 
     # ------------------------------------------------------------------ episode and days
     def reset(self) -> None:
         """A new episode: day 0, fresh budgets, empty sums and log."""
         self.acc[:] = 0.0
         self._log = []
-        self.last = None
+        self._last = None
+        self.fast = None
         self.open_day(0)
 
     def budget_on(self, day: int) -> float:
@@ -253,25 +247,54 @@ class AdsPhase:
         """The episode's ``ADS_FIELDS`` sums so far per world, today's ticks included, ``(n_worlds, len(ADS_FIELDS))``."""
         return self.acc + self.day_sums
 
+    def hand_back(self, log: tuple | None, last: AdTickOutcome | None) -> None:
+        """The compiled steps (``fast``) stop running the ticks: their opportunities so far (``LOG_FIELDS`` columns) join
+        the log and their last outcome becomes ``last``."""
+        if log is not None:
+            self._log.append(log)
+        if last is not None:
+            self._last = last
+        self.fast = None
+
+    @property
+    def last(self) -> AdTickOutcome | None:
+        """The last tick's outcome (``None`` before the episode's first tick)."""
+        if self.fast is not None:
+            last = self.fast.last_tick()
+            if last is not None:
+                return last
+        return self._last
+
     def opportunity_log(self) -> dict[str, np.ndarray]:
         """Every opportunity of the episode so far (``LOG_FIELDS``), flat arrays in tick order then world order."""
-        if not self._log:
+        parts = list(self._log)
+        if self.fast is not None:
+            fast = self.fast.log_columns()
+            if len(fast["day"]):
+                parts.append(tuple(fast[f] for f in LOG_FIELDS))
+        if not parts:
             return {f: np.zeros(0) for f in LOG_FIELDS}
-        cols = list(zip(*self._log, strict=True))
+        cols = list(zip(*parts, strict=True))
         return {f: np.concatenate(c) for f, c in zip(LOG_FIELDS, cols, strict=True)}
 
     # ------------------------------------------------------------------ values
-    def _tabled(self) -> bool:
+    def tabled(self) -> bool:
         """Whether funnel probabilities come from a daily table of every shopper and SKU (``TABLE_MAX_ROWS``)."""
         return self.population.n_shoppers * self.catalog.n_skus <= TABLE_MAX_ROWS
 
-    def _day_table(self, day: int) -> np.ndarray:
-        """``(n_shoppers, n_skus, 3)`` funnel probabilities of every shopper and SKU on ``day`` (one model call a day)."""
+    def day_table(self, day: int) -> np.ndarray:
+        """``(n_shoppers, n_skus, 3)`` funnel probabilities of every shopper and SKU on ``day``: one model call per
+        calendar day, kept across episodes (the probabilities depend on the shopper, the SKU and the day only) while
+        the kept tables hold at most ``TABLE_CACHE_ROWS`` rows."""
         if self._table_day != day:
-            n_shoppers, n = self.population.n_shoppers, self.catalog.n_skus
-            self._table = self._call(np.repeat(np.arange(n_shoppers), n), np.tile(np.arange(n), n_shoppers),
-                                     day).reshape(n_shoppers, n, 3)
-            self._table_day = day
+            table = self._tables.get(day)
+            if table is None:
+                n_shoppers, n = self.population.n_shoppers, self.catalog.n_skus
+                table = self._call(np.repeat(np.arange(n_shoppers), n), np.tile(np.arange(n), n_shoppers),
+                                   day).reshape(n_shoppers, n, 3)
+                if (len(self._tables) + 1) * n_shoppers * n <= TABLE_CACHE_ROWS:
+                    self._tables[day] = table
+            self._table, self._table_day = table, day
         return self._table
 
     def _gather(self, shopper: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -281,10 +304,10 @@ class AdsPhase:
 
     def _probabilities(self, shopper: np.ndarray, item: np.ndarray, day: int) -> np.ndarray:
         """``(m, 3)`` funnel probabilities of showing ``item[j]`` to ``shopper[j]`` on ``day`` (slot 0, never seen, no
-        discount, in stock) under the response model: a lookup in today's table (``_day_table``) when ``_tabled()``,
+        discount, in stock) under the response model: a lookup in today's table (``day_table``) when ``tabled()``,
         else one call."""
-        if self._tabled():
-            return self._day_table(day)[shopper, item]
+        if self.tabled():
+            return self.day_table(day)[shopper, item]
         return self._call(shopper, item, day)
 
     def _call(self, shopper: np.ndarray, item: np.ndarray, day: int) -> np.ndarray:
@@ -337,6 +360,8 @@ class AdsPhase:
         currency/unit). ``rngs[w]`` is world ``w``'s auctions stream."""
         if self.ticks_left <= 0:
             raise RuntimeError("every tick of today has run; close the day (World.step) first.")
+        if self.fast is not None:  # the compiled steps hand the generators, log and last outcome back
+            self.fast.detach()
         cfg, b, c = self.cfg, self.n_worlds, self.n_campaigns
         t = self.tick_of_day
         world, shopper, campaign, z, u = self._draw(rngs, cfg.opportunities_per_day * self.traffic[t] / cfg.ticks_per_day)
@@ -367,7 +392,7 @@ class AdsPhase:
             margin=r["margin"], opportunities=by_camp[:, 0].astype(np.int64).reshape(b, c),
             wins=by_camp[:, 1].astype(np.int64).reshape(b, c), spend=by_camp[:, 2].reshape(b, c),
             ad_margin=by_camp[:, 3].reshape(b, c), sold=sold, market=by_camp[:, 4:].reshape(b, c, 3))
-        self.last = out
+        self._last = out
         return out
 
     def _resolve_compiled(self, world, shopper, campaign, z, u, items, lam, price, unit_cost, on_hand, intensity,
@@ -380,8 +405,8 @@ class AdsPhase:
         shown = np.zeros(m, dtype=np.int64)
         sums, by_camp = np.zeros((b, len(ADS_FIELDS))), np.zeros((b * c, 7))
         day_rev, day_cost, sold = np.zeros((b, n)), np.zeros((b, n)), np.zeros((b, n), dtype=np.int64)
-        if self._tabled():
-            table, probs, use_table = self._day_table(self.day), np.zeros((1, 1, 3)), True
+        if self.tabled():
+            table, probs, use_table = self.day_table(self.day), np.zeros((1, 1, 3)), True
         else:
             table, probs, use_table = np.zeros((1, 1, 3)), self._gather(shopper, items), False
         params = np.array([intensity, cfg.competitor_correlation, cfg.competitor_spread, cfg.reserve_price,
@@ -397,49 +422,8 @@ class AdsPhase:
     def _resolve_numpy(self, world, shopper, campaign, z, u, items, lam, price, unit_cost, on_hand, intensity,
                        spend_flat) -> dict:
         """The same as ``_resolve_compiled`` in vectorised numpy (the reference; ``World(engine="numpy")``)."""
-        cfg, b, n, c = self.cfg, self.n_worlds, self.catalog.n_skus, self.n_campaigns
-        m = len(world)
-        rows = np.arange(m)
-        probs = self._gather(shopper, items)
-        valid = items >= 0
-        item = np.maximum(items, 0)
-        unit = np.where(valid, probs.prod(-1) * np.maximum(price[world[:, None], item] - unit_cost[item], 0.0), 0.0)
-        stocked = valid & (on_hand[world[:, None], item] > 0)
-        estimate = unit.max(1) if m else np.zeros(0)
-        value = np.where(stocked, unit, 0.0).max(1) if m else np.zeros(0)
-        any_stock = stocked.any(1)
-        col = np.where(any_stock, np.argmax(np.where(stocked, unit, -1.0), 1), np.argmax(np.where(valid, unit, -1.0), 1)
-                       ) if m else np.zeros(0, np.int64)
-        shown = item[rows, col]
-        competing = auctions.competing_bids(estimate, self.mean_value[campaign], z, intensity,
-                                            cfg.competitor_correlation, cfg.competitor_spread)
-        bid = lam[world, campaign] * estimate
-        won, paid, to_win = auctions.resolve(bid, competing, cfg.reserve_price, cfg.auction)
-        group = world * c + campaign
-        won = auctions.within_budget(group, paid, won, spend_flat, self.budget.reshape(-1))
-        paid = np.where(won, paid, 0.0)
-        p = probs[rows, col]
-        hit = np.cumprod(u < p, axis=1).astype(bool) & won[:, None]
-        key = world * n + shown
-        purchase = _allocate(hit[:, 2] & any_stock, key, on_hand.ravel())
-        sold = np.bincount(key[purchase], minlength=b * n).reshape(b, n)
-        revenue = np.where(purchase, price[world, shown], 0.0)
-        margin = np.where(purchase, price[world, shown] - unit_cost[shown], 0.0)
-        by_camp = np.stack([np.bincount(group, weights=w, minlength=b * c)
-                            for w in (np.ones(m), won, paid, margin, to_win, estimate, estimate * estimate)], 1)
-        spend_flat += by_camp[:, 2]
-        wasted = won & ~any_stock
-        values = np.column_stack([np.ones(m), won, hit[:, 0], hit[:, 1], purchase, paid, revenue, margin,
-                                  np.where(wasted, paid, 0.0), wasted])
-        nf = len(ADS_FIELDS)
-        flat = (world[:, None] * nf + np.arange(nf)).ravel()
-        sums = np.bincount(flat, weights=values.ravel(), minlength=b * nf).reshape(b, nf)
-        day_rev = np.bincount(key, weights=revenue, minlength=b * n).reshape(b, n)
-        day_cost = np.bincount(key, weights=paid, minlength=b * n).reshape(b, n)
-        return {"estimate": estimate, "value": value, "competing": competing, "to_win": to_win, "bid": bid,
-                "paid": paid, "revenue": revenue, "margin": margin, "won": won, "click": hit[:, 0], "cart": hit[:, 1],
-                "purchase": purchase, "stocked": any_stock, "shown": shown, "sums": sums, "by_camp": by_camp,
-                "day_rev": day_rev, "day_cost": day_cost, "sold": sold}
+        return resolve_numpy(self, world, shopper, campaign, z, u, items, lam, price, unit_cost, on_hand, intensity,
+                             spend_flat)
 
     def close_day(self) -> np.ndarray:
         """Fold today's sums into the episode's and return them (``(n_worlds, len(ADS_FIELDS))``); open the next day."""

@@ -415,6 +415,12 @@ class World:
                           unit_cost=self.unit_cost, rngs=self.rngs["auctions"])
 
     @property
+    def ads_phase(self) -> AdsPhase:
+        """The ads phase itself (``shopgym.world.ads.AdsPhase``), for the compiled env step
+        (``shopgym.envs.ads_fast``), which runs its ticks in place; read its documented state only."""
+        return self._ads_phase()
+
+    @property
     def ads_setup(self) -> AdsSetup:
         """The campaigns and the day's traffic (``shopgym.world.ads.AdsSetup``: fixed for the scenario; copies)."""
         return self._ads_phase().setup()
