@@ -52,6 +52,10 @@ def test_ads_scenarios_run_in_ads_v0_with_the_ads_baselines_and_their_own_table(
     md = (out / "summary.md").read_text()
     assert "## Ads-v0 scenarios" in md and "% of hindsight bound" in md
     assert set(res.ranking["metric"]) == {"ad_profit"}
+    # the ranking's % column on Ads rows is the % of the hindsight bound, the same as the Ads table's
+    ranked = res.ranking.set_index("policy")["pct_of_reference"]
+    np.testing.assert_allclose(ranked[summary["policy"]].to_numpy(), summary["pct_of_bound"].to_numpy())
+    assert ranked.notna().all() and "| n/a |" not in md[md.index("## Ranking"):md.index("## Ads-v0 scenarios")]
     assert format_ads_table(res.ads_summary).count("\n") == 4  # head, rule, 3 policies
 
 
