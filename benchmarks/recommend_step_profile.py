@@ -5,8 +5,10 @@
 Timed by this process's CPU time (``time.process_time``), so that other jobs on a shared machine count
 less. Prints, for the native vector env with 64 sub-envs of the ``recommend`` scenario: a whole vector
 step, the compiled call alone (serving every sub-env, and only observing), a day close, and the compiled
-call with 100 shoppers instead of 10,000 (what the random shopper-memory reads cost); then the single env
-against CartPole in interleaved repeats.
+call with 100 shoppers instead of 10,000 (what the random shopper-memory reads cost); then the native vector
+env against CartPole's (``gymnasium.make_vec(..., num_envs=64, vectorization_mode="vector_entry_point")``, as
+``benchmarks/throughput.py`` builds them) and the single env against CartPole, each in interleaved repeats, by
+CPU time and by the wall clock.
 """
 
 from __future__ import annotations
@@ -54,6 +56,33 @@ def _kernel_us(fast, mode: int, steps: int) -> float:
     return spent / steps * 1e6
 
 
+def vector_ratios(steps: int, repeats: int = 7) -> None:
+    """Native vector Recommend against native vector CartPole (x64), interleaved repeats of ``steps`` vector steps
+    after one reset each (as ``benchmarks/throughput.py`` times them): env-steps/s by CPU time and wall clock."""
+    a = np.zeros(N_ENVS, dtype=np.int64)
+    envs = {name: gym.make_vec(name, num_envs=N_ENVS, vectorization_mode="vector_entry_point")
+            for name in ("shopgym/Recommend-v0", "CartPole-v1")}
+    for venv in envs.values():
+        venv.reset(seed=0)
+        for _ in range(max(steps // 10, 1)):
+            venv.step(a)
+    rates: dict[str, list[tuple[float, float]]] = {name: [] for name in envs}
+    for _ in range(repeats):
+        for name, venv in envs.items():
+            t, c = time.perf_counter(), time.process_time()
+            for _ in range(steps):
+                venv.step(a)
+            rates[name].append((N_ENVS * steps / (time.process_time() - c), N_ENVS * steps / (time.perf_counter() - t)))
+    rec, cart = rates["shopgym/Recommend-v0"], rates["CartPole-v1"]
+    for (rc, rw), (cc, cw) in zip(rec, cart, strict=True):
+        print(f"native vector x{N_ENVS}: Recommend {rc:,.0f} env-steps/s, CartPole {cc:,.0f} (CPU time), ratio "
+              f"{rc / cc:.2f}; wall clock {rw:,.0f} and {cw:,.0f}, ratio {rw / cw:.2f}")
+    med = statistics.median
+    print(f"native vector x{N_ENVS}, ratio of the medians over {repeats} interleaved repeats: CPU time "
+          f"{med(r[0] for r in rec) / med(r[0] for r in cart):.2f}, wall clock "
+          f"{med(r[1] for r in rec) / med(r[1] for r in cart):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
@@ -91,6 +120,7 @@ def main() -> None:
           f"{close_ms * 1e3 * N_ENVS / per_day:.1f} us per vector step at {per_day:,.0f} sessions a day")
     print(f"  the rest (Python around the call, day closes included) {step_us - serve_us:.1f} us")
 
+    vector_ratios(steps)
     rec, cart = gym.make("shopgym/Recommend-v0"), gym.make("CartPole-v1")
     rec.reset(seed=0)
     cart.reset(seed=0)

@@ -14,7 +14,8 @@ expiry) and the next day's sessions. What a session touches (stock, the shoppers
 budget, the day's sums) lives in stacked ``(num_envs, ...)`` arrays that the worlds see as views of their
 row (``shopgym.world.stacked``), and one compiled call per vector step serves every sub-env's session,
 opens its next one and writes its observation and info figures (``shopgym.envs.recommend_fast``); Python
-runs per sub-env only when its day ends (about once every ``sessions_per_day`` steps) or it resets.
+runs per sub-env only when its day ends (about once every ``sessions_per_day`` steps) or it resets, and
+otherwise a step is a few numpy calls whatever ``num_envs`` (each info array is a row of a fresh block).
 Where the compiled step does not apply (the numpy engine, a learned response model, bundle offers, a
 render mode) each sub-env's ``RecommendEnv.step`` runs in turn, the very code the single env runs.
 The sub-envs in ``envs`` are the vector env's: stepping or resetting one of them directly detaches its
@@ -23,6 +24,7 @@ world from the stacked state until the vector env's next ``reset``.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import gymnasium as gym
@@ -33,7 +35,7 @@ from gymnasium.vector.utils import batch_space
 
 from shopgym.config import Scenario
 from shopgym.envs.recommend import RecommendEnv
-from shopgym.envs.recommend_fast import INFO, FastSteps
+from shopgym.envs.recommend_fast import COUNTS, INFO, FastSteps
 from shopgym.envs.render import RENDER_FPS, RENDER_MODES, check_render_mode, warn_no_render_mode
 from shopgym.envs.restock_vector import reseed_worlds
 from shopgym.errors import ActionError
@@ -42,7 +44,6 @@ from shopgym.errors import ActionError
 _INFO_KEYS = ("session_revenue", "session_margin", "clicks", "purchases", "stockouts_hit", "ctr", "conversion_rate",
               "revenue", "margin", "churned_shoppers", "coverage")
 _COUPON_KEYS = ("coupon_spend", "coupon_left")
-_COUNT_KEYS = ("clicks", "purchases", "stockouts_hit", "churned_shoppers")
 
 
 class RecommendVectorEnv(VectorEnv):
@@ -91,11 +92,17 @@ class RecommendVectorEnv(VectorEnv):
             space = self.single_action_space
             self._nvec = np.atleast_1d(space.n if isinstance(space, gym.spaces.Discrete) else space.nvec)
             self._scale = float(self.scenario.env.reward_scale)
-            self._info_keys = _INFO_KEYS + _COUPON_KEYS * bool(first.view.coupons)
-            self._info_rows = np.array([INFO.index(k) for k in self._info_keys])
-            self._count_rows = np.array([j for j, k in enumerate(self._info_keys) if k in _COUNT_KEYS])
-            self._count_at = [list(self._count_rows).index(j) if k in _COUNT_KEYS else -1
-                              for j, k in enumerate(self._info_keys)]
+            keys = _INFO_KEYS + _COUPON_KEYS * bool(first.view.coupons)
+            # a step's infos: "day", "_day", then each key and its mask, picked from the list
+            # [days, *figs rows, *counts rows, *mask rows] (rows of fresh blocks: no per-key numpy call)
+            n_figs, n_counts = len(INFO), len(COUNTS)
+            masks_at = 1 + n_figs + n_counts
+            picks = [0, masks_at + len(keys)]
+            for j, key in enumerate(keys):
+                picks += [1 + n_figs + COUNTS.index(key) if key in COUNTS else 1 + INFO.index(key), masks_at + j]
+            self._info_names = ("day", "_day", *[name for key in keys for name in (key, f"_{key}")])
+            self._pick_infos = operator.itemgetter(*picks)
+            self._all_stepped = np.ones((len(keys) + 1, num_envs), dtype=bool)
 
     def _close_day(self, w: int) -> None:
         self.envs[w]._close_day()
@@ -140,7 +147,9 @@ class RecommendVectorEnv(VectorEnv):
         return self._obs.copy(), rewards, terminated, np.zeros(n, dtype=bool), self._batch_infos(stepped)
 
     def _fast_step(self, actions):
-        """``step`` through the compiled steps: the same trajectories as the loop over sub-envs."""
+        """``step`` through the compiled steps: the same trajectories as the loop over sub-envs. Without a sub-env to
+        reset this is a few numpy calls whatever ``num_envs``: every figure comes from one compiled call and each
+        info array is a row of a fresh block."""
         n, fast = self.num_envs, self._fast
         a = np.asarray(actions)
         if a.size and a.dtype.kind not in "iu":
@@ -157,30 +166,28 @@ class RecommendVectorEnv(VectorEnv):
         if bad is not None:
             raise ActionError(f"action {a[bad]!r} of sub-env {bad} is not in the action space {self.single_action_space}: "
                               f"each entry in [0, nvec - 1] (nvec = {self._nvec.tolist()}).")
-        figures = fast.info.T[self._info_rows]  # (keys, N), a fresh array
+        figs, counts = fast.figs.copy(), fast.counts.copy()  # (keys, N) each, fresh
         if any_reset:  # next-step autoreset: continue the sub-env's own generator
             for w in np.flatnonzero(resetting):
                 self.envs[w]._reset_world(None)
                 fast.start(w)
             fast.run()
             terminated = fast.terminated & stepped
-            figures[:, resetting] = 0.0
-            masks = np.repeat(stepped[None], len(self._info_keys) + 1, axis=0)  # one mask row per key (`_key`)
+            figs[:, resetting] = 0.0
+            counts[:, resetting] = 0
+            masks = np.repeat(stepped[None], len(self._all_stepped), axis=0)  # one mask row per key (`_key`)
             days = fast.days * stepped
-        else:
+        else:  # every sub-env stepped, and none had ended: those that end now are the terminated ones
             terminated = fast.terminated.copy()
-            masks = np.ones((len(self._info_keys) + 1, n), dtype=bool)
+            masks = self._all_stepped.copy()
             days = fast.days.copy()
-        self._needs_reset[:] = terminated
-        self._any_reset = bool(terminated.any())
-        rewards = figures[1] * self._scale
+        self._any_reset = fast.n_ended > 0
+        if any_reset or self._any_reset:
+            self._needs_reset[:] = terminated
+        rewards = figs[1] * self._scale
         infos: dict[str, Any] = {}
         if not any_reset or stepped.any():
-            infos = {"day": days, "_day": masks[-1]}
-            counts = figures[self._count_rows].astype(np.int64)
-            for j, key in enumerate(self._info_keys):
-                infos[key] = counts[self._count_at[j]] if self._count_at[j] >= 0 else figures[j]
-                infos[f"_{key}"] = masks[j]
+            infos = dict(zip(self._info_names, self._pick_infos([days, *figs, *counts, *masks]), strict=True))
             if self._any_reset:
                 for w in np.flatnonzero(terminated):
                     world = self.envs[w].world

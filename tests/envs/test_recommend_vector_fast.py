@@ -125,16 +125,7 @@ def _vector_run(n: int, seed: int, actions, keys: dict):
     return trace
 
 
-@pytest.mark.parametrize("keys", CASES)
-def test_native_vector_env_equals_reference_single_envs(keys, monkeypatch):
-    monkeypatch.setattr(recommend_fast, "UNIFORM_BLOCK", 8)
-    n, seed = 3, 21
-    venv = gym.make_vec("shopgym/Recommend-v0", num_envs=n, vectorization_mode="vector_entry_point", **{**SMALL, **keys})
-    venv.action_space.seed(7)
-    actions = [venv.action_space.sample() for _ in range(150)]
-    vec = _vector_run(n, seed, actions, keys)
-    ref = _reference_singles(n, seed, actions, keys)
-    assert sum(int(t.sum()) for t in ref[3::5]) >= 2 * n  # several episodes ended and autoreset
+def _assert_vector_equal(vec, ref) -> None:
     assert len(vec) == len(ref)
     for v, r in zip(vec, ref, strict=True):
         if isinstance(v, dict) and v and isinstance(next(iter(v.values())), dict):  # episode KPIs by sub-env
@@ -146,6 +137,62 @@ def test_native_vector_env_equals_reference_single_envs(keys, monkeypatch):
                 assert v[key].dtype.kind == r[key].dtype.kind, key
         else:
             np.testing.assert_array_equal(v, r)
+
+
+@pytest.mark.parametrize("keys", CASES)
+def test_native_vector_env_equals_reference_single_envs(keys, monkeypatch):
+    monkeypatch.setattr(recommend_fast, "UNIFORM_BLOCK", 8)
+    n, seed = 3, 21
+    venv = gym.make_vec("shopgym/Recommend-v0", num_envs=n, vectorization_mode="vector_entry_point", **{**SMALL, **keys})
+    venv.action_space.seed(7)
+    actions = [venv.action_space.sample() for _ in range(150)]
+    vec = _vector_run(n, seed, actions, keys)
+    ref = _reference_singles(n, seed, actions, keys)
+    assert sum(int(t.sum()) for t in ref[3::5]) >= 2 * n  # several episodes ended and autoreset
+    _assert_vector_equal(vec, ref)
+
+
+def test_sub_envs_on_both_sides_of_a_weekend_equal_reference_single_envs(monkeypatch):
+    """The compiled step serves the sub-envs' sessions in one call per run of sub-envs with the same weekend flag
+    (the serve takes one); sub-envs whose days drift apart straddle Friday/Saturday and Sunday/Monday."""
+    monkeypatch.setattr(recommend_fast, "UNIFORM_BLOCK", 8)
+    keys = {"horizon": 8, "sessions_per_day": 4.0}  # days 5 and 6 are the weekend (the scenario starts on a Monday)
+    n, seed = 5, 3
+    venv = gym.make_vec("shopgym/Recommend-v0", num_envs=n, vectorization_mode="vector_entry_point", **{**SMALL, **keys})
+    venv.action_space.seed(1)
+    actions = [venv.action_space.sample() for _ in range(200)]
+    venv.reset(seed=seed)
+    mixed = 0
+    for a in actions:  # the case under test happens: a step whose next sessions fall on both kinds of day
+        venv.step(a)
+        weekend = venv._fast.ctl[:, recommend_fast._WEEKEND]
+        mixed += 0 < weekend.sum() < n
+    assert mixed >= 5
+    vec = _vector_run(n, seed, actions, keys)
+    ref = _reference_singles(n, seed, actions, keys)
+    assert sum(int(t.sum()) for t in ref[3::5]) >= 2 * n
+    _assert_vector_equal(vec, ref)
+
+
+def test_candidates_outside_the_per_category_cache_are_computed_in_place():
+    """The compiled step keeps each shop's candidates and item block per last clicked category; a category without a
+    cache row (here: every one, the cache cut to the no-click row) is computed in place, with the same trajectory."""
+    n = 2
+    full = gym.make_vec("shopgym/Recommend-v0", num_envs=n, vectorization_mode="vector_entry_point", **SMALL)
+    cut = gym.make_vec("shopgym/Recommend-v0", num_envs=n, vectorization_mode="vector_entry_point", **SMALL)
+    fast = cut._fast
+    fast._cache_items = fast._cache_items[:, :1].copy()
+    fast._cache_block = fast._cache_block[:, :1].copy()
+    fast._args = None
+    np.testing.assert_array_equal(full.reset(seed=2)[0], cut.reset(seed=2)[0])
+    clicked = 0
+    for t in range(80):
+        a = np.array([t % 10, (3 * t) % 10])
+        got, want = cut.step(a), full.step(a)
+        for x, y in zip(got[:3], want[:3], strict=True):
+            np.testing.assert_array_equal(x, y)
+        clicked += int((fast.state.last_category[np.arange(n), fast.ctl[:, recommend_fast._SHOPPER]] >= 0).sum())
+    assert clicked > 20  # most observed shoppers had a last category: the in-place path ran
 
 
 def test_a_sub_env_stepped_alone_is_reattached_by_the_next_reset():
