@@ -19,7 +19,8 @@ Each (scenario, policy) cell is one ``run_cell`` call on a picklable ``Cell``; `
 cells in this process, in ``jobs`` worker processes or as Ray tasks, and the parent saves each cell's rows as it
 finishes, so the results, and what a killed run keeps, do not depend on the backend. Evaluation seeds come from
 the evaluation range of ``shopgym.seeds``. ``summary.md`` opens with a ranking of each scenario's policies on
-its decision's headline metric (``HEADLINE``) with paired differences to the best heuristic (``rank_policies``).
+its decision's headline metric (``HEADLINE``) with paired differences to the best heuristic (``rank_policies``,
+``scenarios.ranking``); ``scenarios.bench_report`` writes the report and its plots.
 """
 
 from __future__ import annotations
@@ -48,13 +49,13 @@ from agents.registry import (
     not_applicable,
 )
 from agents.tuning import GRIDS
-from scenarios.bench_ads import ADS_NOTES, ads_extras, format_ads_table, summarise_ads
+from scenarios.bench_ads import ads_extras, summarise_ads
 from scenarios.bench_recommend import (
-    RECOMMEND_NOTES,
-    format_recommend_table,
     recommend_reference,
     summarise_recommend,
 )
+from scenarios.bench_report import format_tables, write_report  # noqa: F401  (format_tables: re-exported)
+from scenarios.bench_restock import COLUMN_NOTES, empty_summary, summarise  # noqa: F401  (re-exported)
 from scenarios.bench_state import (
     COLUMNS,
     KEY_COLUMNS,
@@ -72,7 +73,7 @@ from scenarios.bench_state import (
     valid_tuned,
 )
 from scenarios.parallel import check_backend, execute
-from scenarios.plots import plot_policy_traces, plot_sessions, plot_summary, plot_trajectory
+from scenarios.ranking import HEADLINE, format_ranking, rank_policies  # noqa: F401  (re-exported)
 from scenarios.readme import missing_model
 from shopgym.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from shopgym.config import load_scenario
@@ -82,7 +83,6 @@ from shopgym.outdir import prepare_out, run_config, write_config
 from shopgym.registry import lookup
 from shopgym.rollout import rollout
 from shopgym.seeds import check_evaluation, check_unseen
-from shopgym.stats import mean_ci95
 
 ENV_ID = "shopgym/Restock-v0"
 #: The env of each kind (``scenario_kind``).
@@ -92,19 +92,6 @@ ENV_IDS = {"restock": ENV_ID, "recommend": "shopgym/Recommend-v0", "ads": "shopg
 #: (``reference_profit``), its summary and table (as ``scenarios.bench_recommend``) and its plot panel
 #: (``scenarios.plots._PANELS``); the cells, backends, resume, ranking and paired differences are shared.
 BENCHMARKED = ("restock", "recommend", "ads")
-#: The summary table's columns after the profit, each explained in one line (printed under the table in reports).
-COLUMN_NOTES = (
-    "- episodes: evaluation seeds per policy (the same seeds for every policy).",
-    "- profit: mean episode profit (currency) over the evaluation seeds, with a 95% t-interval.",
-    "- unit fill rate: share of the units demanded that were served from stock on the day they were demanded "
-    "(a backorder served later counts as unfilled).",
-    "- cycle service level: share of SKU-days without a stock-out (a day on which some of what customers "
-    "wanted could not be served from stock).",
-    "- % of exact optimum: mean profit / the exact optimum's expected profit, with a 95% interval, where the "
-    "optimum is known.",
-)
-
-
 @dataclass
 class BenchmarkResult:
     """Per-episode results and the per-(scenario, policy) summary of each kind, and the folder written.
@@ -167,39 +154,6 @@ def reference_profit(scenario) -> tuple[float | None, str]:
     if exact_reason(scenario) is None:
         return solve(scenario).value, "exact optimum by backward induction"
     return None, ""
-
-
-def summarise(results: pd.DataFrame, references: dict[str, float | None]) -> pd.DataFrame:
-    """Per (scenario, policy): mean episode profit with a 95% t-interval, mean unit fill rate, cycle service level,
-    stock-out days per SKU and mean inventory (units), and percent of the reference."""
-    rows = []
-    for (sc, pol), g in results.groupby(["scenario", "policy"], sort=False):
-        n = len(g)
-        half = mean_ci95(g["profit"])[1]
-        ref = references.get(sc)
-        rows.append({
-            "scenario": sc, "policy": pol, "episodes": n,
-            "profit_mean": g["profit"].mean(), "profit_ci95": half,
-            "unit_fill_rate": g["unit_fill_rate"].mean(), "cycle_service_level": g["cycle_service_level"].mean(),
-            "stockout_days_per_sku": g["stockout_days_per_sku"].mean(), "mean_inventory": g["mean_inventory"].mean(),
-            "reference_profit": ref,
-            "pct_of_reference": 100 * g["profit"].mean() / ref if ref else np.nan,
-            "pct_ci95": 100 * half / abs(ref) if ref else np.nan,
-        })
-    return pd.DataFrame(rows)
-
-
-def format_table(summary: pd.DataFrame) -> str:
-    """The summary as a Markdown table (also readable in a terminal)."""
-    head = ("| scenario | policy | episodes | profit (mean ± 95% CI) | unit fill rate | cycle service level "
-            "| % of exact optimum |")
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|"]
-    for r in summary.itertuples():
-        pct = f"{r.pct_of_reference:.1f} ± {r.pct_ci95:.1f}" if np.isfinite(r.pct_of_reference) else "n/a"
-        ci = f"{r.profit_ci95:,.0f}" if np.isfinite(r.profit_ci95) else "n/a"
-        lines.append(f"| {r.scenario} | {r.policy} | {r.episodes} | {r.profit_mean:,.0f} ± {ci} | "
-                     f"{r.unit_fill_rate:.3f} | {r.cycle_service_level:.3f} | {pct} |")
-    return "\n".join(lines)
 
 
 def _why_not(name: str, scenario) -> str | None:
@@ -398,7 +352,7 @@ def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_see
     wanted = {kind: _wanted(d, plan, seeds) for kind, d in done.items()}
     notes = {_write_results(path, _canonical(done[kind], plan), COLUMNS[kind])
              for kind, path in paths.items() if len(done[kind])} - {None}
-    summary = summarise(wanted["restock"], ref_profits) if len(wanted["restock"]) else _empty_summary()
+    summary = summarise(wanted["restock"], ref_profits) if len(wanted["restock"]) else empty_summary()
     rec_summary = summarise_recommend(wanted["recommend"], ref_profits)
     ads_summary = summarise_ads(wanted["ads"])
     if "restock" in kinds.values() or not {"recommend", "ads"} & set(kinds.values()):
@@ -408,7 +362,7 @@ def run_benchmark(scenarios: list[str], policies: list[str] | None = None, n_see
     if "ads" in kinds.values():
         atomic_write_text(out / "summary_ads.csv", ads_summary.to_csv(index=False))
     ranking = rank_policies(wanted, plan, kinds, ref_profits)
-    _write_report({"restock": summary, "recommend": rec_summary, "ads": ads_summary}, loaded,
+    write_report({"restock": summary, "recommend": rec_summary, "ads": ads_summary}, loaded,
                   {k: e["params"] for k, e in tuned.items()}, refs, out, command, ranking, sorted(notes))
     return BenchmarkResult(results=wanted["restock"], summary=summary, out=out,
                            recommend_results=wanted["recommend"], recommend_summary=rec_summary, ranking=ranking,
@@ -421,72 +375,6 @@ def _wanted(done: pd.DataFrame, plan: list[tuple[str, str]], seeds: list[int]) -
         return done.reset_index(drop=True)
     cells = pd.MultiIndex.from_frame(done[["scenario", "policy"]]).isin(plan)
     return _canonical(done[done["seed"].isin(seeds) & cells], plan)
-
-
-#: The headline metric of each kind's results (the env's reward at ``reward_scale = 1``, currency): what the
-#: ranking, the paired differences and the reference compare.
-HEADLINE = {"restock": "profit", "recommend": "recommendation_margin", "ads": "ad_profit"}
-#: Built-in policies that are exact references, not heuristics (never the "best heuristic").
-REFERENCE_POLICIES = ("optimal", "newsvendor_optimum")
-RANKING_COLUMNS = ["scenario", "rank", "policy", "metric", "episodes", "mean", "ci95", "pct_of_reference",
-                   "best_heuristic", "diff_mean", "diff_ci95"]
-
-
-def is_heuristic(policy: str) -> bool:
-    """A built-in policy other than the exact references: what "the best heuristic" is chosen among."""
-    return policy in POLICIES and policy not in REFERENCE_POLICIES
-
-
-def rank_policies(results: dict[str, pd.DataFrame], plan: list[tuple[str, str]], kinds: dict[str, str],
-                  references: dict[str, float | None] | None = None) -> pd.DataFrame:
-    """Per scenario, every policy ranked by mean headline metric (``HEADLINE``; rank 1 is the highest), with its
-    95% CI, % of the reference (``references``: scenario -> expected value, or ``None``), and its paired difference
-    to the best heuristic: the mean over the shared seeds of (policy - best heuristic), with a 95% t-interval
-    (currency; the same seeds drive both, so the interval is narrower than the two CIs suggest)."""
-    rows = []
-    for name in dict.fromkeys(n for n, _ in plan):
-        kind, metric = kinds[name], HEADLINE[kinds[name]]
-        r = results[kind]
-        r = r[r["scenario"] == name]
-        per = {p: r[r["policy"] == p].set_index("seed")[metric] for n, p in plan if n == name}
-        per = {p: v for p, v in per.items() if len(v)}
-        means = {p: v.mean() for p, v in per.items()}
-        heur = [p for p in per if is_heuristic(p)]
-        best = max(heur, key=means.get) if heur else None
-        order = pd.Series(means).rank(ascending=False, method="min") if means else pd.Series(dtype=float)
-        ref = (references or {}).get(name)
-        # Ads: no exact optimum; each episode's hindsight bound is the reference (mean of per-episode %s)
-        bound = r.groupby("policy")["pct_of_bound"].mean() if "pct_of_bound" in r else pd.Series(dtype=float)
-        for p, v in sorted(per.items(), key=lambda pv: order[pv[0]]):
-            diff, half = np.nan, np.nan
-            if best is not None:
-                d = (v - per[best]).dropna()
-                if len(d):
-                    diff, half = mean_ci95(d.to_numpy())
-            rows.append({"scenario": name, "rank": int(order[p]), "policy": p, "metric": metric, "episodes": len(v),
-                         "mean": means[p], "ci95": mean_ci95(v.to_numpy())[1],
-                         "pct_of_reference": 100 * means[p] / ref if ref else bound.get(p, np.nan),
-                         "best_heuristic": best, "diff_mean": diff, "diff_ci95": half})
-    return pd.DataFrame(rows, columns=RANKING_COLUMNS)
-
-
-def _num(x: float, digits: int = 0) -> str:
-    return f"{x:,.{digits}f}" if np.isfinite(x) else "n/a"
-
-
-def format_ranking(ranking: pd.DataFrame) -> str:
-    """The ranking (``rank_policies``) as one Markdown table: per scenario and policy, rank, headline metric (mean
-    ± 95% CI), % of the reference and the paired difference to the best heuristic (± 95% CI)."""
-    lines = ["| scenario | rank | policy | metric (mean ± 95% CI) | % of reference | vs best heuristic "
-             "(paired mean ± 95% CI) |", "|---|---:|---|---:|---:|---:|"]
-    for r in ranking.itertuples():
-        digits = 0 if r.metric == "profit" else 1
-        vs = ("best heuristic" if r.policy == r.best_heuristic else
-              f"{r.diff_mean:+,.{digits}f} ± {_num(r.diff_ci95, digits)}" if np.isfinite(r.diff_mean) else "n/a")
-        pct = f"{r.pct_of_reference:.1f}" if np.isfinite(r.pct_of_reference) else "n/a"
-        lines.append(f"| {r.scenario} | {r.rank} | {r.policy} | {r.metric} {_num(r.mean, digits)} ± "
-                     f"{_num(r.ci95, digits)} | {pct} | {vs} |")
-    return "\n".join(lines)
 
 
 def _canonical(done: pd.DataFrame, plan: list[tuple[str, str]]) -> pd.DataFrame:
@@ -514,103 +402,3 @@ def _write_results(path: Path, rows: pd.DataFrame, columns: list[str]) -> str | 
     rows[columns].to_parquet(buf, index=False)
     atomic_write_bytes(path.with_suffix(".parquet"), buf.getvalue())
     return None
-
-
-def _empty_summary() -> pd.DataFrame:
-    return pd.DataFrame(columns=["scenario", "policy", "episodes", "profit_mean", "profit_ci95", "unit_fill_rate",
-                                 "cycle_service_level", "stockout_days_per_sku", "mean_inventory",
-                                 "reference_profit", "pct_of_reference", "pct_ci95"])
-
-
-def format_tables(res: BenchmarkResult) -> str:
-    """Every kind's summary table of a benchmark, Restock first, each under a title when the run mixed kinds."""
-    tables = [("Restock-v0 scenarios", format_table(res.summary))] if len(res.summary) else []
-    if res.recommend_summary is not None and len(res.recommend_summary):
-        tables.append(("Recommend-v0 scenarios", format_recommend_table(res.recommend_summary)))
-    if res.ads_summary is not None and len(res.ads_summary):
-        tables.append(("Ads-v0 scenarios", format_ads_table(res.ads_summary)))
-    if len(tables) == 1:
-        return tables[0][1]
-    return "\n\n".join(f"{title}\n\n{table}" for title, table in tables)
-
-
-def _best_policy(s: pd.DataFrame, metric: str) -> str | None:
-    """The policy with the largest mean ``metric`` among ``s``'s rows other than ``optimal``."""
-    s = s[s["policy"] != "optimal"]
-    return None if s.empty else s.sort_values(metric).iloc[-1]["policy"]
-
-
-RANKING_NOTE = (
-    "Per scenario, every policy ranked by its headline metric (Restock: episode profit; Recommend: recommendation "
-    "margin; Ads: ad profit, the margin of ad-driven purchases minus ad spend, which leaves out organic sales that "
-    "ads took stock from; currency, mean ± 95% t-interval over the evaluation seeds). \"vs best heuristic\": the mean over the "
-    "same seeds of (policy - the best built-in heuristic), with a 95% t-interval of those paired differences; "
-    "an interval that excludes 0 is a difference the seeds resolve. % of reference: mean / the exact optimum's "
-    "expected value, where one is known; Ads: % of the hindsight bound (expected ad profit / the same episode's "
-    "bound, mean of the per-episode ratios, as in the Ads table).")
-
-
-def _write_report(summaries: dict[str, pd.DataFrame], loaded, tuned, refs, out: Path, command: str,
-                  ranking: pd.DataFrame | None = None, left_out: list[str] | tuple = ()) -> None:
-    """Write ``summary.md`` (the ranking, each kind's KPI table, references, notes) and the plots."""
-    summary, rec = summaries["restock"], summaries["recommend"]
-    plot_summary(summary, out / "benchmark.png", recommend=rec)
-    notes, rec_notes = [], []
-    for name, sc in loaded.items():
-        kind = scenario_kind(sc)
-        s = {"restock": summary, "recommend": rec, "ads": summaries.get("ads")}[kind]
-        s = s[s["scenario"] == name] if s is not None and len(s) else pd.DataFrame(columns=["policy"])
-        # one episode per policy on seed 0, overlaid (the run's policies, tuned as in the run; not the exact
-        # references, whose policies would be solved again here)
-        env = make_env(sc)
-        traces = {p: rollout(env, make_policy(p, env, params=tuned.get(f"{name}/{p}")), seed=0, record=True).trajectory
-                  for p in dict.fromkeys(s["policy"]) if p not in REFERENCE_POLICIES}
-        if traces:
-            plot_policy_traces(traces, kind, out / f"traces_{name}.png", f"{name}: one episode per policy, seed 0")
-        if kind == "ads":  # the per-policy traces are its plot
-            continue
-        best = _best_policy(s, "profit_mean" if kind == "restock" else "margin_mean")
-        if best is None:
-            continue
-        ep = rollout(env, make_policy(best, env, params=tuned.get(f"{name}/{best}")), seed=0, record=True)
-        if kind == "restock":
-            plot_trajectory(ep.trajectory, out / f"trajectory_{name}.png", f"{name}: {best}, seed 0 (all SKUs)")
-        else:
-            plot_sessions(ep.trajectory, out / f"trajectory_{name}.png", f"{name}: {best}, seed 0 (sessions per day)")
-        ref = refs.get(name, {})
-        if ref.get("profit") is not None:
-            what = "expected episode profit" if kind == "restock" else "expected episode recommendation margin"
-            (notes if kind == "restock" else rec_notes).append(
-                f"- `{name}`: reference = {ref['source']}, {what} {ref['profit']:,.1f}.")
-    md = ["# shopgym benchmark", "", f"Command: `{command}`", ""]
-    if ranking is not None and len(ranking):
-        md += ["## Ranking", "", RANKING_NOTE, "", format_ranking(ranking), ""]
-    md += [f"Note: {n}" for n in left_out] + ([""] if left_out else [])
-    ads = summaries.get("ads")
-    ads = ads if ads is not None else pd.DataFrame()
-    if len(summary) or not (len(rec) or len(ads)):
-        md += [
-            "Columns (each KPI is defined in `shopgym/world/kpis.py`):", "", *COLUMN_NOTES, "",
-            "Tunable heuristics were tuned on separate training seeds; tuned parameters: "
-            + (", ".join(f"`{k}` {v}" for k, v in tuned.items()) or "none") + ".", "",
-            format_table(summary), "", *notes, "",
-        ]
-    if len(rec):
-        md += [
-            "## Recommend-v0 scenarios", "",
-            "Scenarios with shopper sessions run in `shopgym/Recommend-v0` (one step per session, restocking by the "
-            "scenario's rule underneath); per-episode rows in `results_recommend.csv`, this table in "
-            "`summary_recommend.csv`. Columns (each KPI is defined in `shopgym/world/kpis.py`):", "",
-            *RECOMMEND_NOTES, "", format_recommend_table(rec), "", *rec_notes, "",
-        ]
-    if len(ads):
-        md += [
-            "## Ads-v0 scenarios", "",
-            "Scenarios with ad auctions run in `shopgym/Ads-v0` (one step per tick, restocking by the scenario's rule "
-            "underneath) with the bid-pacing baselines (`agents/ads_heuristics.py`); per-episode rows in "
-            "`results_ads.csv`, this table in `summary_ads.csv`. Columns:", "", *ADS_NOTES, "",
-            format_ads_table(ads), "",
-        ]
-    md += ["![benchmark](benchmark.png)", ""]
-    md += [f"![{name}: one episode per policy](traces_{name}.png)" for name in loaded if (out / f"traces_{name}.png").exists()]
-    atomic_write_text(out / "summary.md", "\n".join(md))
