@@ -58,6 +58,8 @@ TABLE_MAX_ROWS = 8_000_000
 TABLE_CACHE_ROWS = 2_000_000
 #: Fields of the opportunity log, one entry per opportunity (``AdsPhase.opportunity_log``).
 LOG_FIELDS = ("day", "tick", "world", "campaign", "estimate", "value", "price_to_win", "won", "price")
+#: The dtype of each ``LOG_FIELDS`` column (also of an empty log's).
+LOG_DTYPES = {"day": np.int64, "tick": np.int64, "world": np.int64, "campaign": np.int64, "won": np.bool_}
 
 
 def campaign_table(category: np.ndarray, mode: str) -> np.ndarray:
@@ -273,7 +275,7 @@ class AdsPhase:
             if len(fast["day"]):
                 parts.append(tuple(fast[f] for f in LOG_FIELDS))
         if not parts:
-            return {f: np.zeros(0) for f in LOG_FIELDS}
+            return {f: np.zeros(0, dtype=LOG_DTYPES.get(f, np.float64)) for f in LOG_FIELDS}
         cols = list(zip(*parts, strict=True))
         return {f: np.concatenate(c) for f, c in zip(LOG_FIELDS, cols, strict=True)}
 

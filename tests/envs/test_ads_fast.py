@@ -241,3 +241,19 @@ def test_fast_ticks_keep_the_auction_budget_funnel_and_stock_invariants(scenario
         units = env.world.on_hand.sum()
         if terminated:
             break
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_empty_opportunity_log_has_the_columns_dtypes(fast):
+    """No opportunity yet (none arrive): the log's columns still have their types, so ``log["won"]`` is a mask."""
+    env = AdsEnv("ads-steady", **{**SMALL, "opportunities_per_day": 0.0})
+    if not fast:
+        env.fast = None
+    env.reset(seed=0)
+    log = env.unwrapped.world.opportunity_log()
+    env.step(env.action_space.sample())
+    after = env.unwrapped.world.opportunity_log()
+    for cols in (log, after):
+        assert len(cols["won"]) == 0 and cols["won"].dtype == bool
+        assert cols["day"].dtype == cols["world"].dtype == np.int64 and cols["price"].dtype == np.float64
+        assert cols["price"][cols["won"]].shape == (0,)
