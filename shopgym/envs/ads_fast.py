@@ -99,10 +99,12 @@ class FastAds:
     @staticmethod
     def build(world, view, scenario, renderer=None) -> FastAds | None:
         """``FastAds`` for this world, or ``None`` (a renderer, the numpy engine or numba missing, a response model
-        too large to table daily)."""
+        too large to table daily, or a numpy whose draws the compiled generator does not replay)."""
         if renderer is not None or step_kernel is None or world.engine != "compiled":
             return None
         if not world.ads_phase.tabled() or world.ads_phase.n_campaigns > MAX_CAMPAIGNS:
+            return None
+        if not exact_rng.replays_numpy():  # this numpy draws differently: the reference path keeps the trajectories
             return None
         return FastAds(world, view, scenario)
 

@@ -17,6 +17,8 @@ state back, after which the generator continues exactly where the compiled draws
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from shopgym.world.kernel import compile_kernel
@@ -182,3 +184,31 @@ def _poisson(st, lam):
 
 
 poisson = compile_kernel(_poisson)
+
+
+#: Poisson means the self-check draws at: both of numpy's algorithms and the switch between them.
+CHECK_MEANS = (0.5, 9.99, 10.0, 200.0)
+
+
+@functools.cache
+def replays_numpy(n: int = 500) -> bool:
+    """Whether the compiled draws here give numpy's, number for number, on this numpy and platform: ``n`` uniforms,
+    normals and Poisson draws at each of ``CHECK_MEANS`` from fixed seeds, and the generator state after them.
+    NumPy may change what ``Generator`` draws between releases (NEP 19), and a platform may round differently; the
+    compiled Ads step (``shopgym.envs.ads_fast``) runs only where this holds, else the reference path does. Checked
+    once per process (a few ms)."""
+    try:
+        for seed, draw, compiled in ((1, lambda g: g.random(), next_double),
+                                     (2, lambda g: g.standard_normal(), standard_normal),
+                                     *((3 + i, (lambda g, m=m: g.poisson(m)), (lambda st, m=m: poisson(st, m)))
+                                       for i, m in enumerate(CHECK_MEANS))):
+            ref, ours = np.random.default_rng(seed), np.random.default_rng(seed)
+            st = load_state(ours)
+            want = [draw(ref) for _ in range(n)]
+            got = [compiled(st) for _ in range(n)]
+            store_state(ours, st)
+            if want != got or ref.bit_generator.state != ours.bit_generator.state:
+                return False
+        return True
+    except Exception:  # noqa: BLE001 - a kernel that fails to compile here means: use the reference path
+        return False

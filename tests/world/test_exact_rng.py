@@ -64,3 +64,23 @@ def test_other_bit_generators_and_buffered_halves_are_refused():
     g = np.random.default_rng(0)
     g.integers(0, 10, dtype=np.int32)  # a 32-bit draw buffers half of a 64-bit word
     assert exact_rng.load_state(g) is None
+
+
+def test_the_self_check_passes_here_and_fails_on_a_generator_that_draws_differently(monkeypatch):
+    assert exact_rng.replays_numpy.__wrapped__(200)
+    monkeypatch.setattr(exact_rng, "next_double", lambda st: 0.5)  # as if numpy changed its doubles
+    assert not exact_rng.replays_numpy.__wrapped__(200)
+
+
+def test_the_ads_env_keeps_the_reference_path_where_the_draws_do_not_replay(monkeypatch):
+    import shopgym  # noqa: F401  (registers the envs)
+    from shopgym.envs.ads import AdsEnv
+
+    fast = AdsEnv("ads-steady", horizon=1, ticks_per_day=2)
+    monkeypatch.setattr(exact_rng, "replays_numpy", lambda: False)
+    ref = AdsEnv("ads-steady", horizon=1, ticks_per_day=2)
+    assert fast.fast is not None and ref.fast is None
+    assert np.array_equal(fast.reset(seed=3)[0], ref.reset(seed=3)[0])
+    for level in (2, 5):
+        a, b = fast.step(np.full(4, level)), ref.step(np.full(4, level))
+        assert np.array_equal(a[0], b[0]) and a[1] == b[1]
