@@ -179,12 +179,12 @@ def run(scenarios: dict[str, str], seeds: dict[str, list[int]], agents: dict[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=30, help="evaluation seeds 0 .. N-1 of every scenario")
+    parser.add_argument("--seeds", type=int, default=30, help="seeds per scenario: base .. base + N - 1 (--seed-base, default 0)")
     parser.add_argument("--seed-base", type=int, default=0,
                         help="first seed (default 0, evaluation); 900000 or more: validation seeds, to choose among "
                         "trained runs (never evaluation seeds)")
     parser.add_argument("--scenario-seeds", action="append", default=[], metavar="SCENARIO=N",
-                        help="evaluation seeds 0 .. N-1 of one scenario instead of --seeds (repeatable)")
+                        help="seeds base .. base + N - 1 of one scenario instead of --seeds (repeatable)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help="comma-separated subset of the scenarios to run (default: all four)")
     parser.add_argument("--agent", action="append", default=[],
@@ -249,7 +249,11 @@ def report(command, results, minutes, agents, seconds, seeds, scenario_seconds=N
             md.append(f"- {name} - {best} (best baseline), paired over the seeds: ad profit {d:+,.1f} ± {h:,.1f}, "
                       f"expected ad profit {de:+,.1f} ± {he:,.1f}.")
         md.append("")
-    md += ["## Targets", "", *targets(results, minutes, agents), "", "## Notes", "", *NOTES, ""]
+    first = min(s[0] for s in seeds.values())
+    judged = targets(results, minutes, agents) if first < VALIDATION.start else [
+        f"- Not judged: seeds from {first:,} are validation seeds, for choosing among trained runs; the targets are "
+        "judged on evaluation seeds (--seed-base 0)."]
+    md += ["## Targets", "", *judged, "", "## Notes", "", *NOTES, ""]
     return "\n".join(md)
 
 
