@@ -88,9 +88,11 @@ class FunnelFeatures:
     """Features of (shopper, candidate) pairs from the observation, shared by all items.
 
     Columns: intercept; segment one-hot x item embedding (``S x d``: each segment's taste); segment x item
-    category (``S x C``); ``taste . e`` (the shopper's clicked-items mean embedding, the observation's ``taste``
-    block when the env has it, with the policy's own per-shopper memory otherwise or when carried); category
-    match; popularity; ``complement`` (the item complements the last item this policy sold to this shopper,
+    category (``S x C``); ``taste x e`` per pair of dimensions (``d x d``, taste-major: the weights are a learned
+    linear map ``M`` with ``e' M taste`` the shopper's affinity to the item; the clicked-items mean embedding leans
+    toward the shopper's preference but blurred by the catalog's own spread, which ``M`` learns to undo, where
+    ``taste . e`` alone cannot; ``taste`` is the observation's block when the env has it, pre-episode record
+    included, with the policy's own per-shopper memory otherwise or when carried); category match; popularity; ``complement`` (the item complements the last item this policy sold to this shopper,
     ``Catalog.complements()``, public); then the price terms, log price x sensitivity tertile (3 columns,
     last: ``PRICE_COLUMNS``).
     """
@@ -101,7 +103,9 @@ class FunnelFeatures:
     def __init__(self, view):
         self.view = view
         self.n_seg, self.n_cat, self.dim = view.n_segments, view.n_categories, view.world.catalog.features.shape[1]
-        self.size = 1 + self.n_seg * self.dim + self.n_seg * self.n_cat + 4 + self.PRICE_COLUMNS
+        self.size = 1 + self.n_seg * self.dim + self.n_seg * self.n_cat + self.dim * self.dim + 3 + self.PRICE_COLUMNS
+        #: Where the ``taste x embedding`` block starts (``dim x dim`` columns, taste-major).
+        self.taste_at = 1 + self.n_seg * self.dim + self.n_seg * self.n_cat
 
     def __call__(self, f: dict, taste: np.ndarray, complement: np.ndarray) -> np.ndarray:
         """``(K, size)`` features of the candidates of one session (``f``: ``view.parse(obs)``)."""
@@ -114,7 +118,7 @@ class FunnelFeatures:
             np.ones(k),
             (seg[None, :, None] * emb[:, None, :]).reshape(k, -1),
             (seg[None, :, None] * cat[:, None, :]).reshape(k, -1),
-            emb @ taste, f["category_match"], f["popularity"], complement,
+            (taste[None, :, None] * emb[:, None, :]).reshape(k, -1), f["category_match"], f["popularity"], complement,
             f["log_price"][:, None] * tert[None, :],
         ])
 

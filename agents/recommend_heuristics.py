@@ -5,11 +5,11 @@ optimum of small instances is ``agents.recommend_exact``.
 
 Every policy is built with the (unwrapped) env and satisfies ``agents.policy.Policy``. They read the
 observation (``env.view.parse``), the current candidates' SKU ids (``env.candidate_items``) and the
-last session's own clicks and purchases (``env.last_outcome``): what a real recommender knows. Only
-``MyopicOracle`` reads more: ``env.privileged_expected_margin()``, the true expected margin, which no
-learner may use. Bandits learn per SKU (arms) within an episode and forget at ``reset``; every random
-draw comes from a generator seeded by ``reset(seed)``. With a slate action they fill the slots with their
-top distinct candidates.
+last session's own clicks and purchases (``env.last_outcome``): what a real recommender knows. Only the
+PRIVILEGED bounds read more, which no learner may: ``MyopicOracle`` (``env.privileged_expected_margin()``,
+the true expected margin), ``GroupOracle`` and ``TasteOracle`` (the true response model and population).
+Bandits learn per SKU (arms) within an episode and forget at ``reset``; every random draw comes from a
+generator seeded by ``reset(seed)``. With a slate action they fill the slots with their top distinct candidates.
 """
 
 from __future__ import annotations
@@ -165,6 +165,73 @@ class GroupOracle(RecommendPolicy):
             self._group, self._day = group, world.day
         margin = world.price_on(world.day)[0, items] - world.unit_cost[items]
         return self._table[self._group[shopper], items] * margin * (world.on_hand[0, items] > 0)
+
+
+class TasteOracle(RecommendPolicy):
+    """PRIVILEGED bound, not a baseline: what a perfect model reading the observable ``taste`` could do. Greedy by
+    the expected margin under the TRUE response model (the shopper's true price sensitivity) with the hidden
+    preference vector replaced by its best linear read from what the observation shows: the least-squares map
+    from (``taste``, whether it is empty, the segment x sensitivity-tertile one-hot) to the preference vectors,
+    fitted on the whole population's pre-episode record (``shoppers.history_clicks``; privileged: it uses the
+    true preferences), applied to the session's ``taste`` and normalised to unit length. A learner whose
+    features are linear in ``taste`` x item embedding and segment x item embedding (``agents.recommend_bandits``)
+    can at best learn this map. Unseen, at slot 0; no complement lift or hidden memory."""
+
+    name = "taste_oracle"
+
+    def reset(self, seed=None):
+        super().reset(seed)
+        if not hasattr(self, "_map"):
+            self._fit()
+
+    def _groups(self) -> np.ndarray:
+        pop = self.env.world.shoppers
+        edges = np.quantile(pop.price_sensitivity, [1 / 3, 2 / 3])  # the observation's tertiles
+        return pop.segment * 3 + np.searchsorted(edges, pop.price_sensitivity)
+
+    def _inputs(self, taste: np.ndarray, group: np.ndarray) -> np.ndarray:
+        empty = ~np.any(taste != 0, axis=1)
+        return np.column_stack([taste, empty, np.eye(self.n_groups)[group]])
+
+    def _fit(self) -> None:
+        world = self.env.world
+        pop, hist = world.shoppers, world.shopper_state.history
+        group = self._groups()
+        self.n_groups = int(group.max()) + 1
+        dim = world.catalog.features.shape[1]
+        taste = np.zeros((pop.n_shoppers, dim)) if hist is None else hist.taste_sum / np.maximum(hist.clicks, 1)[:, None]
+        self._map = np.linalg.lstsq(self._inputs(taste, group), pop.preferences, rcond=None)[0]
+        self._group = group
+
+    def scores(self, obs):
+        from shopgym.world.calendar import start_weekday
+        from shopgym.world.protocols import ImpressionBatch
+        from shopgym.world.response import GroundTruthResponse
+        from shopgym.world.shoppers import ShopperPopulation
+
+        world, items, shopper = self.env.world, self.env.candidate_items, self.env.current_shopper
+        if shopper is None:
+            return np.zeros(self.view.k)
+        if not hasattr(self, "_map"):
+            self._fit()
+        taste = np.asarray(self.view.parse(obs).get("taste", np.zeros(0)), dtype=float)
+        if taste.size != self._map.shape[1]:
+            taste = np.zeros(self._map.shape[1])
+        pref = self._inputs(taste[None], self._group[[shopper]]) @ self._map
+        pref /= max(float(np.linalg.norm(pref)), 1e-12)
+        pop = world.shoppers
+        one = ShopperPopulation(preferences=pref, price_sensitivity=pop.price_sensitivity[[shopper]],
+                                segment=pop.segment[[shopper]])
+        model = GroundTruthResponse(world.catalog, one, world.scenario.shoppers,
+                                    start_weekday(world.scenario.env.start_date))
+        k = len(items)
+        zeros = np.zeros(k, dtype=np.int64)
+        in_stock = world.on_hand[0, items] > 0
+        p = model.probabilities(ImpressionBatch(shopper=zeros, item=items, position=zeros, seen=zeros,
+                                                discount=np.zeros(k), in_stock=in_stock,
+                                                day=np.full(k, world.day, dtype=np.int64))).prod(1)
+        margin = world.price_on(world.day)[0, items] - world.unit_cost[items]
+        return p * margin * in_stock
 
 
 class StockAwareGreedy(RecommendPolicy):
@@ -369,6 +436,7 @@ RECOMMEND_POLICIES = {
     "most_popular": (MostPopular, "the best sellers of the last 7 days, in stock first"),
     "myopic_oracle": (MyopicOracle, "greedy by expected margin under the TRUE response model (privileged)"),
     "group_oracle": (GroupOracle, "PRIVILEGED: true expected margin averaged over the shopper's segment and tertile"),
+    "taste_oracle": (TasteOracle, "PRIVILEGED: true response model, preference read linearly from the observed taste"),
     "stock_aware_greedy": (StockAwareGreedy, "greedy by an observable expected-margin estimate, items running out avoided"),
     "epsilon_greedy": (EpsilonGreedy, "best mean margin per SKU so far, random 10% of the time"),
     "ucb1": (UCB1, "UCB1 on the margin per impression of each SKU"),

@@ -156,6 +156,9 @@ class ShoppersConfig:
     complement_lift: float = _f(1.0, "add-to-cart log-odds added to an item shown after a purchase of the item it complements (complements)", "log-odds", 0.0, 10.0)
     bundles: bool = _f(False, "an item can be offered as a bundle with its complement at bundle_discount: both are shown and bought together, or neither")
     bundle_discount: float = _f(0.15, "price cut of both items of a bundle (bundles; the main item gets the larger of this and its coupon)", "fraction", 0.0, 0.99)
+    history_clicks: float = _f(0.0, "mean clicks per shopper BEFORE the episode, drawn once from shoppers_seed through the true click model and the start of every episode's memory (shopgym.world.history); 0 = none. Taobao UserBehavior sample: 91.28 page views per user over its 9 days (python -m shopgym.calibrate.history)", "clicks", 0.0, 100_000.0)
+    history_dispersion: float = _f(0.0, "negative-binomial shape k of the pre-episode click count (variance = mean + mean^2 / k); 0 = Poisson. Taobao sample: 1.238", "", 0.0, DISPERSION_MAX)
+    history_clicks_per_visit: float = _f(5.444, "pre-episode clicks per visit: a shopper with c past clicks has ceil(c / this) past visits (Taobao sample: page views per session split at 30-minute gaps)", "clicks/visit", 0.01, 10_000.0)
 
 
 @dataclass

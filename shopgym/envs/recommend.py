@@ -60,12 +60,12 @@ class RecommendEnv(gym.Env):
     |---|---|---|---|
     | segment_s | one-hot shopper segment | - | {0, 1} |
     | sensitivity_low/mid/high | price-sensitivity tertile of the shopper (one-hot) | - | {0, 1} |
-    | visits_log | log(1 + visits this episode, today's included) / 5 | - | >= 0 |
+    | visits_log | log(1 + visits: the pre-episode record's and this episode's, today's included) / 5 | - | >= 0 |
     | days_since_visit | days since the previous visit / 30, capped at 1 (1 on a first visit) | - | [0, 1] |
     | first_visit | 1 on the shopper's first visit this episode | - | {0, 1} |
-    | clicks_per_visit, purchases_per_visit | the shopper's history this episode, capped at 5 | per visit | [0, 5] |
+    | clicks_per_visit, purchases_per_visit | the shopper's history (pre-episode record included), capped at 5 | per visit | [0, 5] |
     | last_category_c | one-hot category of the shopper's last click (all 0 before one) | - | {0, 1} |
-    | taste_d | mean embedding of the items the shopper clicked this episode (0 before a click; ``parse``: ``taste``, (d,)) | - | [-1, 1] |
+    | taste_d | mean embedding of the items the shopper clicked, pre-episode record included (0 before a click; ``parse``: ``taste``, (d,)) | - | [-1, 1] |
     | elapsed | day / horizon | - | [0, 1] |
     | log_price (per item) | log(today's price / median list price) | - | [-10, 10] |
     | margin | (today's price - unit cost) / median list price | - | [-10, 10] |
@@ -83,7 +83,10 @@ class RecommendEnv(gym.Env):
     The margin of the session's purchases (price paid - unit cost, currency) x ``reward_scale``.
 
     ## Starting state
-    The scenario's initial stock, every shopper's memory fresh, day 0's first session.
+    The scenario's initial stock, every shopper's memory fresh, day 0's first session. With
+    ``shoppers.history_clicks`` > 0 each shopper's visits, clicks, purchases, last clicked category and ``taste``
+    start from a pre-episode record drawn once from ``shoppers_seed`` (``shopgym.world.history``; the same in
+    every episode); ``first_visit`` and ``days_since_visit`` still count this episode's visits only.
 
     ## Episode end
     Terminated when day ``horizon`` closes (the step that serves the last session of the last day with
@@ -114,7 +117,9 @@ class RecommendEnv(gym.Env):
     - v0: initial version. Changed within v0 before any trained Recommend agent was shipped (2026-12-02): the
       observation gained the shopper's ``taste`` block, and the default shopper funnel was calibrated to
       public data (``docs/calibration.md``), which changes every Recommend scenario's figures; the next
-      change of either after a release gets a new version.
+      change of either after a release gets a new version. Also within v0 (2026-12-02): shoppers may arrive with a
+      pre-episode record (``shoppers.history_clicks``, on in the ``recommend`` and ``recommend-memory`` scenarios),
+      which their visits, clicks, purchases, last category and ``taste`` start from.
 
     ## Example
     >>> import gymnasium as gym, shopgym

@@ -17,7 +17,9 @@ so episodes are independent; within an episode it persists across days. The scen
 
 Always kept (what a recommender may observe): visits, clicks and purchases per shopper, the day of the
 last visit, the category of the last click and the sum of the embeddings of the items clicked (``taste_sum``;
-over ``clicks`` it is the mean embedding of what the shopper clicked this episode).
+over ``clicks`` it is the mean embedding of what the shopper clicked). With ``shoppers.history_clicks`` > 0 the
+visits, clicks, purchases, last category and ``taste_sum`` start each episode from the shopper's pre-episode
+record (``shopgym.world.history``), so they count the shop's past as well as this episode; without, from zero.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from shopgym.config import ShoppersConfig
+from shopgym.world.history import ShopperHistory
 
 #: Satisfaction of every shopper at the start of an episode (in [0, 1]).
 SATISFACTION_START = 0.5
@@ -40,26 +43,31 @@ class ShopperState:
     """Per-world shopper memory (see the module docstring); arrays are public, read-only for callers.
 
     Attributes (``b`` worlds, ``U`` shoppers, ``n`` items, ``C`` categories):
-        visits, clicks, purchases: counts so far this episode, ``(b, U)`` int64.
+        visits, clicks, purchases: counts so far (the pre-episode record's, if any, plus this episode's), ``(b, U)``
+            int64.
         last_visit: day of the last visit (today's, once today's sessions are drawn), ``(b, U)`` int64, -1 before
             the first; previous_visit: the day of the visit before it (-1 if none).
-        last_category: category of the last clicked item, ``(b, U)`` int64, -1 before the first click.
+        last_category: category of the last clicked item (the record's before this episode's first click),
+            ``(b, U)`` int64, -1 before the first click.
         satisfaction: ``(b, U)`` float64 in [0, 1] (stays at ``SATISFACTION_START`` with the switch off).
         churned: ``(b, U)`` bool.
         interest: ``(b, U, C)`` float64 click log-odds (zeros unless ``memory_drift``).
         seen: ``(b, U, n)`` int32 impression counts (``memory_fatigue``), else ``None``.
         taste_sum: ``(b, U, d)`` float64 sum of the embeddings (``features``) of the items each shopper clicked
-            this episode (``taste`` is it over ``clicks``); ``d = 0`` when no ``features`` were given.
+            (the record's and this episode's; ``taste`` is it over ``clicks``); ``d = 0`` when no ``features``.
 
     Args:
         cfg: the scenario's ``[shoppers]`` section.
         n_worlds, n_items, n_categories: the array sizes.
         features: item embeddings ``(n_items, d)`` (``Catalog.features``), for ``taste_sum``; ``None``: ``d = 0``.
+        history: the shoppers' pre-episode record (``shopgym.world.history.draw_history``), where every episode's
+            memory starts; ``None``: from zero.
     """
 
     def __init__(self, cfg: ShoppersConfig, n_worlds: int, n_items: int, n_categories: int,
-                 features: np.ndarray | None = None):
+                 features: np.ndarray | None = None, history: ShopperHistory | None = None):
         self.cfg = cfg
+        self.history = history
         self.features = np.zeros((n_items, 0)) if features is None else np.ascontiguousarray(features, dtype=np.float64)
         self.shape = (n_worlds, cfg.n_shoppers)
         self.n_items, self.n_categories = n_items, n_categories
@@ -73,8 +81,9 @@ class ShopperState:
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything: the state of a new episode."""
+        """Forget the episode: the state of a new one (counts and taste from the pre-episode record, if any)."""
         b, u = self.shape
+        h = self.history
         self.visits = np.zeros((b, u), dtype=np.int64)
         self.clicks = np.zeros((b, u), dtype=np.int64)
         self.purchases = np.zeros((b, u), dtype=np.int64)
@@ -86,10 +95,15 @@ class ShopperState:
         self.interest = np.zeros((b, u, self.n_categories))
         self.seen = np.zeros((b, u, self.n_items), dtype=np.int32) if self.cfg.memory_fatigue else None
         self.taste_sum = np.zeros((b, u, self.features.shape[1]))
+        if h is not None:  # fresh arrays filled in place (the stacked vector state copies them at attach)
+            self.visits[:], self.clicks[:], self.purchases[:] = h.visits, h.clicks, h.purchases
+            self.last_category[:] = h.last_category
+            if self.features.shape[1]:
+                self.taste_sum[:] = h.taste_sum
 
     def taste(self, w: int, shopper: int) -> np.ndarray:
-        """Mean embedding of the items shopper ``shopper`` of world ``w`` clicked this episode, ``(d,)`` (zeros
-        before the first click)."""
+        """Mean embedding of the items shopper ``shopper`` of world ``w`` clicked (pre-episode record included),
+        ``(d,)`` (zeros before the first click)."""
         clicks = self.clicks[w, shopper]
         return self.taste_sum[w, shopper] / clicks if clicks > 0 else np.zeros(self.features.shape[1])
 

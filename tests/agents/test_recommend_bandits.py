@@ -76,3 +76,33 @@ def test_bandits_read_no_privileged_state_and_forget_at_reset(name, monkeypatch)
             done = term or trunc
         first.append(actions)
     assert first[0] == first[1]
+
+
+def test_features_cross_the_shoppers_taste_with_each_item_embedding():
+    """The click model reads ``taste x embedding`` per dimension pair: a linear map of the taste onto each item."""
+    from agents.recommend_bandits import FunnelFeatures
+
+    env = gym.make("shopgym/Recommend-v0", **{**DENSE, "horizon": 2})
+    obs, _ = env.reset(seed=0)
+    view = env.unwrapped.view
+    feat = FunnelFeatures(view)
+    f = view.parse(obs)
+    taste = np.asarray(f["taste"], dtype=float)
+    assert np.any(taste != 0)  # the pre-episode record: a taste at the first session
+    x = feat(f, taste, np.zeros(view.k))
+    assert x.shape == (view.k, feat.size)
+    emb = np.column_stack([f[f"e_{j}"] for j in range(feat.dim)])
+    block = x[:, feat.taste_at : feat.taste_at + feat.dim ** 2].reshape(view.k, feat.dim, feat.dim)
+    np.testing.assert_allclose(block, taste[None, :, None] * emb[:, None, :])
+
+
+@pytest.mark.slow  # about 20 s: four episodes of a few hundred sessions
+def test_funnel_ucb_uses_the_pre_episode_taste():
+    """With shoppers' pre-episode record in ``taste`` the bandit ranks better than without it."""
+    def share(keys) -> float:
+        env = gym.make("shopgym/Recommend-v0", **{**DENSE, **keys})
+        mine = np.mean([_expected_margin(env, make_policy("funnel_ucb", env), s) for s in (0, 1)])
+        best = np.mean([_expected_margin(env, make_policy("myopic_oracle", env), s) for s in (0, 1)])
+        return mine / best
+
+    assert share({}) > share({"history_clicks": 0.0}) + 0.03

@@ -98,8 +98,9 @@ def test_recommendation_sales_drain_the_restockers_shelves():
 
 
 def test_taste_is_the_mean_embedding_of_the_shoppers_clicked_items():
-    # few shoppers: they come back; the pre-calibration click rate, so that 60 sessions hold clicks
-    env = gym.make("shopgym/Recommend-v0", **{**SMALL, "n_shoppers": 5, "base_ctr": 0.15})
+    # few shoppers: they come back; the pre-calibration click rate, so that 60 sessions hold clicks; no pre-episode
+    # record (tests/world/test_history.py checks the taste with one)
+    env = gym.make("shopgym/Recommend-v0", **{**SMALL, "n_shoppers": 5, "base_ctr": 0.15, "history_clicks": 0.0})
     base = env.unwrapped
     obs, _ = env.reset(seed=1)
     dim = base.world.catalog.features.shape[1]
