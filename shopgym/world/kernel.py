@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -227,69 +228,66 @@ def _step_worlds(stock, pipeline, backlog, orders, lead, demand, expected, price
     return True
 
 
-#: The package whose compiled kernels share one on-disk cache (``compile_kernel``).
+#: The package whose compiled kernels are cached on disk (``compile_kernel``).
 PACKAGE = Path(__file__).resolve().parents[1]
 #: Folders whose modules kernels are defined in, call into, or read constants from.
 KERNEL_SOURCES = ("world", "envs")
-#: Digest of those sources when the cached kernels were compiled (in the package's ``__pycache__``).
-STAMP = PACKAGE / "__pycache__" / "kernels.sha256"
-_cache_checked = False
+#: Length of the sources digest put into every kernel's cache key (hex digits).
+DIGEST_CHARS = 12
+_DIGEST_TAG = re.compile(rf"_k([0-9a-f]{{{DIGEST_CHARS}}})-")
+_digest: str | None = None
 
 
 def sources_digest() -> str:
-    """SHA-256 of every module in ``KERNEL_SOURCES`` (hex)."""
-    h = hashlib.sha256()
-    for folder in KERNEL_SOURCES:
-        for path in sorted((PACKAGE / folder).glob("*.py")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
+    """SHA-256 of every module in ``KERNEL_SOURCES`` (hex; computed once per process)."""
+    global _digest
+    if _digest is None:
+        h = hashlib.sha256()
+        for folder in KERNEL_SOURCES:
+            for path in sorted((PACKAGE / folder).glob("*.py")):
+                h.update(path.name.encode() + b"\0" + path.read_bytes())
+        _digest = h.hexdigest()
+    return _digest
 
 
-def drop_stale_kernels() -> None:
-    """Delete the package's cached compiled kernels if any kernel source changed since they were compiled.
-
-    numba's on-disk cache (``cache=True``) checks only the timestamp of the file that defines a function, not of
-    the modules it calls or reads constants from: after an edit (or a ``git pull`` on an editable install) to a
-    callee, a stale caller would keep running the old code. So the digest of all kernel sources keys the cache:
-    when it differs from ``STAMP``, every cached kernel of the package is deleted (they recompile on first use)
-    and the new digest is written. Runs once per process; a read-only install is left as it is."""
-    global _cache_checked
-    if _cache_checked:
-        return
-    _cache_checked = True
-    digest = sources_digest()
-    try:
-        if STAMP.exists() and STAMP.read_text() == digest:
-            return
-        roots = [PACKAGE]
-        if os.environ.get("NUMBA_CACHE_DIR"):
-            roots.append(Path(os.environ["NUMBA_CACHE_DIR"]))
-        for root in roots:
-            for pattern in ("*.nbi", "*.nbc"):
-                for path in root.rglob(pattern):
-                    if root == PACKAGE or "shopgym" in str(path):
-                        path.unlink(missing_ok=True)
-        STAMP.parent.mkdir(exist_ok=True)
-        tmp = STAMP.with_name(f"{STAMP.name}.{os.getpid()}.tmp")
-        tmp.write_text(digest)
-        os.replace(tmp, STAMP)  # whole or nothing, also when several processes start at once
-    except OSError:  # a read-only install: numba cannot write its cache there either
-        pass
+def prune_stale_kernels(digest: str) -> int:
+    """Delete the package's cached kernels keyed by another sources digest, or by none (orphans of earlier code,
+    never loaded again); returns how many files went. Only numba's files in the package's own ``__pycache__``
+    folders are touched; a read-only install or a file another process removed first is skipped."""
+    gone = 0
+    for pattern in ("*.nbi", "*.nbc"):
+        for path in PACKAGE.rglob(f"__pycache__/{pattern}"):
+            m = _DIGEST_TAG.search(path.name)  # untagged: from before kernels were keyed by the digest
+            if m is None or m.group(1) != digest[:DIGEST_CHARS]:
+                try:
+                    path.unlink()
+                    gone += 1
+                except OSError:
+                    pass
+    return gone
 
 
 def compile_kernel(fn):
-    """``fn`` compiled by numba (cached on disk, see ``drop_stale_kernels``), or ``None`` when numba is missing or
-    disabled."""
+    """``fn`` compiled by numba and cached on disk, or ``None`` when numba is missing or disabled.
+
+    numba's cache (``cache=True``) checks only the file that defines a function, not the modules it calls or reads
+    constants from: after an edit (or a ``git pull`` on an editable install) to a callee, a stale caller would keep
+    running the old code. So the digest of every kernel source (``sources_digest``) is part of each kernel's name,
+    which keys its cache entry wherever numba keeps it (the package's ``__pycache__``, ``NUMBA_CACHE_DIR`` or the
+    user-wide cache of a read-only install): any change to those sources means new entries, never a stale one."""
     if os.environ.get("SHOPGYM_ENGINE", "") == "numpy":
         return None
     try:
         import numba
     except ImportError:  # pragma: no cover - numba is a dependency; this keeps odd platforms working
         return None
-    drop_stale_kernels()
+    fn.__qualname__ = f"{fn.__qualname__}_k{sources_digest()[:DIGEST_CHARS]}"
     return numba.njit(cache=True, nogil=True)(fn)
 
 
 step_worlds = compile_kernel(_step_worlds)
 #: Whether the compiled engine is available (numba installed and ``SHOPGYM_ENGINE`` is not ``numpy``).
 COMPILED = step_worlds is not None
+
+if COMPILED:
+    prune_stale_kernels(sources_digest())  # the orphans of earlier code (disk only; they are never loaded)

@@ -1,55 +1,54 @@
-"""Cached compiled kernels are dropped when any kernel source changes (numba checks only the defining file)."""
+"""Compiled kernels are cached under a key that changes with any kernel source (numba itself checks only the
+file that defines a kernel, so an edited callee would otherwise leave a stale caller in the cache)."""
 
 from __future__ import annotations
 
+import pytest
+
 from shopgym.world import kernel
 
+pytestmark = pytest.mark.skipif(not kernel.COMPILED, reason="the kernels are compiled by numba")
 
-def _package(tmp_path):
+
+def test_every_kernel_is_keyed_by_the_digest_of_the_kernel_sources():
+    from shopgym.envs import recommend_fast
+    from shopgym.world import ads_kernel, exact_rng, session_kernel
+
+    tag = f"_k{kernel.sources_digest()[:kernel.DIGEST_CHARS]}"
+    for compiled in (kernel.step_worlds, session_kernel.serve_batch, ads_kernel.tick_kernel, exact_rng.poisson,
+                     recommend_fast.step_shops):
+        assert compiled.py_func.__qualname__.endswith(tag)
+
+
+def _package(root):
     for folder, name in (("world", "a_kernel.py"), ("envs", "b_obs.py")):
-        (tmp_path / folder / "__pycache__").mkdir(parents=True)
-        (tmp_path / folder / name).write_text(f"X = 1  # {name}\n")
-    return tmp_path
+        (root / folder / "__pycache__").mkdir(parents=True)
+        (root / folder / name).write_text(f"X = 1  # {name}\n")
+    return root
 
 
-def _cached(pkg):
-    files = [pkg / "world" / "__pycache__" / "a_kernel.f-10.py311.nbi", pkg / "envs" / "__pycache__" / "b_obs.g-3.py311.nbc"]
-    for f in files:
-        f.write_bytes(b"compiled")
-    return files
-
-
-def _check(monkeypatch, pkg):
+def test_the_digest_changes_with_any_kernel_source(tmp_path, monkeypatch):
+    pkg = _package(tmp_path)
     monkeypatch.setattr(kernel, "PACKAGE", pkg)
-    monkeypatch.setattr(kernel, "STAMP", pkg / "__pycache__" / "kernels.sha256")
-    monkeypatch.setattr(kernel, "_cache_checked", False)
-    kernel.drop_stale_kernels()
-
-
-def test_cached_kernels_survive_until_a_kernel_source_changes(tmp_path, monkeypatch):
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    pkg = _package(tmp_path)
-    files = _cached(pkg)
-    _check(monkeypatch, pkg)  # no stamp yet: whatever is cached may be stale
-    assert not any(f.exists() for f in files)
-    assert (pkg / "__pycache__" / "kernels.sha256").read_text() == kernel.sources_digest()
-
-    files = _cached(pkg)
-    _check(monkeypatch, pkg)  # nothing changed: the cache is kept
-    assert all(f.exists() for f in files)
-
+    monkeypatch.setattr(kernel, "_digest", None)
+    first = kernel.sources_digest()
+    monkeypatch.setattr(kernel, "_digest", None)
+    assert kernel.sources_digest() == first  # same sources, same key
     (pkg / "envs" / "b_obs.py").write_text("X = 2  # a callee's constant changed\n")
-    digest = kernel.sources_digest()
-    _check(monkeypatch, pkg)
-    assert not any(f.exists() for f in files)
-    assert (pkg / "__pycache__" / "kernels.sha256").read_text() == digest
+    monkeypatch.setattr(kernel, "_digest", None)
+    assert kernel.sources_digest() != first
 
 
-def test_the_check_runs_once_per_process(tmp_path, monkeypatch):
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+def test_only_the_orphans_of_other_digests_are_pruned(tmp_path, monkeypatch):
     pkg = _package(tmp_path)
-    _check(monkeypatch, pkg)
-    (pkg / "world" / "a_kernel.py").write_text("X = 3\n")
-    files = _cached(pkg)
-    kernel.drop_stale_kernels()  # already checked in this process: no second scan
-    assert all(f.exists() for f in files)
+    monkeypatch.setattr(kernel, "PACKAGE", pkg)
+    digest = "0123456789ab" + "f" * 52
+    cache = pkg / "world" / "__pycache__"
+    keep = [cache / "a_kernel._f_k0123456789ab-10.py311.nbi", cache / "a_kernel._f_k0123456789ab-10.py311.0.nbc",
+            pkg / "world" / "a_kernel.py"]
+    gone = [cache / "a_kernel._f_kfedcba987654-10.py311.nbi", cache / "a_kernel._f-10.py311.nbc",
+            pkg / "envs" / "__pycache__" / "b_obs._g_kaaaaaaaaaaaa-3.py311.nbi"]
+    for f in keep[:2] + gone:
+        f.write_bytes(b"compiled")
+    assert kernel.prune_stale_kernels(digest) == 3
+    assert all(f.exists() for f in keep) and not any(f.exists() for f in gone)
