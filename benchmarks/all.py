@@ -38,6 +38,7 @@ from scenarios.benchmark import (  # noqa: E402
     run_benchmark,
     scenario_kind,
 )
+from scenarios.ranking import label  # noqa: E402
 from scenarios.readme import computed_reference, description_parts, missing_model  # noqa: E402
 from shopgym.atomic import atomic_write_json, atomic_write_text  # noqa: E402
 from shopgym.config import load_scenario, scenario_names  # noqa: E402
@@ -68,13 +69,14 @@ def _winner(results: pd.DataFrame, ranking: pd.DataFrame) -> str:
     first = r.iloc[0]
     digits = 0 if first["metric"] == "profit" else 1
     tied = r[r["rank"] == 1]["policy"].tolist()
-    who = f"**{first['policy']}** wins" if len(tied) == 1 else f"{', '.join(f'**{p}**' for p in tied)} tie for first"
+    who = (f"**{label(first['policy'])}** wins" if len(tied) == 1
+           else f"{', '.join(f'**{label(p)}**' for p in tied)} tie for first")
     line = f"{who} with {first['metric']} {first['mean']:,.{digits}f} ± {first['ci95']:,.{digits}f}"
     if len(r) > len(tied):
         second = r.iloc[len(tied)]
         per = results.pivot(index="seed", columns="policy", values=first["metric"])
         mean, half = mean_ci95((per[first["policy"]] - per[second["policy"]]).to_numpy())
-        line += (f", {mean:+,.{digits}f} ± {half:,.{digits}f} over the runner-up **{second['policy']}** (paired "
+        line += (f", {mean:+,.{digits}f} ± {half:,.{digits}f} over the runner-up **{label(second['policy'])}** (paired "
                  "difference on the same seeds, 95% CI")
         line += ")" if abs(mean) > half else "; the seeds do not resolve it: first on these seeds, not a clear winner)"
     heur = r[r["policy"] == r["best_heuristic"]]
@@ -128,7 +130,7 @@ def render(done: list, skipped: list, command: str, seeds: int, recommend_seeds:
     ]
     for name, kind, res, _, spent in done:
         first = res.ranking[res.ranking["rank"] == 1]["policy"]
-        lines.append(f"| [{name}](#{name}) | {kind} | {' = '.join(first)} | "
+        lines.append(f"| [{name}](#{name}) | {kind} | {' = '.join(map(label, first))} | "
                      f"{spent:,.0f} |")
     for name, why in skipped:
         lines.append(f"| {name} | not run | {why} | |")

@@ -18,9 +18,20 @@ RANKING_COLUMNS = ["scenario", "rank", "policy", "metric", "episodes", "mean", "
                    "best_heuristic", "diff_mean", "diff_ci95"]
 
 
+#: Built-in policies that read hidden state (the true response model, a shopper's hidden preference): PRIVILEGED
+#: bounds, shown for scale and marked in the table, never the "best heuristic".
+PRIVILEGED = ("myopic_oracle", "group_oracle", "taste_oracle")
+
+
 def is_heuristic(policy: str) -> bool:
-    """A built-in policy other than the exact references: what "the best heuristic" is chosen among."""
-    return policy in POLICIES and policy not in REFERENCE_POLICIES
+    """A built-in policy other than the exact references and the privileged bounds: what "the best heuristic" is
+    chosen among."""
+    return policy in POLICIES and policy not in REFERENCE_POLICIES + PRIVILEGED
+
+
+def label(policy: str) -> str:
+    """The policy's name as tables show it: privileged bounds are marked."""
+    return f"{policy} (privileged)" if policy in PRIVILEGED else policy
 
 
 def rank_policies(results: dict[str, pd.DataFrame], plan: list[tuple[str, str]], kinds: dict[str, str],
@@ -70,7 +81,7 @@ def format_ranking(ranking: pd.DataFrame) -> str:
         vs = ("best heuristic" if r.policy == r.best_heuristic else
               f"{r.diff_mean:+,.{digits}f} ± {num(r.diff_ci95, digits)}" if np.isfinite(r.diff_mean) else "n/a")
         pct = f"{r.pct_of_reference:.1f}" if np.isfinite(r.pct_of_reference) else "n/a"
-        lines.append(f"| {r.scenario} | {r.rank} | {r.policy} | {r.metric} {num(r.mean, digits)} ± "
+        lines.append(f"| {r.scenario} | {r.rank} | {label(r.policy)} | {r.metric} {num(r.mean, digits)} ± "
                      f"{num(r.ci95, digits)} | {pct} | {vs} |")
     return "\n".join(lines)
 
@@ -82,4 +93,5 @@ RANKING_NOTE = (
     "same seeds of (policy - the best built-in heuristic), with a 95% t-interval of those paired differences; "
     "an interval that excludes 0 is a difference the seeds resolve. % of reference: mean / the exact optimum's "
     "expected value, where one is known; Ads: % of the hindsight bound (expected ad profit / the same episode's "
-    "bound, mean of the per-episode ratios, as in the Ads table).")
+    "bound, mean of the per-episode ratios, as in the Ads table). \"(privileged)\": a bound that reads hidden "
+    "state (the true response model, a shopper's hidden preference), shown for scale, never the best heuristic.")

@@ -67,6 +67,9 @@ def test_recommend_benchmark_writes_its_own_results_and_summary_then_resumes(tmp
     report = (out / "summary.md").read_text()
     assert "## Recommend-v0 scenarios" in report and all(n in report for n in RECOMMEND_NOTES)
     assert "unit fill rate" not in report  # no Restock table: none of its columns
+    # the myopic oracle reads the true response model: a privileged bound, marked, never "the best heuristic"
+    assert set(res.ranking["best_heuristic"]) <= {"random", "linucb"}
+    assert "| myopic_oracle (privileged) |" in report and "| random |" in report
     assert pd.read_csv(out / "summary_recommend.csv")["policy"].tolist() == pols
     assert (out / "trajectory_tinyrec.png").stat().st_size > 0
     # resume: drop one row; only that episode is simulated again, to the same numbers
