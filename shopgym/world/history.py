@@ -17,6 +17,8 @@ past clicks fall on the items in proportion to their p(click). With ``c_u`` the 
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +51,33 @@ class ShopperHistory:
     purchases: np.ndarray
     last_category: np.ndarray
     taste_sum: np.ndarray
+
+
+#: Records kept for reuse (``shared_history``): a vector env's worlds share one population and so one record.
+SHARED_MAX = 4
+_shared: OrderedDict[str, ShopperHistory | None] = OrderedDict()
+
+
+def shared_history(cfg: ShoppersConfig, catalog: Catalog, population: ShopperPopulation) -> ShopperHistory | None:
+    """``draw_history`` from ``history_rng(cfg)``, drawn once per distinct (config, catalog, population) in this
+    process and shared (read-only arrays; ``ShopperState.reset`` copies them), so the N worlds of a vector env
+    do not each draw the same record (``n_shoppers x n_skus`` model calls)."""
+    h = hashlib.sha256(repr(cfg).encode())
+    for a in (catalog.features, catalog.price, catalog.unit_cost, catalog.category, population.preferences,
+              population.price_sensitivity, population.segment):
+        h.update(np.ascontiguousarray(a).tobytes())
+    key = h.hexdigest()
+    if key in _shared:
+        _shared.move_to_end(key)
+        return _shared[key]
+    record = draw_history(cfg, catalog, population, history_rng(cfg))
+    if record is not None:
+        for a in vars(record).values():
+            a.setflags(write=False)
+    _shared[key] = record
+    while len(_shared) > SHARED_MAX:
+        _shared.popitem(last=False)
+    return record
 
 
 def history_rng(cfg: ShoppersConfig) -> np.random.Generator:

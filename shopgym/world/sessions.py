@@ -40,7 +40,7 @@ from shopgym.errors import ActionError
 from shopgym.world import inventory as inv
 from shopgym.world import offers, session_kernel
 from shopgym.world.arrivals import draw_count
-from shopgym.world.history import draw_history, history_rng
+from shopgym.world.history import shared_history
 from shopgym.world.kpis import SESSION_FIELDS
 from shopgym.world.memory import DRIFT_CAP, SATISFACTION_START, SEEN_CAP, ShopperState
 from shopgym.world.protocols import ImpressionBatch
@@ -205,7 +205,7 @@ class SessionPhase:
         self._fast: FastInputs | None = None
         self.session_means = session_means
         n_categories = int(catalog.category.max()) + 1
-        history = draw_history(cfg, catalog, population, history_rng(cfg))  # None unless shoppers.history_clicks
+        history = shared_history(cfg, catalog, population)  # None unless shoppers.history_clicks
         self.state = ShopperState(cfg, n_worlds, catalog.n_skus, n_categories, catalog.features, history)
         self._today: Sessions | None = None
         self.day_sums = np.zeros((n_worlds, len(SESSION_FIELDS)))

@@ -168,3 +168,14 @@ def test_a_population_drawn_in_chunks_keeps_the_record_consistent(monkeypatch):
     np.testing.assert_array_equal(rec.visits, np.ceil(rec.clicks / world.scenario.shoppers.history_clicks_per_visit))
     assert abs(rec.clicks.mean() / whole.clicks.mean() - 1) < 0.2  # another draw of the same law
     np.testing.assert_array_equal(_record(world).clicks, rec.clicks)  # and deterministic
+
+
+def test_worlds_of_one_population_share_one_read_only_record_and_copy_it_at_reset():
+    a, b = _world(), _world()
+    ha, hb = a.shopper_state.history, b.shopper_state.history
+    assert ha is hb and not ha.clicks.flags.writeable  # drawn once, shared
+    np.testing.assert_array_equal(ha.clicks, _record(a).clicks)  # the record draw_history gives
+    a.shopper_state.clicks[0] += 1  # an episode's memory is its own copy
+    b.reset([0])
+    np.testing.assert_array_equal(b.shopper_state.clicks[0], ha.clicks)
+    assert _world(shoppers_seed=3).shopper_state.history is not ha  # another population: its own record
