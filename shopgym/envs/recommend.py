@@ -63,7 +63,7 @@ class RecommendEnv(gym.Env):
     | visits_log | log(1 + visits: the pre-episode record's and this episode's, today's included) / 5 | - | >= 0 |
     | days_since_visit | days since the previous visit / 30, capped at 1 (1 on a first visit) | - | [0, 1] |
     | first_visit | 1 on the shopper's first visit this episode | - | {0, 1} |
-    | clicks_per_visit, purchases_per_visit | the shopper's history (pre-episode record included), capped at 10 | per visit | [0, 10] |
+    | clicks_per_visit, purchases_per_visit | the shopper's history (pre-episode record included), capped at 5 | per visit | [0, 5] |
     | last_category_c | one-hot category of the shopper's last click (all 0 before one) | - | {0, 1} |
     | taste_d | mean embedding of the items the shopper clicked, pre-episode record included (0 before a click; ``parse``: ``taste``, (d,)) | - | [-1, 1] |
     | elapsed | day / horizon | - | [0, 1] |
@@ -119,9 +119,7 @@ class RecommendEnv(gym.Env):
       public data (``docs/calibration.md``), which changes every Recommend scenario's figures; the next
       change of either after a release gets a new version. Also within v0 (2026-12-02): shoppers may arrive with a
       pre-episode record (``shoppers.history_clicks``, on in the ``recommend`` and ``recommend-memory`` scenarios),
-      which their visits, clicks, purchases, last category and ``taste`` start from; the per-visit entries are
-      capped at 10 (was 5, which such a record's ~5.4 clicks a visit saturated). The agents shipped so far
-      (``recommend-exact``: no record, at most one click a visit) see the same observations as before.
+      which their visits, clicks, purchases, last category and ``taste`` start from.
 
     ## Example
     >>> import gymnasium as gym, shopgym

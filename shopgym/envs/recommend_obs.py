@@ -17,9 +17,6 @@ import numpy as np
 
 from shopgym.world.kernel import compile_kernel
 
-#: Cap of the clicks and purchases per visit entries (per visit; a pre-episode record has ~5.4 clicks a visit).
-PER_VISIT_CAP = 10.0
-
 
 def _item_block_py(w, lc, k, stock, rate, price, unit_cost, category, static, pop, consts, items, block):
     """Pick world ``w``'s ``k`` candidates for a shopper whose last clicked category is ``lc`` (-1: none) into
@@ -93,8 +90,8 @@ def _shopper_block_py(obs, r, w, shopper, segment, bucket, visits, before, click
     obs[r, j0] = np.log1p(visits) / 5.0
     obs[r, j0 + 1] = 1.0 if before < 0 else min(day - before, absence) / absence
     obs[r, j0 + 2] = 1.0 if before < 0 else 0.0
-    obs[r, j0 + 3] = min(clicks / max(visits, 1), PER_VISIT_CAP)
-    obs[r, j0 + 4] = min(purchases / max(visits, 1), PER_VISIT_CAP)
+    obs[r, j0 + 3] = min(clicks / max(visits, 1), 5.0)
+    obs[r, j0 + 4] = min(purchases / max(visits, 1), 5.0)
     if lc >= 0:
         obs[r, j0 + 5 + lc] = 1.0
     if clicks > 0:

@@ -11,7 +11,6 @@ import gymnasium as gym
 import numpy as np
 
 from shopgym.envs import recommend_obs
-from shopgym.envs.recommend_obs import PER_VISIT_CAP
 from shopgym.errors import ActionError
 from shopgym.world.world import World
 
@@ -156,8 +155,8 @@ class RecommendView:
         s[j] = np.log1p(visits) / 5.0
         s[j + 1] = 1.0 if before < 0 else min(world.day - before, MAX_ABSENCE_DAYS) / MAX_ABSENCE_DAYS
         s[j + 2] = float(before < 0)
-        s[j + 3] = min(state.clicks[w, shopper] / max(visits, 1), PER_VISIT_CAP)
-        s[j + 4] = min(state.purchases[w, shopper] / max(visits, 1), PER_VISIT_CAP)
+        s[j + 3] = min(state.clicks[w, shopper] / max(visits, 1), 5.0)
+        s[j + 4] = min(state.purchases[w, shopper] / max(visits, 1), 5.0)
         lc = state.last_category[w, shopper]
         if lc >= 0:
             s[j + 5 + lc] = 1.0
