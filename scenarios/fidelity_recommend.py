@@ -11,7 +11,10 @@ reaction to it (common random numbers): the paired difference has a much tighter
 
 Metrics per episode (``shopgym.world.kpis.SESSION_KPIS``, from the last step's ``episode_kpis``): ``ctr``
 (clicks per impression), ``conversion_rate`` (purchases per click, "CVR") and ``recommendation_margin``
-(currency: price paid - unit cost of the units bought through recommendations; the env's reward).
+(currency: price paid - unit cost of the units bought through recommendations; the env's reward, realised from
+a few sampled purchases), then ``expected_margin`` (currency: the same episode's sum of expected session margins
+under the world's OWN response model, ``scenarios.expected_margin``: its noise-free counterpart, what the world
+"believes" the policy earns) and ``expected_ctr`` (expected clicks per impression).
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ import gymnasium as gym
 import numpy as np
 
 import shopgym  # noqa: F401  (registers the envs)
+from scenarios.expected_margin import Measured
 from shopgym.rollout import rollout
 from shopgym.stats import mean_ci95
 
-#: Per-episode metrics, in column order: clicks per impression, purchases per click, margin (currency).
-METRICS = ("ctr", "conversion_rate", "recommendation_margin")
+#: Per-episode metrics, in column order: clicks per impression, purchases per click, realised margin (currency),
+#: expected margin (currency), expected clicks per impression.
+METRICS = ("ctr", "conversion_rate", "recommendation_margin", "expected_margin", "expected_ctr")
 MARGIN = METRICS.index("recommendation_margin")
+EXPECTED = METRICS.index("expected_margin")
 
 
 def recommend_env(scenario: str, model_path: str | Path | None = None, **keys):
@@ -44,11 +50,14 @@ def recommend_env(scenario: str, model_path: str | Path | None = None, **keys):
 
 
 def episode_metrics(env, policy, seeds: Sequence[int]) -> np.ndarray:
-    """``(len(seeds), 3)``: ``METRICS`` of one episode of ``policy`` per seed (``shopgym.rollout.rollout``)."""
+    """``(len(seeds), len(METRICS))``: ``METRICS`` of one episode of ``policy`` per seed (``shopgym.rollout.rollout``
+    of the policy wrapped in ``scenarios.expected_margin.Measured``)."""
+    measured = Measured(policy, env)
     rows = []
     for seed in seeds:
-        kpis = rollout(env, policy, seed=int(seed)).kpis
-        rows.append([kpis[m] for m in METRICS])
+        kpis = rollout(env, measured, seed=int(seed)).kpis
+        ctr = measured.expected_clicks / measured.impressions if measured.impressions else 0.0
+        rows.append([*(kpis[m] for m in METRICS[:3]), measured.expected_margin, ctr])
     return np.array(rows, dtype=float).reshape(len(seeds), len(METRICS))
 
 
@@ -68,13 +77,23 @@ def share(part: float, whole: float) -> float:
     return float(part / whole) if whole != 0 else float("nan")
 
 
+def ratio_ci(num: np.ndarray, den: np.ndarray) -> tuple[float, float]:
+    """``mean(num) / mean(den)`` of paired per-seed values and the half-width of its 95% CI (delta method: the
+    Student-t CI of the mean of ``num - ratio x den``, divided by ``|mean(den)|``; ``nan`` with one seed)."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    ratio = share(num.mean(), den.mean())
+    if len(num) < 2 or not np.isfinite(ratio):
+        return ratio, float("nan")
+    return ratio, share(mean_ci95(num - ratio * den)[1], abs(den.mean()))
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One policy in the learned world vs the true world, on the same seeds.
 
-    ``true`` and ``learned``: ``(n, 3)`` per-episode ``METRICS``. ``ratio``: learned mean margin / true mean
-    margin; ``ratio_half``: the half-width of its 95% CI from the paired per-seed differences (divided by the
-    true mean, which is taken as known); ``error``: ``ratio - 1`` (signed relative margin error).
+    ``true`` and ``learned``: ``(n, len(METRICS))`` per-episode ``METRICS``. ``ratio``: learned mean EXPECTED margin
+    (under the learned model) / true mean expected margin (under the true model); ``ratio_half``: the half-width of
+    its paired 95% CI (``ratio_ci``); ``error``: ``ratio - 1`` (signed relative margin error).
     """
 
     name: str
@@ -83,20 +102,29 @@ class Comparison:
 
     @property
     def ratio(self) -> float:
-        return share(self.learned[:, MARGIN].mean(), self.true[:, MARGIN].mean())
+        return ratio_ci(self.learned[:, EXPECTED], self.true[:, EXPECTED])[0]
 
     @property
     def ratio_half(self) -> float:
-        diff = self.learned[:, MARGIN] - self.true[:, MARGIN]
-        return share(mean_ci95(diff)[1], abs(self.true[:, MARGIN].mean())) if len(diff) > 1 else float("nan")
+        return ratio_ci(self.learned[:, EXPECTED], self.true[:, EXPECTED])[1]
 
     @property
     def error(self) -> float:
         return self.ratio - 1.0
 
     def within(self, tolerance: float = 0.10) -> bool:
-        """Whether the learned world's mean margin lies within ``tolerance`` (relative) of the true one."""
+        """Whether the learned world's mean expected margin lies within ``tolerance`` (relative) of the true one."""
         return abs(self.error) <= tolerance
+
+    def verdict(self, tolerance: float = 0.10) -> str:
+        """``"shown"``: the whole 95% CI of the ratio lies within ``1 ± tolerance``; ``"refuted"``: it lies wholly
+        outside; ``"open"``: the CI straddles a bound (more seeds would decide)."""
+        lo, hi = self.ratio - self.ratio_half, self.ratio + self.ratio_half
+        if 1 - tolerance <= lo and hi <= 1 + tolerance:
+            return "shown"
+        if hi < 1 - tolerance or lo > 1 + tolerance:
+            return "refuted"
+        return "open"
 
 
 def compare(true: dict[str, np.ndarray], learned: dict[str, np.ndarray]) -> list[Comparison]:
@@ -116,14 +144,18 @@ def ci(values: np.ndarray, digits: int = 1, scale: float = 1.0) -> str:
 
 
 def fidelity_table(rows: Sequence[Comparison], tolerance: float = 0.10) -> str:
-    """Markdown: per policy CTR (%), CVR (%) and margin in each world (mean ± 95% CI), the margin ratio and
-    whether it is within ``tolerance``."""
-    lines = ["| policy | CTR % true | CTR % learned | CVR % true | CVR % learned | margin true | margin learned "
-             f"| learned / true (95% CI, paired) | within {tolerance:.0%} |",
+    """Markdown: per policy the expected CTR (%) and expected margin in each world (mean ± 95% CI over seeds), the
+    margin ratio with its paired CI, whether it is within ``tolerance`` (and what the CI shows: ``verdict``), and
+    the realised margins for reference."""
+    lines = ["| policy | E[CTR] % true | E[CTR] % learned | E[margin] true | E[margin] learned "
+             f"| learned / true (paired 95% CI) | within {tolerance:.0%} (CI) | realised margin true "
+             "| realised margin learned |",
              "|---|---|---|---|---|---|---|---|---|"]
+    ctr = METRICS.index("expected_ctr")
     for r in rows:
         lines.append(
-            f"| {r.name} | {ci(r.true[:, 0], 2, 100)} | {ci(r.learned[:, 0], 2, 100)} | {ci(r.true[:, 1], 2, 100)} "
-            f"| {ci(r.learned[:, 1], 2, 100)} | {ci(r.true[:, MARGIN])} | {ci(r.learned[:, MARGIN])} "
-            f"| {r.ratio:.3f} ± {r.ratio_half:.3f} | {'yes' if r.within(tolerance) else 'no'} |")
+            f"| {r.name} | {ci(r.true[:, ctr], 2, 100)} | {ci(r.learned[:, ctr], 2, 100)} "
+            f"| {ci(r.true[:, EXPECTED])} | {ci(r.learned[:, EXPECTED])} | {r.ratio:.3f} ± {r.ratio_half:.3f} "
+            f"| {'yes' if r.within(tolerance) else 'no'} ({r.verdict(tolerance)}) | {ci(r.true[:, MARGIN])} "
+            f"| {ci(r.learned[:, MARGIN])} |")
     return "\n".join(lines)

@@ -18,8 +18,8 @@ from shopgym.rollout import ActPolicy
 from shopgym.seeds import TRAINING_START
 
 #: Training env seeds start here, in the training range of ``shopgym.seeds`` (evaluation episodes use seeds
-#: 0 .. n-1; log episodes 12345 and random). The sim-to-real table in docs/recommend.md was produced with
-#: 700_000, inside the evaluation range though disjoint from the seeds it evaluated on; the next run uses this.
+#: 0 .. n-1; log episodes 12345, 12346 and random). The sim-to-real section of docs/recommend.md has no PPO row
+#: (``benchmarks/recommend_fidelity.py --ppo-steps 0``, the default); ``--ppo-steps N`` trains from here.
 TRAIN_SEED_BASE = TRAINING_START + 700_000
 
 

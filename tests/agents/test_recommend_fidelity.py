@@ -12,7 +12,15 @@ from forecasters.conversion.learned import LearnedConversion
 from forecasters.conversion.logs import generate_logs
 from forecasters.conversion.registry import make_model
 from forecasters.conversion.response_table import ResponseTable
-from scenarios.fidelity_recommend import MARGIN, Comparison, compare, episode_metrics, recommend_env
+from scenarios.fidelity_recommend import (
+    EXPECTED,
+    MARGIN,
+    Comparison,
+    compare,
+    episode_metrics,
+    ratio_ci,
+    recommend_env,
+)
 from shopgym.config import load_scenario
 from shopgym.plugins import build_world
 from shopgym.world.protocols import ImpressionBatch
@@ -82,11 +90,19 @@ def test_a_model_that_overstates_clicks_raises_ctr(monkeypatch):
 
 
 def test_comparison_ratio_and_tolerance():
-    true = np.array([[0.1, 0.01, 100.0], [0.1, 0.01, 120.0]])
-    learned = true * [1, 1, 1.15]
+    """The ratio is of mean EXPECTED margins; its paired CI shrinks with the spread of learned - ratio x true."""
+    true = np.array([[0.1, 0.01, 90.0, 100.0, 0.1], [0.1, 0.01, 130.0, 120.0, 0.1]])
+    learned = true * [1, 1, 2, 1.15, 1]
     row = Comparison("p", true, learned)
     assert row.ratio == pytest.approx(1.15) and row.error == pytest.approx(0.15)
+    assert row.ratio_half == pytest.approx(0.0, abs=1e-12)  # exactly proportional pairs: no doubt
     assert not row.within(0.10) and row.within(0.2)
+    assert row.verdict(0.10) == "refuted" and row.verdict(0.2) == "shown"
+    spread = true.copy()
+    spread[:, EXPECTED] += [-20.0, 25.0]  # learned 80 and 145 against true 100 and 120
+    noisy = Comparison("q", true, spread)
+    ratio, half = ratio_ci(noisy.learned[:, EXPECTED], noisy.true[:, EXPECTED])
+    assert ratio == pytest.approx(225 / 220) and half > 0.5 and noisy.verdict() == "open"
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +158,12 @@ def test_the_benchmark_small_mode_runs_end_to_end(tmp_path):
     for name in ("fidelity", "sim-to-real"):
         assert text.count(f"<!-- {name}:start -->") == 1
     assert "python benchmarks/recommend_fidelity.py --quick" in text and "myopic_oracle" in text
-    assert set(out["tables"]) == {"shared_bottom"} and "ppo" in out["sim"]
+    best, losses = out["selection"]  # the candidate with the lowest held-out log loss drives the learned world
+    assert set(losses) == {f"{m}/{f}" for m in ("shared_bottom", "esmm") for f in ("1x512", "2x1024")}
+    assert best == min(losses, key=lambda m: losses[m]["sum"])
+    assert all(v["sum"] > v["oracle"] > 0 for v in losses.values())  # no model beats the true probabilities
+    assert set(out["tables"]) == {best} and "ppo" in out["sim"]
+    assert "expected margin" in text
     assert (tmp_path / "work" / "results.json").exists()
     before = doc.read_text()
     main(["--from-results", str(tmp_path / "work" / "results.json"), "--out", str(doc)])  # no run: same figures
