@@ -18,6 +18,7 @@ state back, after which the generator continues exactly where the compiled draws
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 
@@ -208,7 +209,14 @@ def replays_numpy(n: int = 500) -> bool:
             got = [compiled(st) for _ in range(n)]
             store_state(ours, st)
             if want != got or ref.bit_generator.state != ours.bit_generator.state:
+                _slow_path(f"numpy {np.__version__} draws differently from the compiled replay of its generator")
                 return False
         return True
-    except Exception:  # noqa: BLE001 - a kernel that fails to compile here means: use the reference path
+    except Exception as exc:  # noqa: BLE001 - a kernel that fails to compile here means: use the reference path
+        _slow_path(f"the compiled replay of numpy's generator failed ({type(exc).__name__}: {exc})")
         return False
+
+
+def _slow_path(why: str) -> None:
+    warnings.warn(f"{why}; shopgym/Ads-v0 steps on its reference path instead (the same trajectories, about 5x "
+                  "slower). Please report this with your numpy and numba versions.", RuntimeWarning, stacklevel=3)

@@ -69,7 +69,11 @@ def test_other_bit_generators_and_buffered_halves_are_refused():
 def test_the_self_check_passes_here_and_fails_on_a_generator_that_draws_differently(monkeypatch):
     assert exact_rng.replays_numpy.__wrapped__(200)
     monkeypatch.setattr(exact_rng, "next_double", lambda st: 0.5)  # as if numpy changed its doubles
-    assert not exact_rng.replays_numpy.__wrapped__(200)
+    with pytest.warns(RuntimeWarning, match="draws differently.*reference path"):
+        assert not exact_rng.replays_numpy.__wrapped__(200)
+    monkeypatch.setattr(exact_rng, "next_double", None)  # a kernel that did not compile
+    with pytest.warns(RuntimeWarning, match="replay of numpy's generator failed"):
+        assert not exact_rng.replays_numpy.__wrapped__(200)
 
 
 def test_the_ads_env_keeps_the_reference_path_where_the_draws_do_not_replay(monkeypatch):
