@@ -34,6 +34,8 @@ from scenarios.doc_sections import keep_sections  # noqa: E402
 from shopgym.atomic import atomic_write_text  # noqa: E402
 from shopgym.config import load_scenario  # noqa: E402
 from shopgym.rollout import rollout  # noqa: E402
+from shopgym.stats import format_ci as fmt  # noqa: E402
+from shopgym.stats import format_pct_ci as pct  # noqa: E402
 from shopgym.stats import mean_ci95  # noqa: E402
 
 SCENARIOS = ("recommend", "recommend-memory", "recommend-exact")
@@ -65,16 +67,6 @@ def fit_conversion(scenario: str, n_impressions: int, folder: Path) -> Path:
         keys["sessions_per_day"] = 200.0
     logs = generate_logs(load_scenario(scenario, **keys), n_impressions=n_impressions, seed=12345)
     return make_model("shared_bottom", epochs=4, seed=0).fit(logs).save(folder / f"{scenario}.pt")
-
-
-def fmt(values: np.ndarray) -> str:
-    mean, half = mean_ci95(values)
-    return f"{mean:.1f} ± {half:.1f}"
-
-
-def pct(values: np.ndarray, optimum: float) -> str:
-    mean, half = mean_ci95(values)
-    return f"{100 * mean / optimum:.1f} ± {100 * half / optimum:.1f}"
 
 
 def main() -> None:

@@ -39,6 +39,8 @@ from scenarios.doc_sections import write_section  # noqa: E402
 from shopgym.errors import UnknownNameError, did_you_mean  # noqa: E402
 from shopgym.rollout import rollout  # noqa: E402
 from shopgym.seeds import VALIDATION  # noqa: E402
+from shopgym.stats import format_ci as fmt  # noqa: E402
+from shopgym.stats import format_pct_ci as pct  # noqa: E402
 from shopgym.stats import mean_ci95  # noqa: E402
 
 SCENARIO = "recommend-exact"
@@ -98,16 +100,6 @@ def episodes(env, policy, n: int, first: int = 0) -> list:
 def returns(env, policy, n: int, first: int = 0) -> np.ndarray:
     """Episode margins (currency) of ``policy`` on seeds ``first .. first + n - 1``."""
     return np.array([e.episode_return for e in episodes(env, policy, n, first)])
-
-
-def fmt(values: np.ndarray) -> str:
-    mean, half = mean_ci95(values)
-    return f"{mean:.1f} ± {half:.1f}"
-
-
-def pct(values: np.ndarray, optimum: float) -> str:
-    mean, half = mean_ci95(values)
-    return f"{100 * mean / optimum:.1f} ± {100 * half / optimum:.1f}"
 
 
 def retrain_folders(names: list[str] | None) -> list[str]:

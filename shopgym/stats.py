@@ -29,3 +29,15 @@ def mean_ci95(values) -> tuple[float, float]:
         return float(v[0]), float("nan")
     half = stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)
     return float(v.mean()), float(half)
+
+
+def format_ci(values, digits: int = 1) -> str:
+    """``"mean ± half-width"`` of ``values`` (``mean_ci95``), to ``digits`` decimals, in their unit."""
+    mean, half = mean_ci95(values)
+    return f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+def format_pct_ci(values, reference: float, digits: int = 1) -> str:
+    """``format_ci`` as a percentage of ``reference`` (same unit as ``values``; e.g. an exact optimum's value)."""
+    mean, half = mean_ci95(values)
+    return f"{100 * mean / reference:.{digits}f} ± {100 * half / reference:.{digits}f}"

@@ -13,23 +13,10 @@ from scenarios import benchmark
 from scenarios.bench_ads import ADS_RESULT_COLUMNS, format_ads_table
 from scenarios.benchmark import run_benchmark, scenario_kind
 from shopgym.cli.main import app
-from shopgym.config import load_scenario, scenario_path
+from shopgym.config import load_scenario
 
 RESTOCK = ('description = "tiny restock"\n[catalog]\nlead_time = 1\norder_cost = 4.0\n[demand]\nbase_rate = 3.0\n'
            "[inventory]\ncapacity = 12\ninitial_stock = 4\n[env]\nhorizon = 5\nmax_order = 8\n")
-
-
-@pytest.fixture
-def tiny_ads(tmp_path):
-    """The shipped ``ads-stockout`` over one day of 6 ticks (a third of the opportunities)."""
-    text = scenario_path("ads-stockout").read_text()
-    for old, new in {"horizon = 3": "horizon = 1", "ticks_per_day = 24": "ticks_per_day = 6",
-                     "opportunities_per_day = 12000.0": "opportunities_per_day = 4000.0"}.items():
-        assert old in text, old
-        text = text.replace(old, new)
-    path = tmp_path / "tinyads.toml"
-    path.write_text(text)
-    return path
 
 
 def test_ads_scenarios_run_in_ads_v0_with_the_ads_baselines_and_their_own_table(tiny_ads, tmp_path):
