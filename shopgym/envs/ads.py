@@ -25,6 +25,16 @@ def close_day_if_done(world, scenario: Scenario, restock: str) -> None:
         world.step(restock_orders(world, restock, rcfg.restock_cover_days, scenario.env.max_order))
 
 
+def load_ads_scenario(scenario: str | Scenario, **scenario_keys: Any) -> tuple[Scenario, str]:
+    """The scenario as Ads-v0 runs it (``ads.simulate_ads`` on unless a key says otherwise, which is refused) and
+    its checked restocking rule; shared by the single and the vector env."""
+    scenario_keys.setdefault("simulate_ads", True)
+    sc = load_scenario(scenario, **scenario_keys)
+    if not sc.ads.simulate_ads:
+        raise ScenarioError("shopgym/Ads-v0 needs ads.simulate_ads = true.")
+    return sc, check_restock_policy(sc.recommend.restock_policy)
+
+
 class AdsEnv(gym.Env):
     """Bidding for ad impressions with daily budgets, for a shop whose advertised products can sell out.
 
@@ -139,11 +149,7 @@ class AdsEnv(gym.Env):
     def __init__(self, scenario: str | Scenario = "ads-steady", continuous: bool = False,
                  render_mode: str | None = None, **scenario_keys: Any):
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        scenario_keys.setdefault("simulate_ads", True)
-        self.scenario = load_scenario(scenario, **scenario_keys)
-        if not self.scenario.ads.simulate_ads:
-            raise ScenarioError("shopgym/Ads-v0 needs ads.simulate_ads = true.")
-        self.restock = check_restock_policy(self.scenario.recommend.restock_policy)
+        self.scenario, self.restock = load_ads_scenario(scenario, **scenario_keys)
         self.continuous = bool(continuous)
         self.world = build_world(self.scenario, n_worlds=1)
         self.view = AdsView(self.world, continuous=self.continuous)

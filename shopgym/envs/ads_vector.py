@@ -17,17 +17,16 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from shopgym.config import Scenario, load_scenario
-from shopgym.envs.ads import close_day_if_done
+from shopgym.config import Scenario
+from shopgym.envs.ads import close_day_if_done, load_ads_scenario
 from shopgym.envs.ads_fast import FastAds
 from shopgym.envs.ads_render import AdsRenderer
 from shopgym.envs.ads_view import AdsView
 from shopgym.envs.render import RENDER_FPS, RENDER_MODES, check_render_mode, warn_no_render_mode
 from shopgym.envs.restock import world_seed
 from shopgym.envs.restock_vector import reseed_worlds
-from shopgym.errors import ActionError, ScenarioError
+from shopgym.errors import ActionError
 from shopgym.plugins import build_world
-from shopgym.world.restock_rule import check_restock_policy
 
 
 class AdsVectorEnv(VectorEnv):
@@ -52,11 +51,7 @@ class AdsVectorEnv(VectorEnv):
             raise ValueError(f"num_envs must be >= 1, got {num_envs}.")
         self.num_envs = num_envs
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        scenario_keys.setdefault("simulate_ads", True)
-        self.scenario = load_scenario(scenario, **scenario_keys)
-        if not self.scenario.ads.simulate_ads:
-            raise ScenarioError("shopgym/Ads-v0 needs ads.simulate_ads = true.")
-        self.restock = check_restock_policy(self.scenario.recommend.restock_policy)
+        self.scenario, self.restock = load_ads_scenario(scenario, **scenario_keys)
         self.world = build_world(self.scenario, n_worlds=num_envs)
         self.view = AdsView(self.world, continuous=continuous)
         self.renderer = AdsRenderer(self.world, render_mode) if render_mode is not None else None
