@@ -42,15 +42,21 @@ was clicked and what its purchase earned, what a recommender logs). One network,
 Run folder (``slateq:DIR`` in ``agents.registry``): ``model.pt`` (torch ``state_dict``, loaded with
 ``weights_only=True``), ``slateq.json`` (network sizes, hyperparameters, command, library versions, wall time)
 and ``config.yml`` (``algo: slateq``, ``env_id``, ``env_kwargs``, ``seeds_seen``: the benchmark refuses the
-seeds the run trained on). Train with ``python -m agents.slateq --scenario recommend-exact --slate-size 2 ...``.
+seeds the run trained on, and ``hyperparams``). Train with ``shopgym train --algo slateq --env shopgym/Recommend-v0
+--scenario recommend-exact --seed 0 --out DIR`` (``train_run``: sessions and hyperparameters from
+``agents/hyperparams/slateq.yml`` over ``DEFAULTS``, the slate size the env's ``slate_size``; no resume, so an
+``--out`` holding a run needs ``--overwrite``) or ``python -m agents.slateq --scenario recommend-exact
+--slate-size 2 ...`` (``train``; it replaces a run in ``--out``). Both write the same folder for the same settings.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -66,7 +72,7 @@ import shopgym  # noqa: F401  (registers the shopgym envs)
 from shopgym.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from shopgym.config import load_scenario
 from shopgym.content import scenario_hash
-from shopgym.errors import HyperparameterError, ModelFileError, ScenarioError
+from shopgym.errors import HyperparameterError, ModelFileError, OutputError, ScenarioError
 from shopgym.seeds import seeds_seen, training_env_seed
 
 ENV_ID = "shopgym/Recommend-v0"
@@ -87,6 +93,12 @@ DEFAULTS: dict[str, Any] = {
     "reward_scale": 0.1,  # margins (currency) x this in the TD targets
     "target": "sarsa",  # "sarsa": bootstrap on the next slate shown (the paper); "q": on the best next slate
 }
+#: Keys of an ``agents/hyperparams/slateq.yml`` section besides the hyperparameters (``DEFAULTS``).
+RUN_KEYS = ("n_timesteps", "env_kwargs")
+#: Sessions to train for when neither ``--timesteps`` nor the section's ``n_timesteps`` (``shopgym train``) says.
+TIMESTEPS = 50_000
+#: The files of a run folder: one holding any of them holds an earlier run.
+RUN_FILES = ("config.yml", "model.pt", "slateq.json")
 
 
 def enumerate_slates(k: int, m: int) -> np.ndarray:
@@ -189,7 +201,7 @@ def load_policy(directory: str | Path, env: gym.Env | None = None, name: str | N
     meta_path, weights = directory / "slateq.json", directory / "model.pt"
     if not meta_path.is_file() or not weights.is_file():
         raise ModelFileError(f"{str(directory)!r} holds no SlateQ run (slateq.json and model.pt); train one with "
-                             "`python -m agents.slateq --out DIR`.")
+                             f"`shopgym train --algo slateq --env {ENV_ID} --out DIR`.")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     net = SlateQNet(**meta["net"])
     try:
@@ -286,17 +298,31 @@ def check_hyperparams(hp: dict[str, Any] | None) -> dict[str, Any]:
     return hp
 
 
-def train(out: str | Path, scenario: str = "recommend-exact", slate_size: int = 1, timesteps: int = 50_000,
+def make_env(env_kwargs: dict[str, Any]) -> gym.Env:
+    """``shopgym/Recommend-v0`` made with ``env_kwargs``, checked to be one SlateQ can act on (``_check_env``)."""
+    env = gym.make(ENV_ID, **env_kwargs)
+    _check_env(env)
+    return env
+
+
+def train(out: str | Path, scenario: str = "recommend-exact", slate_size: int = 1, timesteps: int = TIMESTEPS,
           seed: int = 0, hyperparams: dict[str, Any] | None = None, env_kwargs: dict[str, Any] | None = None,
-          command: list[str] | None = None) -> SlateQPolicy:
+          command: list[str] | None = None, progress: bool = False) -> SlateQPolicy:
     """Train SlateQ for ``timesteps`` sessions (epsilon-greedy over slates, replay, a target network) and save the
-    run folder ``out``. Episodes reset with seeds ``training_env_seed(seed) + 0, 1, ..`` (the training range)."""
+    run folder ``out`` (replacing the files of an earlier run there). Episodes reset with seeds
+    ``training_env_seed(seed) + 0, 1, ..`` (the training range). ``progress``: a progress bar over the sessions."""
     hp = check_hyperparams(hyperparams)
     if timesteps < 1:
         raise HyperparameterError(f"timesteps {timesteps}: train for at least one session.")
     env_kwargs = {"scenario": scenario, "slate_size": int(slate_size), **(env_kwargs or {})}
-    env = gym.make(ENV_ID, **env_kwargs)
-    _check_env(env)
+    return _learn(make_env(env_kwargs), env_kwargs, Path(out), hp, int(timesteps), seed, command, progress)
+
+
+def _learn(env: gym.Env, env_kwargs: dict[str, Any], out: Path, hp: dict[str, Any], timesteps: int, seed: int,
+           command: list[str] | None, progress: bool) -> SlateQPolicy:
+    """The training loop of ``train`` on a checked ``env`` (made with ``env_kwargs``), then the run folder."""
+    from tqdm.auto import tqdm
+
     base, view = env.unwrapped, env.unwrapped.view
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -310,7 +336,7 @@ def train(out: str | Path, scenario: str = "recommend-exact", slate_size: int = 
     first, episode, prev, started = training_env_seed(seed), 0, None, time.perf_counter()
     obs, _ = env.reset(seed=first)
     decay = max(1, int(hp["exploration_fraction"] * timesteps))
-    for t in range(timesteps):
+    for t in tqdm(range(timesteps), desc="SlateQ", unit="session", disable=not progress, mininterval=1.0):
         eps = hp["exploration_initial_eps"] + min(1.0, t / decay) * (hp["exploration_final_eps"]
                                                                      - hp["exploration_initial_eps"])
         s = int(rng.integers(len(slates))) if rng.random() < eps else policy.slate_index(obs)
@@ -331,7 +357,7 @@ def train(out: str | Path, scenario: str = "recommend-exact", slate_size: int = 
         if t % hp["target_update_interval"] == 0:
             target.load_state_dict(net.state_dict())
     wall = time.perf_counter() - started
-    _save(Path(out), net, hp, env_kwargs, seed, timesteps, episode + 1, wall, command)
+    _save(out, net, hp, env_kwargs, seed, timesteps, episode + 1, wall, command)
     net.eval()
     return SlateQPolicy(net, f"slateq:{out}")
 
@@ -353,9 +379,68 @@ def _save(out: Path, net: SlateQNet, hp, env_kwargs, seed: int, timesteps: int, 
             "versions": {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__}}
     atomic_write_json(out / "slateq.json", meta)
     cfg = {"algo": "slateq", "env_id": ENV_ID, "env_kwargs": env_kwargs, "seed": seed, "timesteps": timesteps,
-           "n_envs": 1, "n_eval_episodes": 0, "scenario_hash": scenario_hash(scenario),
+           "n_envs": 1, "n_eval_episodes": 0, "scenario_hash": scenario_hash(scenario), "hyperparams": hp,
            "seeds_seen": seeds_seen(seed, timesteps, 1, 0)}
     atomic_write_text(out / "config.yml", yaml.safe_dump(cfg, sort_keys=False))
+
+
+def env_refusal(env_id: str) -> str | None:
+    """Why ``shopgym train --algo slateq`` cannot train on ``env_id`` (and the fix), or ``None`` for Recommend-v0."""
+    if env_id == ENV_ID:
+        return None
+    return (f"--algo slateq trains on {ENV_ID} only (it chooses the slate of a shopper's session), not {env_id!r}; "
+            f"pass --env {ENV_ID}.")
+
+
+def resolve(env_id: str, scenario: str | None, timesteps: int | None,
+            hyperparams_file: str | Path | None = None) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """The run of ``shopgym train --algo slateq``: ``(hyperparameters, env kwargs, sessions)`` from the
+    ``env_id`` and ``env_id@scenario`` sections of ``agents/hyperparams/slateq.yml`` (or ``hyperparams_file``),
+    over ``DEFAULTS``. The env kwargs always name the scenario (the env's default one when ``scenario`` is
+    ``None``); the slate size is the env's ``slate_size`` (the section's ``env_kwargs`` may set it)."""
+    from agents.hyperparams import check_keys, env_kwargs_for, load_hyperparams
+    from shopgym.envs.recommend import RecommendEnv
+
+    why = env_refusal(env_id)
+    if why:
+        raise HyperparameterError(why)
+    section = load_hyperparams("slateq", env_id, scenario, hyperparams_file)
+    where = f"the {env_id!r} section of {hyperparams_file or 'agents/hyperparams/slateq.yml'}"
+    check_keys(section, [*RUN_KEYS, *DEFAULTS], where)
+    run = {k: section.pop(k) for k in RUN_KEYS if k in section}
+    hp = check_hyperparams(section)
+    n = int(timesteps if timesteps is not None else run.get("n_timesteps", TIMESTEPS))
+    if n < 1:
+        raise HyperparameterError(f"n_timesteps {n} in {where}: train for at least one session.")
+    # the env's own defaults of scenario and slate_size, recorded as python -m agents.slateq records them
+    own = inspect.signature(RecommendEnv).parameters
+    env_kwargs = {"scenario": own["scenario"].default, "slate_size": own["slate_size"].default,
+                  **env_kwargs_for(env_id, scenario, run.get("env_kwargs"))}
+    return hp, env_kwargs, n
+
+
+def train_run(env_id: str, out: str | Path, timesteps: int | None = None, seed: int = 0, scenario: str | None = None,
+              hyperparams_file: str | Path | None = None, progress: bool = False, command: list[str] | None = None,
+              overwrite: bool = False) -> SlateQPolicy:
+    """``shopgym train --algo slateq``: train into ``out`` the run ``resolve`` gives, with the run folder
+    ``python -m agents.slateq`` writes (``slateq:OUT`` in the benchmark and ``shopgym evaluate``).
+
+    SlateQ keeps no checkpoint, so a run cannot resume: an ``out`` that holds an earlier run (any of
+    ``RUN_FILES``) raises ``OutputError`` unless ``overwrite``, which deletes it (the folder, when it holds a
+    ``config.yml``, as ``agents.hyperparams.start_run`` does) once the settings and the env have been checked."""
+    from shopgym.outdir import prepare_out
+
+    hp, env_kwargs, n = resolve(env_id, scenario, timesteps, hyperparams_file)
+    env = make_env(env_kwargs)  # a scenario SlateQ cannot act on fails before the folder is touched
+    out = Path(out)
+    if any((out / name).exists() for name in RUN_FILES) and not overwrite:
+        raise OutputError(f"--out {out} already holds a run ({', '.join(f for f in RUN_FILES if (out / f).exists())})"
+                          " and SlateQ runs cannot resume (no checkpoints); pass --overwrite to train it again, or "
+                          "another --out.")
+    if overwrite and (out / "config.yml").is_file():
+        shutil.rmtree(out)
+    prepare_out(out)  # an --out that is a file or cannot be written: refused before training
+    return _learn(env, env_kwargs, out, hp, n, seed, command, progress)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -364,7 +449,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--scenario", default="recommend-exact")
     ap.add_argument("--slate-size", type=int, default=1)
-    ap.add_argument("--timesteps", type=int, default=50_000)
+    ap.add_argument("--timesteps", type=int, default=TIMESTEPS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a hyperparameter (DEFAULTS), value parsed as YAML")

@@ -1,4 +1,5 @@
-"""``shopgym train`` and ``shopgym evaluate``: train SB3 or our DQN on an env, evaluate a trained run.
+"""``shopgym train`` and ``shopgym evaluate``: train SB3, our DQN or SlateQ (Recommend-v0) on an env, evaluate a
+trained run.
 
 Registered as top-level commands by ``shopgym.cli.main``; runnable alone as
 ``python -c "from shopgym.cli.train import app; app()" train ...``.
@@ -21,7 +22,7 @@ from shopgym.stats import mean_ci95
 
 app = typer.Typer(help="Train and evaluate agents.", no_args_is_help=True)
 
-ALGOS = ("dqn", "ppo", "a2c", "sac", "shopgym-dqn")
+ALGOS = ("dqn", "ppo", "a2c", "sac", "shopgym-dqn", "slateq")  # slateq: agents.slateq, Recommend-v0 only
 
 
 def default_out(algo: str, env_id: str, scenario: str | None, seed: int) -> Path:
@@ -68,13 +69,19 @@ def train(
     """Train an agent; re-running the same command after a kill resumes from the last checkpoint.
 
     A run directory is keyed by content: if the scenario (file or overrides), seed or hyperparameters
-    changed since the run began, the command is refused; --overwrite starts the run again."""
+    changed since the run began, the command is refused; --overwrite starts the run again. SlateQ
+    (--algo slateq, on shopgym/Recommend-v0) keeps no checkpoints: an --out holding a run needs --overwrite."""
     import torch
 
     torch.set_num_threads(1)
     if algo not in ALGOS:
         raise typer.BadParameter(f"--algo {algo!r}: choose one of {', '.join(ALGOS)}.")
     _check_train_arguments(env, scenario, timesteps, seed, hyperparams)  # all of them, before anything is written
+    if algo == "slateq":
+        from agents.slateq import env_refusal
+
+        if env_refusal(env):
+            raise typer.BadParameter(env_refusal(env))
     out = out or default_out(algo, env, scenario, seed)
     # the canonical command that reproduces (or resumes) this run; run.json also keeps sys.argv
     command = ["shopgym", "train", "--algo", algo, "--env", env, "--seed", str(seed), "--out", str(out)]
@@ -82,6 +89,13 @@ def train(
         if value is not None:
             command += [flag, str(value)]
     per_sku = algo == "shopgym-dqn" and env == "shopgym/RestockPerSKU-v0"  # one Q-net shared by the SKUs
+    if algo == "slateq":  # no model.num_timesteps: the run folder's config.yml says how long it trained
+        from agents.hyperparams import read_run_config
+        from agents.slateq import train_run as train_slateq
+
+        train_slateq(env, out, timesteps, seed, scenario, hyperparams, progress, command, overwrite)
+        typer.echo(f"trained slateq for {read_run_config(out)['timesteps']} steps -> {out} (policy spec: slateq:{out})")
+        return
     if per_sku:
         from agents.per_sku import train as train_per_sku
 
@@ -109,7 +123,7 @@ def evaluate(
     import torch
 
     from agents.hyperparams import read_run_config
-    from agents.trained import load_policy
+    from agents.registry import make_policy
 
     if episodes < 1:
         raise typer.BadParameter(f"--episodes must be at least 1, got {episodes}.")
@@ -125,8 +139,8 @@ def evaluate(
     env = gym.make("shopgym/Restock-v0" if per_sku else cfg["env_id"], **kwargs)
     # the result is written into the run folder: check that it can be before evaluating, so no work is lost
     prepare_out(model, option="--model")
-    spec = f"{'dqn-sku' if per_sku else 'dqn' if cfg['algo'] == 'shopgym-dqn' else 'sb3'}:{model}"
-    policy = load_policy(spec, env)
+    spec = f"{'dqn-sku' if per_sku else {'shopgym-dqn': 'dqn', 'slateq': 'slateq'}.get(cfg['algo'], 'sb3')}:{model}"
+    policy = make_policy(spec, env)  # agents.registry: the loader of each spec, as shopgym benchmark loads it
     played = [rollout(env, policy, seed) for seed in range(seed_base, seed_base + episodes)]
     returns = [ep.episode_return for ep in played]
     profits = [ep.profit for ep in played if "profit" in ep.kpis]

@@ -1,9 +1,11 @@
-"""``shopgym train`` / ``shopgym evaluate`` (the typer app in shopgym.cli.train): run files, resume, evaluation."""
+"""``shopgym train`` / ``shopgym evaluate`` (the typer app in shopgym.cli.train): run files, resume, evaluation; SlateQ
+(``--algo slateq``) on Recommend-v0 and its refusal elsewhere."""
 
 import json
 
 import gymnasium as gym
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -68,3 +70,64 @@ def test_train_resume_and_evaluate_our_dqn(tmp_path, write_hp):
 def test_unknown_algo_is_refused(tmp_path):
     res = runner.invoke(app, ["train", "--algo", "dqnn", "--out", str(tmp_path / "x")])
     assert res.exit_code != 0 and "dqnn" in res.output
+
+
+RECOMMEND = "shopgym/Recommend-v0"
+#: SlateQ in a few hundred sessions of the exact instance (agents.slateq.DEFAULTS for the rest).
+TINY_SLATEQ = {"hidden": 8, "batch_size": 16, "learning_starts": 50, "train_freq": 2, "target_update_interval": 50}
+
+
+def _words(output: str) -> str:
+    """CLI output on one line, without the frame typer draws around an error."""
+    return " ".join(output.replace("│", " ").split())
+
+
+def test_train_slateq_writes_the_agents_slateq_run_that_evaluates_and_plays(tmp_path, write_hp):
+    from agents.registry import make_policy
+    from agents.slateq import train as train_slateq
+    from shopgym.errors import OutputError
+
+    hp = write_hp({RECOMMEND: TINY_SLATEQ})
+    out = tmp_path / "slateq"
+    args = ["train", "--algo", "slateq", "--env", RECOMMEND, "--scenario", "recommend-exact", "--seed", "3",
+            "--out", str(out), "--hyperparams", str(hp), "--no-progress"]
+    res = runner.invoke(app, [*args, "--timesteps", "150"])
+    assert res.exit_code == 0, res.output
+    assert f"policy spec: slateq:{out}" in res.output and "150 steps" in res.output
+    # the same folder as `python -m agents.slateq` with the same settings: files, config.yml and weights
+    train_slateq(tmp_path / "py", "recommend-exact", slate_size=1, timesteps=150, seed=3, hyperparams=TINY_SLATEQ)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in (tmp_path / "py").iterdir())
+    cfg = yaml.safe_load((out / "config.yml").read_text())
+    assert cfg == yaml.safe_load((tmp_path / "py" / "config.yml").read_text())
+    assert cfg["algo"] == "slateq" and cfg["timesteps"] == 150 and cfg["hyperparams"]["hidden"] == 8
+    assert cfg["env_kwargs"] == {"scenario": "recommend-exact", "slate_size": 1}  # the env's own slate size
+    a, b = (torch.load(d / "model.pt", weights_only=True) for d in (out, tmp_path / "py"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((out / "slateq.json").read_text())["command"][:4] == ["shopgym", "train", "--algo", "slateq"]
+    # the `slateq:` policy of shopgym benchmark plays an episode; shopgym evaluate plays the same ones
+    env = gym.make(RECOMMEND, scenario="recommend-exact")
+    policy = make_policy(f"slateq:{out}", env)
+    played = [rollout(env, policy, seed) for seed in (0, 1)]
+    assert all(ep.length > 0 and ep.episode_return == pytest.approx(ep.kpis["recommendation_margin"]) for ep in played)
+    ev = runner.invoke(app, ["evaluate", "--model", str(out), "--episodes", "2"])
+    assert ev.exit_code == 0, ev.output
+    result = json.loads((out / "evaluation_recommend-exact.json").read_text())
+    assert result["return"]["values"] == [ep.episode_return for ep in played]
+    # no checkpoints, so no resume: the same command is refused before training, --overwrite trains again
+    again = runner.invoke(app, [*args, "--timesteps", "60"])
+    assert again.exit_code != 0 and isinstance(again.exception, OutputError)
+    assert "cannot resume" in str(again.exception) and "--overwrite" in str(again.exception)
+    assert yaml.safe_load((out / "config.yml").read_text())["timesteps"] == 150  # the earlier run is untouched
+    redo = runner.invoke(app, [*args, "--timesteps", "60", "--overwrite"])
+    assert redo.exit_code == 0, redo.output
+    assert yaml.safe_load((out / "config.yml").read_text())["timesteps"] == 60
+    assert not (out / "evaluation_recommend-exact.json").exists()  # the earlier run's files went with it
+
+
+def test_train_slateq_on_another_env_is_refused_before_writing(tmp_path):
+    for env in (["--env", "shopgym/Restock-v0"], []):  # named, or the default env (Restock)
+        out = tmp_path / "x"
+        res = runner.invoke(app, ["train", "--algo", "slateq", *env, "--out", str(out), "--timesteps", "10"])
+        text = _words(res.output)
+        assert res.exit_code != 0 and "--algo slateq trains on shopgym/Recommend-v0 only" in text, res.output
+        assert "not 'shopgym/Restock-v0'; pass --env shopgym/Recommend-v0" in text and not out.exists()

@@ -6,12 +6,22 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+import yaml
 
 import shopgym  # noqa: F401
 from agents.hyperparams import read_run_config
 from agents.registry import make_policy
-from agents.slateq import SlateQNet, SlateQPolicy, enumerate_slates, load_policy, slate_values, train
-from shopgym.errors import HyperparameterError, ModelFileError
+from agents.slateq import (
+    ENV_ID,
+    SlateQNet,
+    SlateQPolicy,
+    enumerate_slates,
+    load_policy,
+    slate_values,
+    train,
+    train_run,
+)
+from shopgym.errors import HyperparameterError, ModelFileError, OutputError, ScenarioError
 from shopgym.rollout import rollout
 from shopgym.seeds import TRAINING_START, SeedError, check_unseen
 
@@ -95,3 +105,39 @@ def test_bad_runs_and_settings_give_clear_errors(tmp_path):
         train(tmp_path / "x", timesteps=10, hyperparams={"gama": 0.9})
     with pytest.raises(HyperparameterError, match="target"):
         train(tmp_path / "x", timesteps=10, hyperparams={"target": "dqn"})
+
+
+def test_shopgym_train_settings_come_from_the_hyperparameter_file(tmp_path):
+    """``resolve`` (``shopgym train --algo slateq``): the shipped file, a user file, and its errors."""
+    from agents.slateq import DEFAULTS, TIMESTEPS, resolve
+
+    hp, env_kwargs, n = resolve(ENV_ID, "recommend-exact", None)  # the shipped agents/hyperparams/slateq.yml
+    assert (hp, env_kwargs, n) == (DEFAULTS, {"scenario": "recommend-exact", "slate_size": 1}, 40_000)
+    hp, env_kwargs, n = resolve(ENV_ID, None, 7)  # the env's default scenario; --timesteps wins over the file
+    assert env_kwargs == {"scenario": "recommend", "slate_size": 1} and n == 7
+    assert resolve(ENV_ID, "recommend", None)[2] == TIMESTEPS
+    path = tmp_path / "hp.yml"
+    path.write_text(yaml.safe_dump({ENV_ID: {"gamma": 0.9, "env_kwargs": {"slate_size": 2}},
+                                    f"{ENV_ID}@recommend-exact": {"n_timesteps": 300, "hidden": 8}}))
+    hp, env_kwargs, n = resolve(ENV_ID, "recommend-exact", None, path)
+    assert (hp["gamma"], hp["hidden"], n) == (0.9, 8, 300)
+    assert env_kwargs == {"scenario": "recommend-exact", "slate_size": 2}  # the env's slate_size, set by the file
+    path.write_text(yaml.safe_dump({ENV_ID: {"gama": 0.9}}))
+    with pytest.raises(HyperparameterError, match="unknown hyperparameter 'gama'.*gamma"):
+        resolve(ENV_ID, "recommend-exact", None, path)
+    with pytest.raises(HyperparameterError, match="--algo slateq trains on shopgym/Recommend-v0 only.*--env"):
+        train_run("shopgym/Restock-v0", tmp_path / "x")
+
+
+def test_shopgym_train_checks_the_env_before_it_replaces_a_run(tmp_path):
+    """``--overwrite`` deletes an earlier run only once the new one's scenario is known to fit SlateQ."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.yml").write_text("algo: slateq\nenv_id: shopgym/Recommend-v0\n")
+    path = tmp_path / "hp.yml"
+    path.write_text(yaml.safe_dump({ENV_ID: {"env_kwargs": {"coupons": True}}}))
+    with pytest.raises(ScenarioError, match="coupons"):
+        train_run(ENV_ID, out, 10, scenario="recommend-exact", hyperparams_file=path, overwrite=True)
+    assert (out / "config.yml").is_file()
+    with pytest.raises(OutputError, match="cannot resume.*--overwrite"):
+        train_run(ENV_ID, out, 10, scenario="recommend-exact")
