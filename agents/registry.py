@@ -103,7 +103,8 @@ def make_policy(name: str, env, params: dict | None = None) -> Policy:
         from agents.recommend_heuristics import LearnedGreedy
 
         return LearnedGreedy(base, name[len(LEARNED_GREEDY):])
-    cls = lookup(POLICIES, name, "policy", PolicyError, " Trained agents: sb3:DIR, dqn:DIR, dqn-sku:DIR or slateq:DIR.")
+    cls = lookup(POLICIES, name, "policy", PolicyError,
+                 " Trained agents: sb3:DIR, dqn:DIR, dqn-sku:DIR, directbackprop:DIR or slateq:DIR.")
     kind = env_kind(env)
     why = not_applicable(name, base.scenario, kind)
     if why:

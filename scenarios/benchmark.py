@@ -173,7 +173,8 @@ def check_policy(name: str, scenario=None) -> None:
         return
     if not name.startswith(LEARNED_GREEDY):
         lookup(POLICIES, name, "policy", PolicyError,
-               " Trained agents: sb3:DIR, dqn:DIR or dqn-sku:DIR; Recommend: learned_greedy:PATH.")
+               " Trained agents: sb3:DIR, dqn:DIR, dqn-sku:DIR, directbackprop:DIR or slateq:DIR; "
+               "Recommend: learned_greedy:PATH.")
     why = _why_not(name, scenario) if scenario is not None else None
     if why:
         raise PolicyError(f"Policy {name!r} does not apply to scenario {scenario.name!r}: {why}.")
