@@ -10,8 +10,8 @@ episode ``sum(realised) - sum(expected)`` is a sum of zero-mean terms (``tests/a
 checks it against many draws).
 
 ``session_expectation`` builds the impressions an action will serve (``RecommendView.slate``: the slate's SKUs and
-slots, a repeat shown once) and asks the response model for their probabilities exactly as
-``shopgym.world.sessions.SessionPhase.serve`` does before it draws (position, seen count, in stock, day; the
+slots, a repeat shown once) and takes their probabilities from ``shopgym.world.funnel.funnel_probabilities``, the
+function ``shopgym.world.sessions.SessionPhase.serve`` draws from (position, seen count, in stock, day; the
 memory's click shift; the complement lift), with no offer. ``Measured`` wraps any ``Policy`` and adds each served
 session's expectation up, so ``shopgym.rollout.rollout`` plays the episode unchanged.
 """
@@ -21,8 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from shopgym.errors import ScenarioError
-from shopgym.world.protocols import ImpressionBatch
-from shopgym.world.response import lift_cart
+from shopgym.world.funnel import funnel_probabilities
 
 
 def _check(env) -> None:
@@ -50,23 +49,10 @@ def session_expectation(env, action) -> tuple[np.ndarray, np.ndarray, np.ndarray
     items = slate[slot]
     world = env.world
     n = len(items)
-    w = np.zeros(n, dtype=np.int64)
-    shoppers = np.full(n, int(shopper), dtype=np.int64)
-    state = world.shopper_state
     in_stock = world.on_hand[0, items] > 0
-    batch = ImpressionBatch(shopper=shoppers, item=items, position=slot.astype(np.int64),
-                            seen=state.seen_counts(w, shoppers, items), discount=np.zeros(n), in_stock=in_stock,
-                            day=np.full(n, world.day, dtype=np.int64))
-    p = np.array(world.response_model.probabilities(batch), dtype=np.float64).reshape(n, 3)
-    shift = state.click_shift(w, shoppers, world.catalog.category[items])
-    if shift is not None:  # drifting interests, as SessionPhase.serve
-        c = np.clip(p[:, 0], 1e-12, 1 - 1e-12)
-        p[:, 0] = 1.0 / (1.0 + np.exp(-(np.log(c) - np.log1p(-c) + shift)))
-    cfg = world.scenario.shoppers
-    if cfg.complements:  # a cart lift for the complement of the shopper's last purchase, as SessionPhase.serve
-        before = world.last_purchase[0, shopper]
-        complements = world.session_phase.complements
-        lift_cart(p, np.full(n, before >= 0) & (complements[max(before, 0)] == items), cfg.complement_lift)
+    p = funnel_probabilities(world.session_phase, world.response_model, np.zeros(n, dtype=np.int64),
+                             np.full(n, int(shopper), dtype=np.int64), items, slot.astype(np.int64), np.zeros(n),
+                             in_stock, world.day)
     unit_margin = world.price_on(world.day)[0, items] - world.unit_cost[items]
     return items, p[:, 0], p.prod(1) * in_stock, unit_margin
 

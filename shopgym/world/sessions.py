@@ -16,7 +16,8 @@ served in any number of batches (``SessionPhase.serve``): the Recommend env serv
 Serving a batch (rows in session order, then slot order):
   1. ``in_stock`` is whether the world has the item on hand when the batch starts;
   2. the response model gives p(click), p(cart | click), p(purchase | cart) (``memory_drift`` adds the
-     shopper's interest in the item's category to the click log-odds); one nested draw per impression
+     shopper's interest in the item's category to the click log-odds; ``shopgym.world.funnel``, which
+     ``scenarios.expected_margin`` shares); one nested draw per impression
      from the world's ``"responses"`` stream (three uniforms per impression, whatever the outcome);
   3. an item out of stock cannot be bought, and each purchase takes one unit: when a batch wants more
      units of an item than are on hand, the earliest sessions get them (the rest are stock-outs hit);
@@ -28,11 +29,13 @@ world's budget before step 2 (refused ones are shown at full price) and paid on 
 ``shoppers.bundles`` a flagged item is shown with its complement and both are bought together or not at
 all; with ``shoppers.complements`` an item shown after a purchase of the item it complements gets the
 response model's complement lift (``shopgym.world.response.lift_cart``) in step 2.
+
+Around this module: the records a caller hands in and gets back (``Decisions``, ``Sessions``, ``SessionOutcome``)
+and their checks live in ``shopgym.world.session_records``; step 2's probabilities in ``shopgym.world.funnel``; the
+compiled path (``FastInputs``, ``serve_compiled``) in ``shopgym.world.session_fast``. All stay importable from here.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,146 +43,30 @@ from shopgym.errors import ActionError
 from shopgym.world import inventory as inv
 from shopgym.world import offers, session_kernel
 from shopgym.world.arrivals import draw_count
+from shopgym.world.funnel import funnel_probabilities
 from shopgym.world.history import shared_history
 from shopgym.world.kpis import SESSION_FIELDS
-from shopgym.world.memory import DRIFT_CAP, SATISFACTION_START, SEEN_CAP, ShopperState
-from shopgym.world.protocols import ImpressionBatch
-from shopgym.world.response import (
-    CLICK_PRICE_SHARE,
-    DISCOUNT_LIFT,
-    OUT_OF_STOCK_FACTOR,
-    WEEKEND_LIFT,
-    GroundTruthResponse,
-    _logit,
-    lift_cart,
+from shopgym.world.memory import SATISFACTION_START, ShopperState
+from shopgym.world.response import GroundTruthResponse
+from shopgym.world.session_fast import FastInputs, serve_compiled
+from shopgym.world.session_records import (
+    SESSION_COLUMN,
+    Decisions,
+    SessionOutcome,
+    Sessions,
+    check_bundles,
+    check_slates,
 )
 
+#: The names importable from here as before the records and the compiled path moved to their own modules.
+__all__ = ["Decisions", "FastInputs", "SessionOutcome", "SessionPhase", "Sessions", "check_bundles", "check_slates"]
+
 #: Column of each per-world day sum of the session phase (``shopgym.world.kpis.SESSION_FIELDS`` defines them).
-_S = {name: i for i, name in enumerate(SESSION_FIELDS)}
+#: Column of each per-world day sum of the session phase (``session_records.SESSION_COLUMN``).
+_S = SESSION_COLUMN
 #: The day-sum columns that ``SessionPhase._add_sums`` adds per impression, in its order.
 _SUMMED = np.array([_S[f] for f in ("impressions", "clicks", "carts", "purchases", "stockouts_hit",
                                     "out_of_stock_shown", "rec_revenue", "rec_margin")])
-
-
-@dataclass(frozen=True)
-class Decisions:
-    """All of one day's decisions for ``World.step``.
-
-    Attributes:
-        orders: units ordered per world and SKU, ``(n_worlds, n_skus)`` non-negative integers.
-        slates: what each of today's not yet served sessions is shown, ``(n_sessions, slots)`` item (SKU)
-            indices in slot order (slot 0 = top), ``-1`` for an empty slot; rows follow
-            ``World.sessions_today()`` order (world after world) restricted to unserved sessions.
-            ``None``: those sessions are shown nothing (they still visit).
-        discounts: price cut per shown item, a fraction of the list price in ``[0, 1)``, same shape as
-            ``slates``; ``None`` for no discounts. With ``shoppers.coupons`` they are coupons paid from the
-            coupon budget (``shopgym.world.offers``).
-        bundles: whether each shown item is offered as a bundle with its complement (``shoppers.bundles``), bool,
-            same shape as ``slates``; ``None`` for no bundles.
-    """
-
-    orders: np.ndarray
-    slates: np.ndarray | None = None
-    discounts: np.ndarray | None = None
-    bundles: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class Sessions:
-    """One day's sessions of every world, world after world.
-
-    Attributes:
-        world: world index per session, ``(S,)`` int64 (non-decreasing).
-        shopper: shopper index (into the population) per session, ``(S,)`` int64.
-        offsets: sessions of world ``w`` are ``offsets[w]:offsets[w + 1]``, ``(n_worlds + 1,)``.
-        served: whether each session was served yet today, ``(S,)`` bool (updated in place by the phase).
-    """
-
-    world: np.ndarray
-    shopper: np.ndarray
-    offsets: np.ndarray
-    served: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.world)
-
-    def unserved(self) -> np.ndarray:
-        """Indices of the sessions not served yet, in order."""
-        return np.flatnonzero(~self.served)
-
-
-@dataclass(frozen=True)
-class SessionOutcome:
-    """What one served batch of sessions did.
-
-    Per impression (flat, in session then slot order; ``m`` impressions): ``session`` (index into today's
-    ``Sessions``), ``world``, ``shopper``, ``position`` (slot), ``item`` (SKU), ``discount`` (fraction),
-    ``click``, ``cart``, ``purchase`` (bool; purchase <= cart <= click), ``in_stock`` (bool, when the batch
-    started), ``stockout_hit`` (bool: carted but no unit left to buy), ``revenue`` and ``margin`` (currency:
-    price paid, and price paid minus unit cost, for purchases; 0 otherwise).
-    Per served session, in the order given: ``sessions`` (their indices), ``session_revenue`` and
-    ``session_margin`` (currency). ``sold``: units taken from stock per world and SKU, ``(n_worlds, n_skus)``.
-    Offers, per impression: ``coupon`` (bool: a coupon was granted on it), ``bundle`` (bool: part of a bundle offer),
-    ``complement`` (bool: the complement row of a bundle); ``coupon_spend``: currency paid for coupons per world.
-    """
-
-    session: np.ndarray
-    world: np.ndarray
-    shopper: np.ndarray
-    position: np.ndarray
-    item: np.ndarray
-    discount: np.ndarray
-    click: np.ndarray
-    cart: np.ndarray
-    purchase: np.ndarray
-    in_stock: np.ndarray
-    stockout_hit: np.ndarray
-    revenue: np.ndarray
-    margin: np.ndarray
-    sessions: np.ndarray
-    session_revenue: np.ndarray
-    session_margin: np.ndarray
-    sold: np.ndarray
-    coupon: np.ndarray | None = None
-    bundle: np.ndarray | None = None
-    complement: np.ndarray | None = None
-    coupon_spend: np.ndarray | None = None
-
-
-def check_bundles(bundles, shape: tuple[int, ...]) -> np.ndarray | None:
-    """Validated bundle flags (bool, ``shape``) or ``None``; ``ActionError`` naming the problem."""
-    if bundles is None:
-        return None
-    bundles = np.asarray(bundles)
-    if bundles.shape != shape:
-        raise ActionError(f"bundles must have the slates' shape {shape}, got {bundles.shape}.")
-    if bundles.size and not (np.issubdtype(bundles.dtype, np.bool_) or np.isin(bundles, (0, 1)).all()):
-        raise ActionError("bundles must be booleans (or 0/1): whether each shown item is offered as a bundle.")
-    return bundles.astype(bool)
-
-
-def check_slates(slates, discounts, n_sessions: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
-    """Validated ``(n_sessions, slots)`` int64 slates and float64 discounts; ``ActionError`` naming the problem."""
-    slates = np.asarray(slates)
-    if slates.ndim == 1 and n_sessions == 1:
-        slates = slates[None]
-    if slates.ndim != 2 or slates.shape[0] != n_sessions:
-        raise ActionError(f"slates must have shape (n_sessions={n_sessions}, slots), got {slates.shape}: one row "
-                          "of item indices per unserved session (World.sessions_today()).")
-    if slates.size and not np.issubdtype(slates.dtype, np.integer):
-        raise ActionError(f"slates must hold integer item indices, got dtype {slates.dtype}.")
-    slates = slates.astype(np.int64, copy=False)
-    if slates.size and (slates.min() < -1 or slates.max() >= n_items):
-        raise ActionError(f"slate entries must be item indices in [0, {n_items - 1}] or -1 (empty slot), got values "
-                          f"in [{slates.min()}, {slates.max()}].")
-    if discounts is None:
-        return slates, np.zeros(slates.shape)
-    discounts = np.asarray(discounts, dtype=np.float64)
-    if discounts.shape != slates.shape:
-        raise ActionError(f"discounts must have the slates' shape {slates.shape}, got {discounts.shape}.")
-    if discounts.size and not ((discounts >= 0) & (discounts < 1)).all():
-        raise ActionError("discounts must be fractions of the list price in [0, 1).")
-    return slates, discounts
 
 
 class SessionPhase:
@@ -271,7 +158,8 @@ class SessionPhase:
         today.served[sessions] = True
         if self.compiled and not (self.cfg.bundles and bundles is not None and bundles.any()) \
                 and type(response_model) is GroundTruthResponse:
-            return self._serve_compiled(sessions, slates, discounts, day, stock, price, response_model, rngs)
+            return serve_compiled(self, self.fast_inputs(response_model), today, sessions, slates, discounts, day,
+                                  stock, price, response_model, rngs)
         cat, b, n = self.catalog, self.n_worlds, self.catalog.n_skus
         row, pos = np.nonzero(slates >= 0)  # row-major: session order, then slot order
         session = sessions[row]
@@ -293,21 +181,10 @@ class SessionPhase:
             discount = np.where(bundle, np.maximum(discount, cfg.bundle_discount), discount)
             if coupon is not None:  # the coupon belongs to the main row
                 coupon, worth = coupon[src] & ~complement, np.where(complement, 0.0, worth[src])
-        category = cat.category[item]
         on_hand = stock.sum(-1)
         in_stock = on_hand[world, item] > 0
-        batch = ImpressionBatch(shopper=shopper, item=item, position=pos.astype(np.int64),
-                                seen=self.state.seen_counts(world, shopper, item), discount=discount,
-                                in_stock=in_stock, day=np.full(len(item), day, dtype=np.int64))
-        probs = np.array(response_model.probabilities(batch), dtype=np.float64).reshape(len(item), 3) if len(item) \
-            else np.zeros((0, 3))
-        shift = self.state.click_shift(world, shopper, category)
-        if shift is not None and len(item):
-            p = np.clip(probs[:, 0], 1e-12, 1 - 1e-12)
-            probs[:, 0] = 1.0 / (1.0 + np.exp(-(np.log(p) - np.log1p(-p) + shift)))
-        if cfg.complements and len(item):
-            before = self.last_purchase[world, shopper]
-            lift_cart(probs, (before >= 0) & (self.complements[np.maximum(before, 0)] == item), cfg.complement_lift)
+        probs = funnel_probabilities(self, response_model, world, shopper, item, pos.astype(np.int64), discount,
+                                     in_stock, day)
         hit = self._draw(probs, world, rngs)
         if complement is not None:  # the shopper takes or leaves a bundle as one
             hit[complement] = hit[np.flatnonzero(complement) - 1]
@@ -323,7 +200,7 @@ class SessionPhase:
         paid = price[world, item] * (1.0 - discount)
         revenue = np.where(purchase, paid, 0.0)
         margin = np.where(purchase, paid - cat.unit_cost[item], 0.0)
-        self.state.record_impressions(world, shopper, item, category, click, purchase, ~in_stock)
+        self.state.record_impressions(world, shopper, item, cat.category[item], click, purchase, ~in_stock)
         self._add_sums(world, click, cart, purchase, stockout_hit, ~in_stock, revenue, margin, sold, item)
         spend = None
         if coupon is not None:
@@ -344,45 +221,6 @@ class SessionPhase:
             session_margin=np.bincount(row, weights=margin, minlength=m), sold=sold,
             coupon=coupon, bundle=bundle, complement=complement, coupon_spend=spend)
         return out
-
-    def _serve_compiled(self, sessions, slates, discounts, day, stock, price, model, rngs) -> SessionOutcome:
-        """``serve`` through ``session_kernel.serve_batch`` (same outcomes, stock, memory and sums; no bundles)."""
-        fast = self.fast_inputs(model)
-        today, b, state, cfg = self._today, self.n_worlds, self.state, self.cfg
-        shown = slates >= 0
-        if b == 1:
-            m = int(np.count_nonzero(shown))
-            u = rngs[0].random((m, 3)) if m else _NO_UNIFORMS
-            u_start = fast.zero_start
-        else:
-            counts = np.bincount(today.world[sessions], weights=shown.sum(1), minlength=b).astype(np.int64)
-            m = int(counts.sum())
-            u = np.empty((m, 3))
-            u_start = np.zeros(b, dtype=np.int64)
-            u_start[1:] = np.cumsum(counts)[:-1]
-            for w in np.flatnonzero(counts):  # one draw per world that has impressions, as _draw
-                u[u_start[w] : u_start[w] + counts[w]] = rngs[w].random((counts[w], 3))
-        flags = fast.flags
-        flags[5] = ((model.start_weekday + day) % 7) >= 5
-        oi = np.empty((m, len(session_kernel.OI_FIELDS)), dtype=np.int64)
-        ob = np.zeros((m, len(session_kernel.OB_FIELDS)), dtype=np.bool_)
-        of = np.empty((m, len(session_kernel.OF_FIELDS)))
-        sess = np.empty((len(sessions), 2))
-        sold = np.zeros((b, self.catalog.n_skus), dtype=np.int64)
-        spend = np.zeros(b)
-        seen = state.seen if state.seen is not None else _NO_SEEN
-        session_kernel.serve_batch(
-            sessions, slates, discounts, today.world, today.shopper, stock, price, fast.list_price, fast.unit_cost,
-            fast.category, fast.features, fast.prefs, fast.sens, fast.complements, fast.params, flags, fast.sum_cols,
-            u, u_start, state.clicks, state.purchases, state.last_category, seen, state.satisfaction, state.churned,
-            state.interest, state.taste_sum, self.last_purchase, self.coupon_left, self.day_sums, self.day_sold,
-            self.day_revenue, oi, ob, of, sess, sold, spend, 0, b)
-        coupon = ob[:, 5] if cfg.coupons else None
-        return SessionOutcome(
-            session=oi[:, 0], world=oi[:, 1], shopper=oi[:, 2], position=oi[:, 3], item=oi[:, 4], discount=of[:, 0],
-            click=ob[:, 0], cart=ob[:, 1], purchase=ob[:, 2], in_stock=ob[:, 3], stockout_hit=ob[:, 4],
-            revenue=of[:, 1], margin=of[:, 2], sessions=sessions, session_revenue=sess[:, 0],
-            session_margin=sess[:, 1], sold=sold, coupon=coupon, coupon_spend=spend if cfg.coupons else None)
 
     def fast_inputs(self, model) -> FastInputs | None:
         """The constant inputs of the compiled path for ``model`` (built once per model), or ``None`` where the compiled
@@ -436,39 +274,3 @@ class SessionPhase:
         """The day's ``SESSION_FIELDS`` sums per world, with the churned shoppers counted at the day's end."""
         self.day_sums[:, _S["churned"]] = self.state.churned.sum(1)
         return self.day_sums.copy()
-
-
-_NO_UNIFORMS = np.zeros((0, 3))
-_NO_SEEN = np.zeros((1, 1, 1), dtype=np.int32)
-
-
-class FastInputs:
-    """The constant inputs of the compiled path for one phase and ground-truth model, contiguous and typed once."""
-
-    def __init__(self, phase: SessionPhase, model: GroundTruthResponse):
-        cfg, cat, pop = phase.cfg, phase.catalog, model.population
-        self.model = model
-        self.list_price = np.ascontiguousarray(model.catalog.price, dtype=np.float64)
-        self.unit_cost = np.ascontiguousarray(cat.unit_cost, dtype=np.float64)
-        self.category = np.ascontiguousarray(cat.category, dtype=np.int64)
-        self.features = np.ascontiguousarray(model.catalog.features, dtype=np.float64)
-        self.prefs = np.ascontiguousarray(pop.preferences, dtype=np.float64)
-        self.sens = np.ascontiguousarray(pop.price_sensitivity, dtype=np.float64)
-        self.complements = np.ascontiguousarray(phase.complements, dtype=np.int64)
-        mc = model.cfg
-        values = {"logit_ctr": _logit(mc.base_ctr), "logit_cart": _logit(mc.base_cart_rate),
-                  "logit_purchase": _logit(mc.base_purchase_rate), "affinity_weight": mc.affinity_weight,
-                  "position_decay": mc.position_decay, "fatigue_rate": mc.fatigue_rate,
-                  "reference_price": model.reference_price, "click_price_share": CLICK_PRICE_SHARE,
-                  "weekend_lift": WEEKEND_LIFT, "discount_lift": DISCOUNT_LIFT,
-                  "out_of_stock_factor": OUT_OF_STOCK_FACTOR, "satisfaction_gain": cfg.satisfaction_gain,
-                  "satisfaction_loss": cfg.satisfaction_loss, "stockout_loss": cfg.stockout_loss,
-                  "churn_threshold": cfg.churn_threshold, "drift_rate": cfg.drift_rate, "drift_cap": DRIFT_CAP,
-                  "complement_lift": cfg.complement_lift}
-        self.params = np.array([values[k] for k in session_kernel.PARAMS], dtype=np.float64)
-        switches = {"memory_fatigue": cfg.memory_fatigue, "memory_satisfaction": cfg.memory_satisfaction,
-                    "memory_drift": cfg.memory_drift, "coupons": cfg.coupons, "complements": cfg.complements,
-                    "weekend": 0, "seen_cap": SEEN_CAP}
-        self.flags = np.array([int(switches[k]) for k in session_kernel.FLAGS], dtype=np.int64)
-        self.sum_cols = np.array([_S[f] for f in session_kernel.SUM_FIELDS], dtype=np.int64)
-        self.zero_start = np.zeros(1, dtype=np.int64)

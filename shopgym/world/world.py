@@ -41,7 +41,7 @@ from shopgym.config import Scenario
 from shopgym.errors import ActionError, ScenarioError
 from shopgym.world import inventory as inv
 from shopgym.world import kernel
-from shopgym.world.ads import AdsPhase, AdsSetup, AdsState, AdTickOutcome
+from shopgym.world.ads import AdsPhase
 from shopgym.world.arrivals import session_means
 from shopgym.world.calendar import day_dates
 from shopgym.world.catalog import Catalog
@@ -58,14 +58,9 @@ from shopgym.world.protocols import (
     ImpressionBatch,
     ResponseModel,
 )
-from shopgym.world.sessions import (
-    Decisions,
-    SessionOutcome,
-    SessionPhase,
-    Sessions,
-    check_bundles,
-    check_slates,
-)
+from shopgym.world.sessions import Decisions, SessionPhase
+from shopgym.world.world_ads import WorldAds
+from shopgym.world.world_sessions import WorldSessions
 
 #: Order of the child streams spawned from each world's seed. Append only: a new component gets a
 #: new index, so the existing streams do not shift.
@@ -78,7 +73,7 @@ def spawn_streams(seed: int | None) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)}
 
 
-class World:
+class World(WorldSessions, WorldAds):
     """A batch of ``n_worlds`` simulated shops of one scenario.
 
     Args:
@@ -97,7 +92,9 @@ class World:
     and ``on_hand``; ``backlog`` (``(n_worlds, n_skus)`` units waiting); ``pipeline`` (``(n_worlds, n_skus, L + 1)``
     units on order: between days slot ``k`` arrives at the start of day ``day + k``); ``sales_history``,
     ``demand_history``; ``price_on(day)``, ``lead_time_on(day)``, ``unit_cost``, ``catalog``; ``forecast``; ``kpis``
-    (``shopgym.world.kpis.KpiTracker``) and ``last_kpis``.
+    (``shopgym.world.kpis.KpiTracker``) and ``last_kpis``. The session accessors (``serve``, ``sessions_today``,
+    ``session_kpis``, ...) are ``shopgym.world.world_sessions.WorldSessions``'s, the ad accessors (``ads_tick``,
+    ``ads_kpis``, ...) ``shopgym.world.world_ads.WorldAds``'s: mixins of this class.
     """
 
     def __init__(self, scenario: Scenario, n_worlds: int = 1, demand_model: DemandModel | None = None,
@@ -315,170 +312,6 @@ class World:
         """Nested click / add-to-cart / purchase of world ``w``'s shoppers to ``batch``, from its responses stream."""
         return self.response_model.sample(batch, self.rngs["responses"][w])
 
-    # ------------------------------------------------------------------ sessions
-    def _session_phase(self) -> SessionPhase:
-        if self._phase is None:
-            raise ScenarioError("shopper sessions are off in this scenario: set shoppers.simulate_sessions = true "
-                                "(or pass simulate_sessions=True as an override) to show slates to shoppers.")
-        return self._phase
-
-    def sessions_today(self) -> Sessions:
-        """Today's sessions of every world (drawn on the first call of the day from the shoppers streams)."""
-        if self.day >= self.horizon:
-            raise RuntimeError("the episode is over (day == horizon); call reset() first.")
-        return self._session_phase().today(self.day, self.rngs["shoppers"])
-
-    @property
-    def session_phase(self) -> SessionPhase:
-        """The session phase itself (``shopgym.world.sessions.SessionPhase``), for compiled steppers that serve
-        sessions in place through its arrays (``shopgym.world.stacked``, ``shopgym.envs.recommend_fast``); envs
-        otherwise use ``serve`` and the accessors around it."""
-        return self._session_phase()
-
-    @property
-    def shopper_state(self):
-        """The shoppers' memory per world (``shopgym.world.memory.ShopperState``; read it, never write it)."""
-        return self._session_phase().state
-
-    @property
-    def coupon_left(self) -> np.ndarray:
-        """Coupon budget left per world this episode (currency, ``(n_worlds,)``, never negative; 0 without
-        ``shoppers.coupons``; a copy)."""
-        return self._session_phase().coupon_left.copy()
-
-    @property
-    def last_purchase(self) -> np.ndarray:
-        """Item (SKU) of each shopper's last recommendation-driven purchase this episode, ``(n_worlds, n_shoppers)``
-        int64, -1 before one; kept with ``shoppers.complements`` only (all -1 otherwise); a copy."""
-        return self._session_phase().last_purchase.copy()
-
-    def serve(self, slates, discounts=None, sessions=None, bundles=None) -> SessionOutcome:
-        """Show ``slates`` (``(m, slots)`` item indices, -1 = empty slot) to ``sessions`` (``m`` indices into
-        ``sessions_today()``; default: every unserved session, in order) now; purchases take stock at once.
-
-        ``discounts``: fraction of the list price per shown item in ``[0, 1)`` (default none; coupons paid from
-        the coupon budget with ``shoppers.coupons``). ``bundles``: bool per shown item, offered as a bundle with
-        its complement (``shoppers.bundles``; default none). See ``shopgym.world.offers``.
-        """
-        phase = self._session_phase()
-        today = self.sessions_today()
-        sessions = today.unserved() if sessions is None else np.asarray(sessions, dtype=np.int64).reshape(-1)
-        if len(sessions) and (sessions.min() < 0 or sessions.max() >= len(today)):
-            valid = f"in [0, {len(today) - 1}]" if len(today) else "none: no sessions are left today"
-            raise ActionError(f"session indices must be today's sessions ({valid}), got {sessions}.")
-        slates, discounts = check_slates(slates, discounts, len(sessions), self.catalog.n_skus)
-        bundles = check_bundles(bundles, slates.shape)
-        return phase.serve(sessions, slates, discounts, day=self.day, stock=self.stock,
-                           price=self._price_by_day[self.day], response_model=self.response_model,
-                           rngs=self.rngs["responses"], bundles=bundles)
-
-    def session_kpis(self) -> dict[str, np.ndarray]:
-        """The recommendation KPIs of the episode so far per world, today's served sessions included."""
-        from shopgym.world.kpis import session_kpis
-
-        phase = self._session_phase()
-        today = phase.day_sums.copy()
-        today[:, -1] = phase.state.churned.sum(1)
-        return session_kpis(self.kpis.session_acc + today, today)
-
-    def session_sums(self) -> np.ndarray:
-        """The session phase's ``SESSION_FIELDS`` sums of the episode so far per world, today's served sessions
-        included (``(n_worlds, len(SESSION_FIELDS))``, a fresh array; ``session_kpis`` is built from them, with
-        ``churned`` filled in; here that column holds only the closed days' values)."""
-        return self.kpis.session_acc + self._session_phase().day_sums
-
-    # ------------------------------------------------------------------ ads (shopgym.world.ads)
-    def _ads_phase(self):
-        if self._ads is None:
-            raise ScenarioError("ad auctions are off in this scenario: set ads.simulate_ads = true (or pass "
-                                "simulate_ads=True as an override) to bid for ad opportunities.")
-        return self._ads
-
-    def ads_tick(self, multipliers) -> AdTickOutcome:
-        """Run today's next ad tick with bid ``multipliers`` per world and campaign (``(n_worlds, n_campaigns)``, or
-        ``(n_campaigns,)`` for one world; finite, >= 0): each campaign bids ``multiplier x`` the estimated value of each
-        opportunity. Won impressions' purchases take stock at once (see ``shopgym.world.ads``)."""
-        phase = self._ads_phase()
-        if self.day >= self.horizon:
-            raise RuntimeError("the episode is over (day == horizon); call reset() first.")
-        shape = (self.n_worlds, phase.n_campaigns)
-        lam = np.asarray(multipliers)
-        if lam.shape != shape and not (self.n_worlds == 1 and lam.shape == shape[1:]):
-            raise ActionError(f"bid multipliers must have shape {shape} (one per world and campaign), got "
-                              f"{lam.shape}.")
-        if not (np.issubdtype(lam.dtype, np.integer) or np.issubdtype(lam.dtype, np.floating)):
-            raise ActionError(f"bid multipliers must be real numbers, got dtype {lam.dtype}.")
-        lam = lam.astype(np.float64)
-        if not np.isfinite(lam).all() or (lam < 0).any():
-            raise ActionError(f"bid multipliers must be finite and >= 0 (0 = do not bid), got {lam.ravel()[:8]}.")
-        return phase.tick(lam.reshape(shape), stock=self.stock, price=self._price_by_day[self.day],
-                          unit_cost=self.unit_cost, rngs=self.rngs["auctions"])
-
-    @property
-    def ads_phase(self) -> AdsPhase:
-        """The ads phase itself (``shopgym.world.ads.AdsPhase``), for the compiled env step
-        (``shopgym.envs.ads_fast``), which runs its ticks in place; read its documented state only."""
-        return self._ads_phase()
-
-    @property
-    def ads_setup(self) -> AdsSetup:
-        """The campaigns and the day's traffic (``shopgym.world.ads.AdsSetup``: fixed for the scenario; copies)."""
-        return self._ads_phase().setup()
-
-    @property
-    def last_ad_tick(self) -> AdTickOutcome | None:
-        """The outcome of the last ad tick run (``None`` before the first of the episode)."""
-        return self._ads_phase().last
-
-    @property
-    def ads_state(self) -> AdsState:
-        """Budgets, spend and ticks of today per world and campaign (``shopgym.world.ads.AdsState``; copies)."""
-        return self._ads_phase().state()
-
-    def ads_kpis(self) -> dict[str, np.ndarray]:
-        """The ad KPIs of the episode so far per world, today's ticks included (``shopgym.world.kpis.ads_kpis``)."""
-        from shopgym.world.kpis import ads_kpis
-
-        return ads_kpis(self.ads_totals())
-
-    def ads_totals(self) -> np.ndarray:
-        """The episode's ad sums so far per world, today's ticks included (``shopgym.world.kpis.ADS_FIELDS`` columns)."""
-        return self._ads_phase().totals()
-
-    def opportunity_log(self) -> dict[str, np.ndarray]:
-        """Every ad opportunity of the episode so far (``shopgym.world.ads.LOG_FIELDS``; the hindsight bound's input)."""
-        return self._ads_phase().opportunity_log()
-
-    def _finish_ad_ticks(self, orders) -> None:
-        """Run today's ticks not run yet with no bids (their opportunities are drawn all the same)."""
-        if np.min(orders, initial=0) < 0:  # refuse before the ticks change any state
-            raise ValueError("orders must be non-negative.")
-        zero = np.zeros((self.n_worlds, self._ads.n_campaigns))
-        while self._ads.ticks_left > 0:
-            self.ads_tick(zero)
-
-    def _merge_ads(self, out: DayOutcome, totals: np.ndarray) -> None:
-        """Count the day's ad-driven sales and spend in the outcome, the day sums and the histories (as
-        ``_merge_sessions`` does for sessions; the spend is ``ad_cost``); close the ads day."""
-        phase = self._ads
-        sold, revenue, cost = phase.day_sold, phase.day_revenue, phase.day_cost
-        for name in ("start_stock", "sold", "demand", "filled"):
-            getattr(out, name)[...] += sold
-        out.revenue[...] += revenue
-        out.ad_cost[...] += cost
-        out.profit[...] += revenue - cost
-        adj = np.zeros_like(totals)
-        rev, units, cogs = revenue.sum(-1), sold.sum(-1), sold @ self.unit_cost
-        for name, value in (("profit", rev - cost.sum(-1)), ("revenue", rev), ("cogs", cogs), ("demand", units),
-                            ("filled", units), ("sold", units), ("demand_cost", cogs)):
-            adj[:, TOTAL_COLUMN[name]] = value
-        totals += adj
-        self.kpis.acc += adj
-        col = self.history_len + self.day
-        self._demand_buf[..., col] += sold
-        self._sales_buf[..., col] += sold
-        phase.close_day()
-
     # ------------------------------------------------------------------ dynamics
     def step(self, decisions: Decisions | np.ndarray) -> DayOutcome:
         """Simulate today with all of its decisions: a ``Decisions`` record, or just the orders
@@ -540,29 +373,30 @@ class World:
         self.day += 1
         return out
 
-    def _merge_sessions(self, out: DayOutcome, totals: np.ndarray) -> None:
-        """Count the day's recommendation-driven sales in the outcome, the day sums and the histories; close the
-        session day. They were taken from the stock at opening: add them back to ``start_stock``."""
-        phase = self._phase
-        sold, revenue = phase.day_sold, phase.day_revenue
+    def _merge_sales(self, out: DayOutcome, totals: np.ndarray, sold: np.ndarray, revenue: np.ndarray,
+                     cost: np.ndarray | None = None) -> None:
+        """Count a phase's sales of today (session or ad purchases: ``sold`` units and ``revenue`` currency per world
+        and SKU, taken from the stock at opening) in the outcome, the day's KPI ``totals``, the episode's sums and
+        the histories; ``cost``: the phase's spend per world and SKU (currency, the ads' ``ad_cost``), or ``None``."""
         for name in ("start_stock", "sold", "demand", "filled"):
             getattr(out, name)[...] += sold
         out.revenue[...] += revenue
-        out.profit[...] += revenue
-        cogs = sold @ self.unit_cost
+        if cost is None:
+            out.profit[...] += revenue
+        else:
+            out.ad_cost[...] += cost
+            out.profit[...] += revenue - cost
         adj = np.zeros_like(totals)
-        rev = revenue.sum(-1)
-        units = sold.sum(-1)
-        for name, value in (("profit", rev), ("revenue", rev), ("cogs", cogs), ("demand", units), ("filled", units),
-                            ("sold", units), ("demand_cost", cogs)):
+        rev, units, cogs = revenue.sum(-1), sold.sum(-1), sold @ self.unit_cost
+        profit = rev if cost is None else rev - cost.sum(-1)
+        for name, value in (("profit", profit), ("revenue", rev), ("cogs", cogs), ("demand", units),
+                            ("filled", units), ("sold", units), ("demand_cost", cogs)):
             adj[:, TOTAL_COLUMN[name]] = value
         totals += adj
         self.kpis.acc += adj
         col = self.history_len + self.day
         self._demand_buf[..., col] += sold
         self._sales_buf[..., col] += sold
-        self.kpis.record_sessions(phase.close_day())
-        phase.open_day()
 
     def _todays_demand(self) -> tuple[np.ndarray, np.ndarray]:
         """Today's expected demand (float64 units) and demand (int64 units), each ``(n_worlds, n_skus)``."""

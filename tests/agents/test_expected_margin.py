@@ -89,13 +89,12 @@ def test_slate_positions_count(monkeypatch):
     realised, expected, variance, _ = play(env, "random", range(4))
     import scenarios.expected_margin as em
 
-    original = em.ImpressionBatch
+    original = em.funnel_probabilities
 
-    def slot0(**kw):
-        kw["position"] = np.zeros_like(kw["position"])
-        return original(**kw)
+    def slot0(phase, model, world, shopper, item, position, *rest):
+        return original(phase, model, world, shopper, item, np.zeros_like(position), *rest)
 
-    monkeypatch.setattr(em, "ImpressionBatch", slot0)
+    monkeypatch.setattr(em, "funnel_probabilities", slot0)  # the measure only: the world serves as before
     _, wrong, _, _ = play(env, "random", range(4))
     assert abs(realised - wrong) > 4 * np.sqrt(variance) and wrong > expected
 
