@@ -1,13 +1,20 @@
 """Throughput of shopgym's envs next to Gymnasium's CartPole, measured in one run on one machine.
 
-    python benchmarks/throughput.py            # writes docs/performance.md
-    python benchmarks/throughput.py --quick    # fewer repeats, no SB3 section (a smoke run)
+    python benchmarks/throughput.py               # writes docs/performance.md
+    python benchmarks/throughput.py --repeats 9   # more interleaved passes per row
+    python benchmarks/throughput.py --quick       # shorter passes, 3 repeats, no SB3 section (a smoke run)
 
-Every figure is the median over repeats of a timed loop; ratios compare figures from this run only
-(the machines are shared and noisy, so absolute numbers move between runs, ratios much less). Each loop
-is timed by the wall clock (the figures and the targets) and by this process's CPU time
-(``time.process_time``: on a machine shared with other jobs it leaves out the time spent waiting for a
-core); the targets table shows both ratios, and the load average when the run started and ended.
+Every ratio is measured in interleaved repeats: one pass of the reference loop (CartPole), then one of the
+env's, then the reference again, and so on (``interleaved``), so that both loops of a repeat see the same
+machine speed; the ratio is taken per repeat, and the tables give the median over the repeats and their
+range (min to max). Absolute figures are the median (and range) of their passes. The targets are judged on
+the medians. Machines are shared and their speed drifts over a minute: a ratio of two loops timed a minute
+apart moved from 0.77 to 0.47 between two back-to-back runs of the version of this script that timed each
+row in one go (native vector Recommend / CartPole); two passes a fraction of a second apart see nearly the
+same machine.
+Each pass is timed by the wall clock (the figures and the targets) and by this process's CPU time
+(``time.process_time``: on a machine shared with other jobs it leaves out the time spent waiting for a core);
+the targets table shows both ratios, and the load average when the run started and ended.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -25,29 +34,122 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import shopgym  # noqa: E402,F401
+from shopgym.atomic import atomic_write_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: One pass's rates, in the row's unit per second: (by the wall clock, by this process's CPU time).
+Rates = tuple[float, float]
+WALL, CPU = 0, 1
 
-#: (wall, CPU) steps per second of the last ``timed`` call: ``record`` turns a figure into its CPU-time twin.
-LAST_RATES = [1.0, 1.0]
+
+@dataclass(frozen=True)
+class Loop:
+    """A loop to time: ``run(n)`` performs ``n`` steps; a pass runs ``steps`` of them, each worth ``per_step``
+    units of the row's unit (64 env-steps for one step of a vector env of 64, 1,000 SKU-steps for a day of a
+    1,000-SKU env)."""
+
+    run: Callable[[int], object]
+    steps: int
+    per_step: float = 1.0
 
 
-def timed(fn, steps: int, repeats: int) -> float:
-    """Median steps per second of ``fn(steps)`` over ``repeats`` runs (after one warm-up run), by the wall clock; the
-    median by this process's CPU time goes to ``LAST_RATES``."""
-    fn(max(steps // 10, 1))
-    rates, cpu = [], []
+def interleaved(loops: dict[str, Loop], repeats: int,
+                clocks: tuple[Callable[[], float], Callable[[], float]] = (time.perf_counter, time.process_time),
+                ) -> dict[str, list[Rates]]:
+    """Time ``repeats`` interleaved passes of ``loops``: each repeat runs one pass of every loop, in the dict's
+    order (reference first), after one warm-up run of a tenth of a pass each. Returns, per loop, the rates of its
+    passes in repeat order (units per second by the wall clock and by CPU time: ``clocks``)."""
+    if repeats < 1:
+        raise ValueError(f"repeats={repeats!r}: need at least one interleaved pass per loop (e.g. --repeats 5).")
+    wall, cpu = clocks
+    for loop in loops.values():
+        loop.run(max(loop.steps // 10, 1))
+    rates: dict[str, list[Rates]] = {name: [] for name in loops}
     for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        fn(steps)
-        rates.append(steps / (time.perf_counter() - t))
-        cpu.append(steps / max(time.process_time() - c, 1e-9))
-    LAST_RATES[:] = [statistics.median(rates), statistics.median(cpu)]
-    return LAST_RATES[0]
+        for name, loop in loops.items():
+            t, c = wall(), cpu()
+            loop.run(loop.steps)
+            dt, dc = wall() - t, cpu() - c
+            units = loop.steps * loop.per_step
+            rates[name].append((units / max(dt, 1e-9), units / max(dc, 1e-9)))
+    return rates
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The median of one figure over repeats, and its range (the smallest and the largest repeat)."""
+
+    median: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> Spread:
+        """The spread of one figure's values, one per repeat (or per pass), in the figure's unit."""
+        values = list(values)
+        if not values:
+            raise ValueError("no repeats to summarise: time at least one pass (--repeats 1 or more).")
+        return cls(statistics.median(values), min(values), max(values))
+
+
+def per_repeat_ratios(numerator: list[Rates], denominator: list[Rates], clock: int = WALL) -> list[float]:
+    """The ratio of two loops' rates in each repeat (pass ``i`` of one over pass ``i`` of the other, timed back to
+    back), by the wall clock (``WALL``) or CPU time (``CPU``)."""
+    if len(numerator) != len(denominator):
+        raise ValueError(f"{len(numerator)} passes against {len(denominator)}: a ratio per repeat needs loops timed "
+                         "in the same interleaved repeats (one call of interleaved).")
+    return [n[clock] / d[clock] for n, d in zip(numerator, denominator, strict=True)]
+
+
+class Figures:
+    """Every pass of one run, by the group of interleaved loops that timed it (a row timed in two groups, such as
+    native vector Restock against CartPole and against SyncVectorEnv, pools its passes in the rows table)."""
+
+    def __init__(self, repeats: int, clocks=(time.perf_counter, time.process_time)):
+        self.repeats, self.clocks = repeats, clocks
+        self.groups: dict[str, dict[str, list[Rates]]] = {}
+        self.units: dict[str, str] = {}
+        self.no_cpu: set[str] = set()  # rows whose CPU time is not shown (SB3: torch's threads would add up)
+
+    def time(self, group: str, loops: dict[str, tuple[Loop, str]], repeats: int | None = None,
+             cpu_time: bool = True) -> None:
+        """Time ``loops`` (row name -> (loop, unit)) in interleaved repeats under the name ``group``; print each."""
+        rates = interleaved({name: loop for name, (loop, _) in loops.items()}, repeats or self.repeats, self.clocks)
+        self.groups[group] = rates
+        for name, (_, unit) in loops.items():
+            self.units.setdefault(name, unit)
+            if not cpu_time:
+                self.no_cpu.add(name)
+            w = Spread.of(r[WALL] for r in rates[name])  # this group's passes (the rows table pools groups)
+            cpu = "" if not cpu_time else f"; CPU time {Spread.of(r[CPU] for r in rates[name]).median:,.0f}"
+            print(f"{name:<60} {w.median:>14,.0f} {unit}   ({w.low:,.0f} to {w.high:,.0f}{cpu})", flush=True)
+
+    def row(self, name: str, clock: int = WALL) -> Spread:
+        """Median and range of a row's rate over all its passes (every group that timed it)."""
+        return Spread.of(r[clock] for rates in self.groups.values() for r in rates.get(name, ()))
+
+    def value(self, target: Target, clock: int = WALL) -> Spread:
+        """A target's figure per repeat of its group (a ratio within each repeat, or the rate itself): median, range."""
+        rates = self.groups[target.group]
+        if target.denominator is None:
+            return Spread.of(r[clock] for r in rates[target.numerator])
+        return Spread.of(per_repeat_ratios(rates[target.numerator], rates[target.denominator], clock))
+
+
+@dataclass(frozen=True)
+class Target:
+    """A wanted figure: a row's rate, or the ratio of two rows timed in the same interleaved group."""
+
+    name: str
+    wanted: str  # e.g. ">= 0.5"
+    group: str
+    numerator: str
+    denominator: str | None = None
 
 
 def single_env_loop(env, action):
+    """``run(n)``: ``n`` steps of a single env with a constant action (reset when an episode ends)."""
     env.reset(seed=0)
 
     def run(n):
@@ -59,6 +161,7 @@ def single_env_loop(env, action):
 
 
 def vector_env_loop(venv, actions):
+    """``run(n)``: ``n`` steps of a vector env with constant actions (its sub-envs reset themselves)."""
     venv.reset(seed=0)
 
     def run(n):
@@ -128,26 +231,44 @@ def session_phase_loop(n_worlds: int, sessions_per_day: float, slots: int):
     return run, float(np.mean(per_day))
 
 
-def sb3_fps(env_id: str, steps: int, **kwargs) -> float:
-    """Stable-Baselines3 PPO training frames per second on one env (CPU, default MLP policy)."""
+def sb3_loop(env_id: str, **kwargs) -> Callable[[int], None]:
+    """``run(n)``: ``n`` more frames of Stable-Baselines3 PPO training of one model on one env (CPU, default MLP
+    policy, 512-frame rollouts, one torch thread); timed passes give training frames per second (FPS)."""
     import torch
     from stable_baselines3 import PPO
 
     torch.set_num_threads(1)
     model = PPO("MlpPolicy", gym.make(env_id, **kwargs), n_steps=512, batch_size=64, n_epochs=4, seed=0, device="cpu")
-    t = time.perf_counter()
-    model.learn(total_timesteps=steps)
-    return steps / (time.perf_counter() - t)
+
+    def run(n):
+        model.learn(total_timesteps=n, reset_num_timesteps=False)
+    return run
 
 
 def _fmt(value: float) -> str:
-    """Two decimals, or three significant digits for ratios below 0.1 (0.0022, not 0.00)."""
-    return f"{value:,.2f}" if abs(value) >= 0.1 else f"{value:.3g}"
+    """Two decimals, none from 1,000 up (rates), three significant digits below 0.1 (0.0022, not 0.00)."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}" if abs(value) >= 0.1 else f"{value:.3g}"
+
+
+def _range(spread: Spread) -> str:
+    """A range as ``low to high`` in ``_fmt``'s format."""
+    return f"{_fmt(spread.low)} to {_fmt(spread.high)}"
 
 
 def _met(value: float, target: str) -> bool:
     """Whether ``value`` meets a target written as ``">= 1,000,000"``."""
     return value >= float(target.removeprefix(">=").replace(",", "").strip())
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (a count of interleaved repeats)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count of repeats: give an integer >= 1, e.g. 5")
+    return value
 
 
 def auction_ticks_loop(n_worlds: int):
@@ -171,139 +292,161 @@ def auction_ticks_loop(n_worlds: int):
     return run, float(np.mean(per_tick))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and steps, skip the SB3 section")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
-    args = parser.parse_args()
-    reps, steps = (2, 1000) if args.quick else (5, 5000)
-    command = "python benchmarks/throughput.py" + (" --quick" if args.quick else "")
-    n_vec, n_skus = 64, 1000
-    rows: dict[str, tuple[float, str]] = {}
-    cpu: dict[str, float] = {}  # the same figures by CPU time (not for SB3, whose torch threads it would add up)
-    load_start = os.getloadavg()[0]
+N_VEC, N_SKUS = 64, 1000  # sub-envs of the vector envs and worlds of the batched ones; SKUs of the large Restock env
+CARTPOLE, CARTPOLE_VEC = "CartPole-v1, gymnasium.make", f"CartPole-v1, native vector env x{N_VEC}"
+RESTOCK, RESTOCK_BIG = "Restock-v0, 1 SKU, gymnasium.make", f"Restock-v0, {N_SKUS} SKUs, gymnasium.make"
+RESTOCK_VEC, RESTOCK_SYNC = f"Restock-v0, native vector env x{N_VEC}", f"Restock-v0, SyncVectorEnv x{N_VEC}"
+RECOMMEND, RECOMMEND_VEC = "Recommend-v0, gymnasium.make", f"Recommend-v0, native vector env x{N_VEC}"
+ADS = "Ads-v0, gymnasium.make"
+TICKS = f"World auction ticks, {N_VEC} worlds"
+PHASE = f"World session phase, {N_VEC} worlds x 200 sessions x 10 slots"
+LSTM = f"World with learned LSTM demand, {N_SKUS} SKUs"
+SB3_CARTPOLE, SB3_RESTOCK = "SB3 PPO training, CartPole-v1", "SB3 PPO training, Restock-v0"
+#: The rows table's order (the references first), whatever order timed them.
+ROW_ORDER = [CARTPOLE, CARTPOLE_VEC, RESTOCK, RESTOCK_BIG, RESTOCK_VEC, RESTOCK_SYNC, RECOMMEND, RECOMMEND_VEC, ADS,
+             TICKS, PHASE, LSTM, SB3_CARTPOLE, SB3_RESTOCK]
 
-    def record(name, value, unit, cpu_time=True):
-        rows[name] = (value, unit)
-        if cpu_time:
-            cpu[name] = value * LAST_RATES[1] / LAST_RATES[0]
-        print(f"{name:<48} {value:>14,.0f} {unit}" + (f"   (CPU time: {cpu[name]:,.0f})" if cpu_time else ""),
-              flush=True)
 
-    record("CartPole-v1, gymnasium.make", timed(single_env_loop(gym.make("CartPole-v1"), 0), steps, reps), "steps/s")
-    cp_vec = gym.make_vec("CartPole-v1", num_envs=n_vec, vectorization_mode="vector_entry_point")
-    record(f"CartPole-v1, native vector env x{n_vec}",
-           n_vec * timed(vector_env_loop(cp_vec, np.zeros(n_vec, dtype=int)), steps // 5, reps), "env-steps/s")
-    record("Restock-v0, 1 SKU, gymnasium.make",
-           timed(single_env_loop(gym.make("shopgym/Restock-v0"), 4), steps, reps), "steps/s")
-    big = gym.make("shopgym/Restock-v0", scenario="steady", n_skus=n_skus)
-    record(f"Restock-v0, {n_skus} SKUs, gymnasium.make",
-           n_skus * timed(single_env_loop(big, np.full(n_skus, 5)), steps // 10, reps), "SKU-steps/s")
-    vec = gym.make_vec("shopgym/Restock-v0", num_envs=n_vec, vectorization_mode="vector_entry_point")
-    record(f"Restock-v0, native vector env x{n_vec}",
-           n_vec * timed(vector_env_loop(vec, np.full(n_vec, 4)), steps // 5, reps), "env-steps/s")
-    sync = gym.make_vec("shopgym/Restock-v0", num_envs=n_vec, vectorization_mode="sync")
-    record(f"Restock-v0, SyncVectorEnv x{n_vec}",
-           n_vec * timed(vector_env_loop(sync, np.full(n_vec, 4)), max(steps // 50, 20), reps), "env-steps/s")
-    rec = gym.make("shopgym/Recommend-v0")
-    record("Recommend-v0, gymnasium.make", timed(single_env_loop(rec, 0), steps // 5, reps), "steps/s")
-    rec_vec = gym.make_vec("shopgym/Recommend-v0", num_envs=n_vec, vectorization_mode="vector_entry_point")
-    record(f"Recommend-v0, native vector env x{n_vec}",
-           n_vec * timed(vector_env_loop(rec_vec, np.zeros(n_vec, dtype=int)), steps // 5, reps),
-           "env-steps/s")
+def measure(figs: Figures, steps: int, sb3_repeats: int | None) -> None:
+    """Time every row into ``figs``: each env in interleaved repeats with its reference (CartPole's single or native
+    vector env), the world-level loops alone; ``steps`` sets the passes' lengths; SB3 PPO is skipped if
+    ``sb3_repeats`` is None."""
+    # The references, timed again next to each env they are compared with (a warm-up, then a pass every repeat).
+    cart_run = single_env_loop(gym.make("CartPole-v1"), 0)
+    cart_vec_run = vector_env_loop(gym.make_vec("CartPole-v1", num_envs=N_VEC, vectorization_mode="vector_entry_point"),
+                                   np.zeros(N_VEC, dtype=int))
+    cart = Loop(cart_run, steps), "steps/s"
+    cart_vec = Loop(cart_vec_run, steps // 5, N_VEC), "env-steps/s"
+
+    figs.time("restock", {CARTPOLE: cart, RESTOCK: (
+        Loop(single_env_loop(gym.make("shopgym/Restock-v0"), 4), steps), "steps/s")})
+    big = gym.make("shopgym/Restock-v0", scenario="steady", n_skus=N_SKUS)
+    figs.time("restock big", {RESTOCK_BIG: (Loop(single_env_loop(big, np.full(N_SKUS, 5)), steps // 10, N_SKUS),
+                                            "SKU-steps/s")})
+    vec = gym.make_vec("shopgym/Restock-v0", num_envs=N_VEC, vectorization_mode="vector_entry_point")
+    sync = gym.make_vec("shopgym/Restock-v0", num_envs=N_VEC, vectorization_mode="sync")
+    figs.time("restock vector", {
+        CARTPOLE_VEC: cart_vec,
+        RESTOCK_VEC: (Loop(vector_env_loop(vec, np.full(N_VEC, 4)), steps // 5, N_VEC), "env-steps/s"),
+        RESTOCK_SYNC: (Loop(vector_env_loop(sync, np.full(N_VEC, 4)), max(steps // 50, 20), N_VEC), "env-steps/s"),
+    })
+    # A pass of the single env covers about 2.5 days of ~2,000 sessions, so that most passes hold a day close or two.
+    figs.time("recommend", {CARTPOLE: cart, RECOMMEND: (
+        Loop(single_env_loop(gym.make("shopgym/Recommend-v0"), 0), steps), "steps/s")})
+    rec_venv = gym.make_vec("shopgym/Recommend-v0", num_envs=N_VEC, vectorization_mode="vector_entry_point")
+    figs.time("recommend vector", {CARTPOLE_VEC: cart_vec, RECOMMEND_VEC: (
+        Loop(vector_env_loop(rec_venv, np.zeros(N_VEC, dtype=int)), steps // 5, N_VEC), "env-steps/s")})
     ads = gym.make("shopgym/Ads-v0")
-    record("Ads-v0, gymnasium.make", timed(single_env_loop(ads, ads.action_space.sample() * 0 + 5), steps // 5, reps),
-           "steps/s")
-    ticks, per_tick = auction_ticks_loop(n_vec)
-    record(f"World auction ticks, {n_vec} worlds", per_tick * timed(ticks, max(steps // 50, 20), reps), "auctions/s")
-    phase, per_day = session_phase_loop(n_vec, 200.0, 10)
-    record(f"World session phase, {n_vec} worlds x 200 sessions x 10 slots",
-           per_day * timed(phase, max(steps // 250, 4), reps), "impressions/s")
+    figs.time("ads", {CARTPOLE: cart, ADS: (
+        Loop(single_env_loop(ads, ads.action_space.sample() * 0 + 5), steps // 5), "steps/s")})
+    ticks, per_tick = auction_ticks_loop(N_VEC)
+    figs.time("auction ticks", {TICKS: (Loop(ticks, max(steps // 50, 20), per_tick), "auctions/s")})
+    phase, per_day = session_phase_loop(N_VEC, 200.0, 10)
+    figs.time("session phase", {PHASE: (Loop(phase, max(steps // 250, 4), per_day), "impressions/s")})
     try:
         import torch
 
         # One torch thread: on a shared 2-core machine a second thread waits for a busy core (a trial run
         # with 2 threads while another job used one core gave 6 days/s instead of 132).
         torch.set_num_threads(1)
-        record(f"World with learned LSTM demand, {n_skus} SKUs", timed(learned_lstm_world(n_skus), max(steps // 25, 40),
-                                                                        reps), "days/s")
+        figs.time("lstm", {LSTM: (Loop(learned_lstm_world(N_SKUS), max(steps // 25, 40)), "days/s")})
     except ImportError as exc:  # forecasters not installed
         print(f"skipping the LSTM world: {exc}")
-    if not args.quick:
-        fps_steps, fps = 4096, {"CartPole-v1": [], "shopgym/Restock-v0": []}
-        for _ in range(3):  # interleaved repeats: both envs see the same machine load
-            for env_id, rates in fps.items():
-                rates.append(sb3_fps(env_id, fps_steps))
-        record("SB3 PPO training, CartPole-v1", statistics.median(fps["CartPole-v1"]), "FPS", cpu_time=False)
-        record("SB3 PPO training, Restock-v0", statistics.median(fps["shopgym/Restock-v0"]), "FPS", cpu_time=False)
+    if sb3_repeats is not None:
+        figs.time("sb3", {SB3_CARTPOLE: (Loop(sb3_loop("CartPole-v1"), 4096), "FPS"),
+                          SB3_RESTOCK: (Loop(sb3_loop("shopgym/Restock-v0"), 4096), "FPS")},
+                  repeats=sb3_repeats, cpu_time=False)
+
+
+def targets_of(figs: Figures) -> list[Target]:
+    """The wanted figures, each from the group of interleaved passes that timed its rows."""
+    targets = [
+        Target("Restock 1 SKU / CartPole", ">= 0.5", "restock", RESTOCK, CARTPOLE),
+        Target(f"Restock {N_SKUS} SKUs, SKU-steps/s", ">= 1,000,000", "restock big", RESTOCK_BIG),
+        Target(f"native vector / SyncVectorEnv (Restock x{N_VEC})", ">= 5", "restock vector", RESTOCK_VEC, RESTOCK_SYNC),
+        Target(f"native vector Restock / native vector CartPole (x{N_VEC})", ">= 0.5", "restock vector", RESTOCK_VEC,
+               CARTPOLE_VEC),
+        Target("Recommend / CartPole", ">= 0.5", "recommend", RECOMMEND, CARTPOLE),
+        Target(f"native vector Recommend / native vector CartPole (x{N_VEC})", ">= 0.5", "recommend vector",
+               RECOMMEND_VEC, CARTPOLE_VEC),
+        Target("World session phase, impressions/s", ">= 1,000,000", "session phase", PHASE),
+        Target("Ads / CartPole", ">= 0.5", "ads", ADS, CARTPOLE),
+        Target("World auction ticks, auctions/s", ">= 5,000,000", "auction ticks", TICKS),
+    ]
+    if "lstm" in figs.groups:
+        targets.append(Target("LSTM world, days/s", ">= 200", "lstm", LSTM))
+    if "sb3" in figs.groups:
+        targets.append(Target("SB3 PPO FPS Restock / CartPole", ">= 0.9", "sb3", SB3_RESTOCK, SB3_CARTPOLE))
+    return targets
+
+
+def cpu_ratio(figs: Figures, t: Target) -> str:
+    """A target's ratio by CPU time (median and range over the repeats), or '-' for a rate or a row without CPU time."""
+    if t.denominator is None or {t.numerator, t.denominator} & figs.no_cpu:
+        return "-"
+    s = figs.value(t, CPU)
+    return f"{_fmt(s.median)} ({_range(s)})"
+
+
+def report(figs: Figures, targets: list[Target], header: str) -> list[str]:
+    """The lines of docs/performance.md above its notes: ``header`` (command, machine, load), the rows table and
+    the targets table (judged on the medians)."""
+    rows = sorted(figs.units, key=lambda k: ROW_ORDER.index(k) if k in ROW_ORDER else len(ROW_ORDER))
+    return [
+        "# Performance", "", header, "",
+        "| what | throughput (median) | range | by CPU time (median) | unit |", "|---|---:|---:|---:|---|",
+        *[f"| {k} | {figs.row(k).median:,.0f} | {figs.row(k).low:,.0f} to {figs.row(k).high:,.0f} | "
+          f"{'-' if k in figs.no_cpu else f'{figs.row(k, CPU).median:,.0f}'} | {figs.units[k]} |" for k in rows],
+        "",
+        "Targets are judged on the median over the repeats of the wall-clock figures (for a ratio, of the ratio of",
+        "the two loops' passes in each repeat); the range is the smallest and the largest repeat. The CPU-time ratio",
+        "compares the same passes by this process's CPU time (the time it ran, without its waits for a core on a",
+        "loaded machine).", "",
+        "| target | measured (median) | range | CPU-time ratio (median, range) | wanted | met (median) |",
+        "|---|---:|---:|---:|---|---|",
+        *[f"| {t.name} | {_fmt(s.median)} | {_range(s)} | {cpu_ratio(figs, t)} | {t.wanted} | "
+          f"{'yes' if _met(s.median, t.wanted) else 'no'} |" for t, s in ((t, figs.value(t)) for t in targets)], "",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter passes, 3 repeats, skip the SB3 section")
+    parser.add_argument("--repeats", type=_positive_int, default=None,
+                        help="interleaved passes of (reference, env) per row (default 5; 3 with --quick)")
+    parser.add_argument("--sb3-repeats", type=_positive_int, default=3,
+                        help="interleaved SB3 PPO trainings per env, 4,096 frames each (default 3)")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
+    args = parser.parse_args()
+    reps = args.repeats or (3 if args.quick else 5)
+    sb3_repeats = None if args.quick else args.sb3_repeats
+    command = "python benchmarks/throughput.py" + (" --quick" if args.quick else "") + (
+        f" --repeats {args.repeats}" if args.repeats else "") + (
+        f" --sb3-repeats {sb3_repeats}" if sb3_repeats not in (None, 3) else "")
+    figs = Figures(reps)
+    load_start = os.getloadavg()[0]
+    measure(figs, 1000 if args.quick else 5000, sb3_repeats)
     load_end = os.getloadavg()[0]
 
-    if args.quick:
-        load_end = os.getloadavg()[0]
-    v = {k: val for k, (val, _) in rows.items()}
-    ratios = {  # target name -> (numerator row, denominator row): their CPU-time ratio is shown too
-        "Restock 1 SKU / CartPole": ("Restock-v0, 1 SKU, gymnasium.make", "CartPole-v1, gymnasium.make"),
-        "native vector Restock / native vector CartPole (x64)": (f"Restock-v0, native vector env x{n_vec}",
-                                                                 f"CartPole-v1, native vector env x{n_vec}"),
-        "Recommend / CartPole": ("Recommend-v0, gymnasium.make", "CartPole-v1, gymnasium.make"),
-        "native vector Recommend / native vector CartPole (x64)": (f"Recommend-v0, native vector env x{n_vec}",
-                                                                   f"CartPole-v1, native vector env x{n_vec}"),
-        "Ads / CartPole": ("Ads-v0, gymnasium.make", "CartPole-v1, gymnasium.make"),
-    }
-
-    def cpu_ratio(name: str) -> str:
-        if name not in ratios or not all(r in cpu for r in ratios[name]):
-            return "-"
-        num, den = ratios[name]
-        return _fmt(cpu[num] / cpu[den])
-
-    targets = [
-        ("Restock 1 SKU / CartPole", v["Restock-v0, 1 SKU, gymnasium.make"] / v["CartPole-v1, gymnasium.make"], ">= 0.5"),
-        (f"Restock {n_skus} SKUs, SKU-steps/s", v[f"Restock-v0, {n_skus} SKUs, gymnasium.make"], ">= 1,000,000"),
-        ("native vector / SyncVectorEnv (Restock x64)",
-         v[f"Restock-v0, native vector env x{n_vec}"] / v[f"Restock-v0, SyncVectorEnv x{n_vec}"], ">= 5"),
-        ("native vector Restock / native vector CartPole (x64)",
-         v[f"Restock-v0, native vector env x{n_vec}"] / v[f"CartPole-v1, native vector env x{n_vec}"], ">= 0.5"),
-    ]
-    targets += [
-        ("Recommend / CartPole", v["Recommend-v0, gymnasium.make"] / v["CartPole-v1, gymnasium.make"], ">= 0.5"),
-        ("native vector Recommend / native vector CartPole (x64)",
-         v[f"Recommend-v0, native vector env x{n_vec}"] / v[f"CartPole-v1, native vector env x{n_vec}"], ">= 0.5"),
-        ("World session phase, impressions/s", v[f"World session phase, {n_vec} worlds x 200 sessions x 10 slots"],
-         ">= 1,000,000"),
-        ("Ads / CartPole", v["Ads-v0, gymnasium.make"] / v["CartPole-v1, gymnasium.make"], ">= 0.5"),
-        ("World auction ticks, auctions/s", v[f"World auction ticks, {n_vec} worlds"], ">= 5,000,000"),
-    ]
-    if f"World with learned LSTM demand, {n_skus} SKUs" in v:
-        targets.append(("LSTM world, days/s", v[f"World with learned LSTM demand, {n_skus} SKUs"], ">= 200"))
-    if "SB3 PPO training, Restock-v0" in v:
-        targets.append(("SB3 PPO FPS Restock / CartPole",
-                        v["SB3 PPO training, Restock-v0"] / v["SB3 PPO training, CartPole-v1"], ">= 0.9"))
+    targets = targets_of(figs)
     print()
-    for name, value, target in targets:
-        print(f"{name:<52} {_fmt(value):>12}   target {target}   (CPU-time ratio {cpu_ratio(name)})")
-
-    lines = [
-        "# Performance", "",
-        f"Produced by `{command}` (medians over {reps} repeats, 3 interleaved repeats for SB3 PPO; every ratio "
-        "from this one run).",
+    for t in targets:
+        s = figs.value(t)
+        print(f"{t.name:<56} {_fmt(s.median):>12} ({_range(s)})   target {t.wanted}   "
+              f"(CPU-time ratio {cpu_ratio(figs, t)})")
+    sb3_reps = f", {sb3_repeats} for SB3 PPO" if sb3_repeats else ""
+    header = (
+        f"Produced by `{command}`: {reps} interleaved repeats per row{sb3_reps} (one pass of the reference loop, "
+        "then one of the env's, then the reference again, ...); every ratio is taken within each repeat and given as "
+        "the median over the repeats and their range (min to max); every ratio from this one run.\n"
         f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
         f"numpy {np.__version__}, gymnasium {gym.__version__}. Load average (1 min, `os.getloadavg`) "
-        f"{load_start:.1f} when the run started, {load_end:.1f} when it ended ({os.cpu_count()} cores).", "",
-        "| what | throughput | by CPU time | unit |", "|---|---:|---:|---|",
-        *[f"| {k} | {val:,.0f} | {f'{cpu[k]:,.0f}' if k in cpu else '-'} | {unit} |" for k, (val, unit) in rows.items()],
-        "",
-        "Targets are judged on the wall-clock figures; the CPU-time ratio compares the same loops by this process's CPU",
-        "time (the time it ran, without its waits for a core on a loaded machine).", "",
-        "| target | measured | CPU-time ratio | wanted | met |", "|---|---:|---:|---|---|",
-        *[f"| {name} | {_fmt(value)} | {cpu_ratio(name)} | {target} | {'yes' if _met(value, target) else 'no'} |"
-          for name, value, target in targets], "",
-    ]
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        f"{load_start:.1f} when the run started, {load_end:.1f} when it ended ({os.cpu_count()} cores).")
+    lines = report(figs, targets, header)
     notes = Path(args.out).with_name("performance_notes.md")
     if notes.exists():
         lines += [notes.read_text()]
-    Path(args.out).write_text("\n".join(lines))
+    atomic_write_text(args.out, "\n".join(lines))
     print(f"\nwrote {args.out}")
 
 
