@@ -42,3 +42,16 @@ def test_shipped_marker_ignores_only_the_scenario_hash():
     cfg = {"algo": "ppo", "scenario_hash": "a", "hyperparams": {"gamma": 0.99}}
     assert ra.same_run_settings(cfg, {**cfg, "scenario_hash": "b"})
     assert not ra.same_run_settings(cfg, {**cfg, "hyperparams": {"gamma": 0.97}})
+
+
+def test_memory_target_is_met_only_when_the_best_agents_paired_ci_lies_above_zero():
+    myopic = np.array([10.0, 20.0, 30.0, 40.0])
+    better = myopic + np.array([4.0, 5.0, 6.0, 5.0])  # differences 4 .. 6: CI above zero
+    noisy = myopic + np.array([9.0, -8.0, 7.0, -6.0])  # mean +0.5, CI across zero
+    lines = ra.memory_target_lines([("A", noisy), ("B", better)], myopic)
+    assert "A, slates of one" in lines[0] and "CI includes zero" in lines[0]
+    assert "+5.0 ±" in lines[1] and "CI lies above zero" in lines[1]
+    assert "**Met**" in lines[-1] and "best: B" in lines[-1] and "1 of 2 agents" in lines[-1]
+    lines = ra.memory_target_lines([("A", noisy)], myopic)
+    assert "**Not met**" in lines[-1] and "0 of 1 agents" in lines[-1]
+    assert ra.memory_target_lines([], myopic) == []  # no slate-1 agent saved: no target line
