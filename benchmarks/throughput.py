@@ -401,7 +401,9 @@ def report(figs: Figures, targets: list[Target], header: str) -> list[str]:
         "Targets are judged on the median over the repeats of the wall-clock figures (for a ratio, of the ratio of",
         "the two loops' passes in each repeat); the range is the smallest and the largest repeat. The CPU-time ratio",
         "compares the same passes by this process's CPU time (the time it ran, without its waits for a core on a",
-        "loaded machine).", "",
+        "loaded machine). A target's ratio need not equal the quotient of two rows above: a row pools its passes",
+        "over every group that timed it (CartPole is timed next to each env), a ratio pairs the passes of one",
+        "group repeat by repeat.", "",
         "| target | measured (median) | range | CPU-time ratio (median, range) | wanted | met (median) |",
         "|---|---:|---:|---:|---|---|",
         *[f"| {t.name} | {_fmt(s.median)} | {_range(s)} | {cpu_ratio(figs, t)} | {t.wanted} | "
