@@ -3,7 +3,7 @@
 
     python benchmarks/recommend_fidelity.py [--scenario recommend] [--horizon 7] [--seeds 10]
         [--impressions 1000000] [--epsilon 1.0] [--models shared_bottom,esmm] [--fits 3x512,4x4096,8x8192,16x8192]
-        [--holdout 500000]
+        [--holdout 500000] [--calibrate platt|none]
         [--sizes 100000,300000] [--epsilons 0.05,0.3] [--sensitivity-impressions 300000] [--sensitivity-seeds 5]
         [--ppo-steps 0] [--quick]
 
@@ -16,8 +16,14 @@ margin (a few sampled purchases an episode) is kept next to it.
    log seed 12345 (held-out logs: seed 12346, ``--holdout`` impressions, same epsilon); they are written as CSV
    and each candidate (every model of ``--models`` with every recipe ``EPOCHSxBATCH`` of ``--fits``) is fitted
    and saved by ``shopgym conversion fit`` (its command function).
-2. Selection: the candidate with the lowest held-out log loss (summed over click, cart, purchase) drives the
-   learned world; the choice never looks at the fidelity figures.
+2. Selection (the rule, declared before the run that first used it; ``--calibrate platt``, the default): every
+   candidate is recalibrated per funnel stage (``forecasters.conversion.calibration``: a 2-parameter Platt map of
+   the model's logit of p(click), p(cart | click) and p(purchase | cart), fitted by maximum likelihood) on separate
+   CALIBRATION logs (seed 12347, ``--holdout`` impressions, same logging policy), saved to a new file next to the
+   uncalibrated one (``...-platt-N-12347.pt``; the cached fit is never overwritten); then the calibrated candidate
+   with the lowest held-out log loss (seed 12346 logs, summed over click, cart, purchase) drives the learned world.
+   ``--calibrate none`` is the rule of before: the uncalibrated candidate with the lowest held-out log loss. The
+   choice never looks at the fidelity figures.
 3. Fidelity: every policy of ``--policies`` on ``shopgym/Recommend-v0`` with ``response_model = "learned:PATH"``
    and in the true world, same seeds 0 .. n-1 (``scenarios.fidelity_recommend``).
 4. Sensitivity: the margin error over ``--sensitivity-policies`` for the selected candidate's recipe fitted on ``--sizes``
@@ -65,6 +71,11 @@ POLICIES = ("random", "most_popular", "myopic_oracle", "stock_aware_greedy", "ep
 LOG_SEED = 12345
 #: Seed of the held-out logs the models are selected on (a different episode stream from the training logs').
 HOLDOUT_SEED = LOG_SEED + 1
+#: Seed of the calibration logs every candidate is recalibrated on under ``--calibrate platt`` (neither the training
+#: nor the held-out logs: the held-out loss that selects stays out of sample).
+CALIBRATION_SEED = LOG_SEED + 2
+#: ``--calibrate`` choices: ``platt`` (recalibrate every candidate, then select) or ``none`` (select as fitted).
+CALIBRATIONS = ("platt", "none")
 TASKS = ("click", "cart", "purchase")
 #: ``--quick``: a small shop with the dense funnel of before the Taobao calibration (so that a short episode
 #: holds purchases) and a short run, for tests; its figures mean nothing.
@@ -117,6 +128,21 @@ def fit_model(scenario: str, keys: dict, n: int, epsilon: float, name: str, fold
     return out
 
 
+def calibrate_model(path: Path, calibration_logs: Path, df: pd.DataFrame) -> Path:
+    """The saved model at ``path`` recalibrated on the logs ``df`` (read from ``calibration_logs``), saved to a NEW
+    file (``<path stem>-platt-<calibration logs stem>.pt``, written once per folder); ``path`` is left as it is."""
+    from forecasters.conversion.registry import load_model
+
+    out = path.with_name(f"{path.stem}-platt-{calibration_logs.stem.removeprefix('logs-')}.pt")
+    if not out.exists():
+        model = load_model(path).calibrate(df)
+        model.save(out)
+        say(f"calibrated {path.name} -> {out.name}: " + ", ".join(
+            f"{t} {a:.3f} z {b:+.3f}" for t, a, b in zip(TASKS, model.calibration_.scale_, model.calibration_.shift_,
+                                                         strict=True)))
+    return out
+
+
 def heldout_loss(path: Path, df: pd.DataFrame) -> dict[str, float]:
     """Held-out log loss (nats per impression) on the logs ``df`` of the saved model at ``path`` per task, their
     ``sum``, the ``oracle``'s sum (the true probabilities of the logs: the floor no model beats on average) and the
@@ -146,7 +172,11 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--models", default="shared_bottom,esmm", help="candidate conversion models (held-out selection)")
     p.add_argument("--fits", default="3x512,4x4096,8x8192,16x8192",
                    help="candidate training recipes, EPOCHSxBATCH each, crossed with --models")
-    p.add_argument("--holdout", type=int, default=500_000, help="held-out log impressions of the model selection")
+    p.add_argument("--holdout", type=int, default=500_000,
+                   help="held-out log impressions of the model selection (and of the calibration logs)")
+    p.add_argument("--calibrate", default="platt", choices=CALIBRATIONS,
+                   help="platt: recalibrate every candidate on calibration logs (seed 12347), then select by held-out "
+                        "log loss; none: select the candidates as fitted (the rule of before)")
     p.add_argument("--sizes", default="100000,300000", help="other log sizes for the sensitivity (at --epsilon)")
     p.add_argument("--epsilons", default="0.05,0.3", help="other logging epsilons for the sensitivity")
     p.add_argument("--sensitivity-impressions", type=int, default=300_000, help="log size of the epsilon sensitivity")
@@ -168,13 +198,13 @@ def parse(argv=None) -> argparse.Namespace:
 
 def command_line(args) -> str:
     if args.quick:
-        return "python benchmarks/recommend_fidelity.py --quick"
+        return "python benchmarks/recommend_fidelity.py --quick" + (" --calibrate none" if not calibrated(args) else "")
     return (f"python benchmarks/recommend_fidelity.py --scenario {args.scenario} --horizon {args.horizon} "
             f"--seeds {args.seeds} --policies {args.policies} --impressions {args.impressions} --epsilon {args.epsilon} "
             f"--models {args.models} --holdout {args.holdout} --sizes {args.sizes} --epsilons {args.epsilons} "
             f"--sensitivity-impressions {args.sensitivity_impressions} --sensitivity-policies "
             f"{args.sensitivity_policies} --sensitivity-seeds {args.sensitivity_seeds} --fits {args.fits} "
-            f"--ppo-steps {args.ppo_steps}")
+            f"--ppo-steps {args.ppo_steps}" + (f" --calibrate {args.calibrate}" if hasattr(args, "calibrate") else ""))
 
 
 def _encode(obj):
@@ -223,20 +253,41 @@ def rewrite(results: Path, out: str) -> dict:
     return saved
 
 
+def calibrated(args) -> bool:
+    """Whether the run recalibrates its candidates (``--calibrate platt``; results of before hold no such key)."""
+    return getattr(args, "calibrate", "none") == "platt"
+
+
 def select_model(args, folder: Path, n: int, epsilon: float, names: list[str]) \
         -> tuple[str, dict[str, Path], dict[str, dict[str, float]]]:
-    """Fit every candidate of ``names`` on logs of ``n`` impressions at ``epsilon``; return the one with the lowest
-    log loss on held-out logs of the same logging policy, all paths and every candidate's held-out losses
-    (``heldout_loss``)."""
+    """Fit every candidate of ``names`` on logs of ``n`` impressions at ``epsilon``; under ``--calibrate platt``
+    recalibrate each on calibration logs (seed ``CALIBRATION_SEED``, ``--holdout`` impressions, same logging policy).
+    Return the candidate with the lowest summed log loss on held-out logs of the same logging policy (after
+    calibration under ``platt``), the paths of the models that drive a world (the calibrated files under ``platt``)
+    and every candidate's held-out figures (``heldout_loss``; under ``platt`` also with ``cal_`` in front: after
+    calibration)."""
+    import gc
+
     from forecasters.conversion.data import load_logs
 
     paths = {m: fit_model(args.scenario, args.keys, n, epsilon, m, folder) for m in names}
+    if calibrated(args):
+        cal_logs = logs_file(args.scenario, args.keys, args.holdout, epsilon, folder, CALIBRATION_SEED)
+        cal_df = load_logs(cal_logs, TASKS, nested=True)
+        cal_paths = {m: calibrate_model(p, cal_logs, cal_df) for m, p in paths.items()}
+        del cal_df
+        gc.collect()
     holdout = load_logs(logs_file(args.scenario, args.keys, args.holdout, epsilon, folder, HOLDOUT_SEED), TASKS,
                         nested=False)
     losses = {m: heldout_loss(p, holdout) for m, p in paths.items()}
-    best = min(losses, key=lambda m: losses[m]["sum"])
-    say(f"held-out log loss ({n:,} eps {epsilon}): " + ", ".join(f"{m} {v['sum']:.5f}" for m, v in losses.items())
-        + f" -> {best}")
+    key = "sum"
+    if calibrated(args):
+        for m, p in cal_paths.items():
+            losses[m].update({f"cal_{k}": v for k, v in heldout_loss(p, holdout).items()})
+        paths, key = cal_paths, "cal_sum"
+    best = min(losses, key=lambda m: losses[m][key])
+    say(f"held-out log loss ({n:,} eps {epsilon}{', after calibration' if calibrated(args) else ''}): "
+        + ", ".join(f"{m} {v[key]:.5f}" for m, v in losses.items()) + f" -> {best}")
     return best, paths, losses
 
 
@@ -340,6 +391,41 @@ def verdicts(rows) -> str:
             f"wholly outside for {counts['refuted']}, across a bound for {counts['open']}")
 
 
+def selection_rule(args) -> str:
+    """The doc's sentence of the selection rule the run used (``--calibrate``)."""
+    held = (f"on {args.holdout:,} held-out impressions (seed {HOLDOUT_SEED}, same logging policy; summed over click, "
+            "cart and purchase, nats per impression)")
+    tail = ("drives the learned world as `response_model = \"learned:PATH\"`, chosen before any fidelity figure was "
+            "computed.")
+    if not calibrated(args):
+        return f"The one with the lowest log loss {held} {tail}"
+    return ("**Selection rule (declared before this run; `--calibrate platt`):** every candidate is recalibrated per "
+            "funnel stage (`forecasters.conversion.calibration`: a 2-parameter Platt map of the model's logit of "
+            "p(click) on every impression, p(cart | click) on clicked ones, p(purchase | cart) on carted ones, fitted "
+            f"by maximum likelihood) on {args.holdout:,} separate calibration impressions (seed {CALIBRATION_SEED}, "
+            f"same logging policy); the calibrated candidate with the lowest log loss {held} {tail} The columns "
+            "after calibration are those the rule reads; the uncalibrated ones are the candidates as fitted (the "
+            "rule of before, `--calibrate none`, chose by their sum).")
+
+
+def candidates_table(losses: dict, best: str, after: bool) -> list[str]:
+    """The candidates' held-out log loss and bias per task as fitted, and after calibration when ``after``."""
+    tasks = ("click", "cart", "purchase")
+    head = ["log loss click", "cart", "purchase", "sum", "bias click", "cart", "purchase"]
+    prefixes = ["", "cal_"] if after else [""]
+    if after:
+        head += ["calibrated: log loss click", "cart", "purchase", "sum", "bias click", "cart", "purchase"]
+    lines = ["| candidate | " + " | ".join(head) + " | chosen |", "|---" * (len(head) + 2) + "|"]
+    for m, v in losses.items():
+        cells = [c for p in prefixes for c in ([f"{v[p + t]:.5f}" for t in (*tasks, "sum")]
+                                               + [f"{v[p + 'bias_' + t]:.3f}" for t in tasks])]
+        lines.append(f"| {m} | " + " | ".join(cells) + f" | {'yes' if m == best else ''} |")
+    oracle = next(iter(losses.values()))["oracle"]
+    truth = ["", "", "", f"{oracle:.5f}", "1", "1", "1"] * len(prefixes)
+    lines.append("| (true probabilities) |" + "".join(f" {c} |" if c else " |" for c in truth) + " |")
+    return lines
+
+
 def fidelity_body(args, figures) -> str:
     """The fidelity section: setup, the model selection, the table of the selected model, the target, the
     sensitivity table."""
@@ -361,25 +447,15 @@ def fidelity_body(args, figures) -> str:
         f"recorded; `forecasters.conversion.logs.generate_logs`, seed {LOG_SEED}) in the scenario's own shop (the "
         "previous run's sensitivity found exploration worth most; the one below tells again). Candidates: each model "
         f"of {args.models.replace(',', ', ')} fitted by `shopgym conversion fit` with each recipe of {args.fits} "
-        "(epochs x batch size; seed 0, Adam at the model's default learning rate). The one with the lowest log loss "
-        f"on {args.holdout:,} held-out impressions (seed {HOLDOUT_SEED}, same logging policy; summed over click, cart "
-        "and purchase, nats per impression) drives the learned world as `response_model = \"learned:PATH\"`, chosen "
-        "before any fidelity figure was computed. Bias: the mean predicted probability over the mean true one on "
-        "the held-out logs (1: calibrated on average).",
-        "",
-        "| candidate | log loss click | cart | purchase | sum | bias click | cart | purchase | chosen |",
-        "|---|---|---|---|---|---|---|---|---|"]
-    for m, v in losses.items():
-        lines.append(f"| {m} | {v['click']:.5f} | {v['cart']:.5f} | {v['purchase']:.5f} | {v['sum']:.5f} "
-                     f"| {v['bias_click']:.3f} | {v['bias_cart']:.3f} | {v['bias_purchase']:.3f} "
-                     f"| {'yes' if m == best else ''} |")
-    oracle = next(iter(losses.values()))["oracle"]
-    lines += [f"| (true probabilities) | | | | {oracle:.5f} | 1 | 1 | 1 | |", "",
+        "(epochs x batch size; seed 0, Adam at the model's default learning rate). " + selection_rule(args)
+        + " Bias: the mean predicted probability over the mean true one on the held-out logs (1: calibrated on "
+        "average).",
+        "", *candidates_table(losses, best, calibrated(args)), "",
               "In a learned world the myopic oracle ranks by the LEARNED model's probabilities "
               "(`RecommendEnv.privileged_expected_margin` reads `world.response_model`): its row is the learned "
               "world's own myopic optimum, played in the learned world.", ""]
     for model, rows in tables(args, figures).items():
-        lines += [f"**{model}**", "", fidelity_table(rows), ""]
+        lines += [f"**{model}**" + (" (recalibrated)" if calibrated(args) else ""), "", fidelity_table(rows), ""]
         out = [f"{r.name} {pct(r.error)}" for r in rows if not r.within()]
         verdict = "**Met**" if not out else "**Not met**"
         lines.append(f"Target (each baseline's margin within 10% of its ground-truth value, on expected margin), "
@@ -388,19 +464,28 @@ def fidelity_body(args, figures) -> str:
         lines.append(f"How sure: {verdicts(rows)}; median half-width "
                      f"{100 * np.nanmedian([r.ratio_half for r in rows]):.1f}%.")
         bias = losses[model]
-        lines.append(f"Where the error comes from: the chosen model's mean purchase probability on the held-out logs is "
-                     f"{bias['bias_purchase']:.3f} of the true one (click {bias['bias_click']:.3f}, cart "
-                     f"{bias['bias_cart']:.3f}), and the margin ratios (median "
-                     f"{np.nanmedian([r.ratio for r in rows]):.3f}) follow it: the purchase head's calibration, which "
-                     "the held-out log loss barely weighs (purchases are rare in the logs, so the summed "
-                     "loss is mostly the click task's), as the bias column of the candidates shows.")
+        median = np.nanmedian([r.ratio for r in rows])
+        if calibrated(args):
+            lines.append(f"Calibration of the chosen model on the held-out logs: mean purchase probability "
+                         f"{bias['cal_bias_purchase']:.3f} of the true one after recalibration, "
+                         f"{bias['bias_purchase']:.3f} as fitted (click {bias['cal_bias_click']:.3f} / "
+                         f"{bias['bias_click']:.3f}, cart {bias['cal_bias_cart']:.3f} / {bias['bias_cart']:.3f}); "
+                         f"median margin ratio learned / true {median:.3f}.")
+        else:
+            lines.append(f"Where the error comes from: the chosen model's mean purchase probability on the held-out "
+                         f"logs is {bias['bias_purchase']:.3f} of the true one (click {bias['bias_click']:.3f}, cart "
+                         f"{bias['bias_cart']:.3f}), and the margin ratios (median {median:.3f}) follow it: the "
+                         "purchase head's calibration, which the held-out log loss barely weighs (purchases are rare "
+                         "in the logs, so the summed loss is mostly the click task's), as the bias column of the "
+                         "candidates shows.")
         lines.append("")
     sens = sens_rows(args, figures)
     lines += [f"**Sensitivity** (the selected model, {recipe(best)[0]}; policies: "
               + ", ".join(r.name for r in sens[0][3]) + f"; seeds 0 .. {args.sensitivity_seeds - 1}): the mean and "
               "largest |learned / true - 1| of the expected margin over the policies, by log size and logging "
               "epsilon. Each setting's recipe (of " + args.fits + ") chosen as above, by log loss on held-out logs of "
-              "its own logging policy; the row of the main setting reuses the main table's model and episodes.", "",
+              "its own logging policy" + (" after recalibration on calibration logs of that policy" if calibrated(args)
+                                          else "") + "; the row of the main setting reuses the main table's model and episodes.", "",
               "| log impressions | logging epsilon | recipe | mean abs margin error | largest (policy) | within 10% "
               "| CI within / outside 1 ± 10% |",
               "|---|---|---|---|---|---|---|"]
@@ -418,7 +503,8 @@ def sim_body(args, figures) -> str:
     lines = [
         f"Expected margin in the TRUE world (under the true response model; currency, mean ± 95% CI over seeds 0 .. "
         f"{args.seeds - 1}, the fidelity section's episodes) of a policy made in the true world and of the same "
-        f"policy made in the learned world (the {best} model of the fidelity table). Best policy of each world: the "
+        f"policy made in the learned world (the {best} model of the fidelity table"
+        f"{', recalibrated' if calibrated(args) else ''}). Best policy of each world: the "
         "myopic oracle is optimal per session without memory; in the learned world it is greedy by the learned "
         "model's expected margin, which is `learned_greedy:PATH` when played in the true world. Ratio: of the mean "
         "expected margins, ± its paired 95% CI (same seeds, same shoppers); realised margins for reference.", "",

@@ -7,6 +7,10 @@ the loss) and ``shared_parameters()`` (frozen by ``fine_tune(freeze_shared=True)
 Contract (scikit-learn style): the constructor only stores and validates; ``fit`` sets attributes
 ending in ``_`` and returns ``self``; ``predict_proba`` returns one column per task, in ``tasks``
 order, each the per-row probability of that label.
+
+``calibrate(logs)`` fits a per-stage Platt recalibration (``calibration.FunnelCalibration``) on logs the model was
+not fitted on; from then on ``predict_proba`` returns calibrated probabilities, and ``save``/``load`` keep it (a
+file saved before calibration existed loads uncalibrated). ``fit`` and ``fine_tune`` drop it.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from forecasters.conversion.calibration import FunnelCalibration
 from forecasters.conversion.cross import Crossed, CrossNet
-from forecasters.conversion.data import validate_labels
+from forecasters.conversion.data import check_nested, validate_labels
 from forecasters.conversion.features import DEFAULT_CATEGORICAL, TabularEncoder
 from forecasters.conversion.weighting import GRADNORM_ALPHA, LossWeighting, gradnorm_parameters
+from shopgym.errors import DataError
 
 FORMAT_VERSION = 1
 EPS = 1e-7
@@ -113,6 +119,7 @@ class ConversionModel:
         self.network_ = self._seeded_build(self.seed)
         self.weighting_ = LossWeighting(len(self.tasks), self.weighting, self.loss_weights, self.gradnorm_alpha)
         self.history_ = []
+        self.calibration_ = None  # a refitted model's old calibration no longer applies
         self._train(self.encoder_.transform(X), labels, sample_weight, self.epochs, freeze_shared=False, lr=self.lr)
         return self
 
@@ -125,6 +132,7 @@ class ConversionModel:
         """
         self._check_fitted()
         labels = self._labels(X, y)
+        self.calibration_ = None  # the network changes: its old calibration no longer applies
         if reset_towers:  # re-initialise everything but the shared layers
             fresh = dict(self._seeded_build(self.seed + 1).named_parameters())
             shared = {id(p) for p in getattr(self.network_, "shared_parameters", lambda: [])()}
@@ -137,7 +145,34 @@ class ConversionModel:
         return self
 
     def predict_proba(self, X: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
-        """Per-row probability of each task's label, ``(n, n_tasks)``, float64 in ``[0, 1]``."""
+        """Per-row probability of each task's label, ``(n, n_tasks)``, float64 in ``[0, 1]`` (calibrated once
+        ``calibrate`` was called: then nested, each column at most the one before it)."""
+        p = self._raw_proba(X, batch_size)
+        calibration = getattr(self, "calibration_", None)
+        return p if calibration is None else calibration.transform(p)
+
+    def calibrate(self, X: pd.DataFrame, y: pd.DataFrame | np.ndarray | None = None,
+                  batch_size: int = 65536) -> ConversionModel:
+        """Fit a per-stage Platt recalibration on logs ``X`` the model was NOT fitted on (labels from its ``tasks``
+        columns unless ``y`` is given; they must be nested, e.g. no purchase without a cart) and keep it in
+        ``calibration_``; returns ``self``. It replaces any earlier calibration (it is fitted on the network's own
+        answers). The tasks must be a nested funnel in order (``calibration`` module)."""
+        self._check_fitted()
+        if not isinstance(X, pd.DataFrame):
+            raise DataError(f"calibration logs must be a pandas DataFrame, got {type(X).__name__}.")
+        labels = validate_labels(X, self.tasks, what="calibration logs") if y is None else self._labels(X, y)
+        features = [*self.encoder_.numeric_, *self.encoder_.categories_]
+        missing = [c for c in features if c not in X.columns]
+        if missing:
+            raise DataError(f"calibration logs lack feature column(s) {missing} that the model was fitted with; "
+                            "calibrate on logs in the layout of the training logs (what `shopgym conversion "
+                            "generate` writes), from the same logging policy.")
+        check_nested(labels, self.tasks, what="calibration logs")
+        self.calibration_ = FunnelCalibration(self.tasks).fit(self._raw_proba(X, batch_size), labels)
+        return self
+
+    def _raw_proba(self, X: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
+        """The network's own probabilities, ``(n, n_tasks)`` in ``[0, 1]``, before any calibration."""
         self._check_fitted()
         x = torch.from_numpy(self.encoder_.transform(X))
         self.network_.eval()
@@ -156,8 +191,11 @@ class ConversionModel:
         self._check_fitted()
         params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
         buf = io.BytesIO()
-        torch.save({"format": FORMAT_VERSION, "model": self.name, "params": params, "encoder": self.encoder_.state(),
-                    "state_dict": self.network_.state_dict(), "weighting": self.weighting_.state_dict()}, buf)
+        blob = {"format": FORMAT_VERSION, "model": self.name, "params": params, "encoder": self.encoder_.state(),
+                "state_dict": self.network_.state_dict(), "weighting": self.weighting_.state_dict()}
+        if getattr(self, "calibration_", None) is not None:  # plain data; absent = uncalibrated (older files too)
+            blob["calibration"] = self.calibration_.state()
+        torch.save(blob, buf)
         return atomic_write_bytes(path, buf.getvalue())
 
     @classmethod
@@ -203,7 +241,12 @@ class ConversionModel:
             model.network_.load_state_dict(blob["state_dict"])
             model.weighting_ = LossWeighting(len(model.tasks), model.weighting, model.loss_weights, model.gradnorm_alpha)
             model.weighting_.load_state_dict(blob["weighting"])
-        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            cal = blob.get("calibration")  # files saved before calibration existed have none: uncalibrated
+            model.calibration_ = None if cal is None else FunnelCalibration.from_state(cal)
+            if cal is not None and model.calibration_.stages != tuple(model.tasks):
+                raise ValueError(f"its calibration is of stages {model.calibration_.stages}, the model's tasks are "
+                                 f"{tuple(model.tasks)}")
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
             raise ModelFileError(f"{str(path)!r} holds a {blob['model']!r} model that cannot be rebuilt "
                                  f"({type(e).__name__}: {str(e)[:200]}); it was saved by another version. {refit}") from e
         model.history_ = []

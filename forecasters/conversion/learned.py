@@ -3,7 +3,9 @@
 It satisfies ``shopgym.world.protocols.ResponseModel``: for a batch of impressions it builds the
 same feature columns the logs carry (``shopgym.world.response.impression_features``), asks the
 model for p(click), p(cart), p(purchase) per impression and turns them into the funnel's
-conditional probabilities. Select it in a scenario with ``response_model = "learned:PATH"``.
+conditional probabilities. Select it in a scenario with ``response_model = "learned:PATH"``. A model recalibrated
+with ``ConversionModel.calibrate`` (``shopgym conversion calibrate``) answers calibrated here too: its
+``predict_proba`` applies the calibration saved with it.
 """
 
 from __future__ import annotations

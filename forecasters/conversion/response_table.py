@@ -10,7 +10,8 @@ batched call, and looked up afterwards. ``LearnedConversion.tabulate()`` switche
 
 Every row in the tabulated context is answered from its table (built on first need, the least recently used
 dropped beyond ``max_rows``; a rebuilt table holds the same values), every other row by the model directly,
-so the answers never depend on what was asked before: same seed, same trajectory.
+so the answers never depend on what was asked before: same seed, same trajectory. The tables hold whatever
+``predict`` answers, so a recalibrated model (``ConversionModel.calibrate``) is tabulated calibrated.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ Example::
 
     shopgym conversion generate logs.csv --n-impressions 100000 --seed 0
     shopgym conversion fit logs.csv model.pt --model mmoe --epochs 3
+    shopgym conversion calibrate model.pt other_logs.csv calibrated.pt
     shopgym conversion evaluate model.pt logs.csv
 """
 
@@ -99,6 +100,35 @@ def fit(
     except FILE_FAULTS as exc:
         _fail(exc)
     typer.echo(f"fitted {model} on {len(df)} rows; saved to {out}")
+
+
+@app.command()
+def calibrate(
+    model_path: Path = typer.Argument(..., help="A model saved by `fit`."),
+    logs: Path = typer.Argument(..., help="Calibration logs: same layout and logging policy as the training logs, "
+                                "but NOT the rows the model was fitted on."),
+    out: Path = typer.Argument(..., help="Where to save the calibrated model (a new file; MODEL_PATH is kept)."),
+) -> None:
+    """Recalibrate a fitted funnel model per stage (Platt: p(click), p(cart | click), p(purchase | cart)) on logs it
+    was not fitted on; the saved copy answers calibrated wherever it is used (e.g. ``learned:OUT``)."""
+    from forecasters.conversion.data import load_logs
+    from forecasters.conversion.registry import load_model
+
+    try:
+        if out.resolve() == model_path.resolve():
+            raise ModelFileError(f"OUT {str(out)!r} is MODEL_PATH; write the calibrated model to a new file.")
+        if out.is_dir():
+            raise ModelFileError(f"OUT {str(out)!r} is a folder; name the model file to write, e.g. {str(out / 'model.pt')!r}.")
+        m = load_model(model_path)
+        _check_logs(logs)
+        df = load_logs(logs, m.tasks, nested=True)
+        m.calibrate(df).save(out)
+    except FILE_FAULTS as exc:
+        _fail(exc)
+    cal = m.calibration_
+    fitted = ", ".join(f"{t} {a:.3f} z {b:+.3f} ({k:,} rows)" for t, a, b, k in zip(cal.stages, cal.scale_, cal.shift_,
+                                                                                      cal.n_, strict=True))
+    typer.echo(f"calibrated on {len(df)} rows (logit scale, shift per stage: {fitted}); saved to {out}")
 
 
 @app.command()

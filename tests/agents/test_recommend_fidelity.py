@@ -158,10 +158,11 @@ def test_the_benchmark_small_mode_runs_end_to_end(tmp_path):
     for name in ("fidelity", "sim-to-real"):
         assert text.count(f"<!-- {name}:start -->") == 1
     assert "python benchmarks/recommend_fidelity.py --quick" in text and "myopic_oracle" in text
-    best, losses = out["selection"]  # the candidate with the lowest held-out log loss drives the learned world
+    best, losses = out["selection"]  # the lowest held-out log loss after recalibration drives the learned world
     assert set(losses) == {f"{m}/{f}" for m in ("shared_bottom", "esmm") for f in ("1x512", "2x1024")}
-    assert best == min(losses, key=lambda m: losses[m]["sum"])
-    assert all(v["sum"] > v["oracle"] > 0 for v in losses.values())  # no model beats the true probabilities
+    assert best == min(losses, key=lambda m: losses[m]["cal_sum"])
+    assert all(v["sum"] > v["oracle"] > 0 and v["cal_sum"] > v["oracle"] for v in losses.values())
+    assert "Selection rule (declared before this run; `--calibrate platt`)" in text and "calibrated: log loss" in text
     assert set(out["tables"]) == {best} and "ppo" in out["sim"]
     assert "expected margin" in text
     assert (tmp_path / "work" / "results.json").exists()
@@ -171,6 +172,36 @@ def test_the_benchmark_small_mode_runs_end_to_end(tmp_path):
     assert [ln for ln in doc.read_text().splitlines() if not ln.startswith("Produced by")] == strip
     main(["--quick", "--out", str(doc), "--workdir", str(tmp_path / "work")])  # re-run: replaced, not appended
     assert doc.read_text().count("<!-- fidelity:start -->") == 1
+
+
+def test_selection_recalibrates_every_candidate_into_a_new_file(tmp_path):
+    """``--calibrate platt``: each candidate is recalibrated on calibration logs (seed 12347) into a new file, the
+    fitted one left as it was, and the lowest held-out loss AFTER calibration is chosen; ``none`` is the old rule."""
+    from benchmarks.recommend_fidelity import CALIBRATION_SEED, HOLDOUT_SEED, parse, select_model
+    from forecasters.conversion.base import ConversionModel
+
+    args = parse(["--quick"])
+    assert args.calibrate == "platt"
+    args.holdout = 800  # held-out and calibration logs of 800 impressions (the quick shop's dense funnel)
+    names = ["shared_bottom/1x512", "esmm/1x512"]
+    best, paths, losses = select_model(args, tmp_path, 800, 1.0, names)
+    fitted = {m: tmp_path / f"{m.replace('/', '-')}-800-1.0.pt" for m in names}
+    assert (tmp_path / f"logs-800-1.0-{CALIBRATION_SEED}.csv").exists()
+    assert (tmp_path / f"logs-800-1.0-{HOLDOUT_SEED}.csv").exists()
+    raw_bytes = {m: p.read_bytes() for m, p in fitted.items()}
+    for m in names:
+        assert paths[m] != fitted[m] and paths[m].name.endswith(f"-platt-800-1.0-{CALIBRATION_SEED}.pt")
+        assert ConversionModel.load(paths[m]).calibration_ is not None
+        assert ConversionModel.load(fitted[m]).calibration_ is None
+        assert losses[m]["cal_sum"] != losses[m]["sum"]
+    assert best == min(names, key=lambda m: losses[m]["cal_sum"])
+    again = select_model(args, tmp_path, 800, 1.0, names)  # cached: same files, same figures
+    assert again[1] == paths and again[2] == losses
+    args.calibrate = "none"
+    best, paths, losses = select_model(args, tmp_path, 800, 1.0, names)
+    assert paths == fitted and best == min(names, key=lambda m: losses[m]["sum"])
+    assert not any(k.startswith("cal_") for v in losses.values() for k in v)
+    assert {m: p.read_bytes() for m, p in fitted.items()} == raw_bytes  # never written over
 
 
 def test_saved_figures_are_plain_json_and_round_trip(tmp_path):
