@@ -47,6 +47,8 @@ seeds the run trained on, and ``hyperparams``). Train with ``shopgym train --alg
 ``agents/hyperparams/slateq.yml`` over ``DEFAULTS``, the slate size the env's ``slate_size``; no resume, so an
 ``--out`` holding a run needs ``--overwrite``) or ``python -m agents.slateq --scenario recommend-exact
 --slate-size 2 ...`` (``train``; it replaces a run in ``--out``). Both write the same folder for the same settings.
+Replacing a run deletes its files (``RUN_FILES``) and its ``evaluation_*.json`` once training ends, and nothing
+else in the folder; a folder whose ``config.yml`` is not a SlateQ run's is refused before training (``check_out``).
 """
 
 from __future__ import annotations
@@ -55,8 +57,9 @@ import argparse
 import inspect
 import itertools
 import json
+import math
 import platform
-import shutil
+import re
 import sys
 import time
 from pathlib import Path
@@ -69,8 +72,8 @@ import yaml
 from torch import nn
 
 import shopgym  # noqa: F401  (registers the shopgym envs)
+from agents.run_folder import refuse_foreign_config, remove_run, run_config
 from shopgym.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
-from shopgym.config import load_scenario
 from shopgym.content import scenario_hash
 from shopgym.errors import HyperparameterError, ModelFileError, OutputError, ScenarioError
 from shopgym.seeds import seeds_seen, training_env_seed
@@ -97,8 +100,26 @@ DEFAULTS: dict[str, Any] = {
 RUN_KEYS = ("n_timesteps", "env_kwargs")
 #: Sessions to train for when neither ``--timesteps`` nor the section's ``n_timesteps`` (``shopgym train``) says.
 TIMESTEPS = 50_000
-#: The files of a run folder: one holding any of them holds an earlier run.
+#: The files of a run folder: one holding any of them holds an earlier run. Replacing it deletes them and the
+#: ``evaluation_*.json`` of ``shopgym evaluate`` (``agents.run_folder``), nothing else.
 RUN_FILES = ("config.yml", "model.pt", "slateq.json")
+#: Type and valid range of each numeric hyperparameter of ``DEFAULTS``: (int or float, test, range in words).
+CHECKS: dict[str, tuple[type, Any, str]] = {
+    "gamma": (float, lambda v: 0 < v <= 1, "in (0, 1]"),
+    "learning_rate": (float, lambda v: v > 0, "> 0"),
+    "hidden": (int, lambda v: v >= 1, ">= 1"),
+    "batch_size": (int, lambda v: v >= 1, ">= 1"),
+    "buffer_size": (int, lambda v: v >= 1, ">= 1"),
+    "learning_starts": (int, lambda v: v >= 0, ">= 0"),
+    "train_freq": (int, lambda v: v >= 1, ">= 1"),
+    "target_update_interval": (int, lambda v: v >= 1, ">= 1"),
+    "exploration_fraction": (float, lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "exploration_initial_eps": (float, lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "exploration_final_eps": (float, lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "reward_scale": (float, lambda v: v > 0, "> 0"),
+}
+#: Text PyYAML reads for a number in exponent notation without a dot (``1e4``, ``1e-3``; YAML 1.1 wants ``1.0e+4``).
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def enumerate_slates(k: int, m: int) -> np.ndarray:
@@ -286,16 +307,71 @@ def _update(net, target, opt, buf: _Replay, slates_t, hp, rng: np.random.Generat
     return float(loss.detach())
 
 
-def check_hyperparams(hp: dict[str, Any] | None) -> dict[str, Any]:
-    """``DEFAULTS`` updated by ``hp``; ``HyperparameterError`` for an unknown key or a bad ``target``."""
+def number(key: str, value: Any, kind: type, where: str) -> int | float:
+    """``value`` of hyperparameter ``key`` as a finite ``int`` or ``float`` (``kind``); ``HyperparameterError``
+    naming the key, the value, where it came from and the fix otherwise. Text is read as a number only in exponent
+    notation (``1e4``, ``1e-3``: PyYAML reads those as text); a whole ``float`` (``1.0e+4``) passes as an ``int``."""
+    what = "a whole number" if kind is int else "a number"
+    if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise HyperparameterError(f"SlateQ {key}={value!r} in {where} is {type(value).__name__}; write {what} "
+                                  f"without quotes (the default is {key}: {DEFAULTS.get(key, TIMESTEPS)}).")
+    if not math.isfinite(value) or (kind is int and value != int(value)):
+        why = "is not finite" if not math.isfinite(value) else "is not whole"
+        raise HyperparameterError(f"SlateQ {key}={value!r} in {where} {why}; write {what} (the default is "
+                                  f"{key}: {DEFAULTS.get(key, TIMESTEPS)}).")
+    return int(value) if kind is int else float(value)
+
+
+def check_hyperparams(hp: dict[str, Any] | None, where: str = "the SlateQ hyperparameters") -> dict[str, Any]:
+    """``DEFAULTS`` updated by ``hp``, each value checked for type and range (``CHECKS``); ``HyperparameterError``
+    for an unknown key, a value of the wrong type or out of range (naming the key, the value and the valid range),
+    or a bad ``target``."""
     hp = dict(hp or {})
     unknown = sorted(set(hp) - set(DEFAULTS))
     if unknown:
         raise HyperparameterError(f"unknown SlateQ hyperparameters {unknown}; the known ones: {sorted(DEFAULTS)}.")
     hp = {**DEFAULTS, **hp}
+    for key, (kind, ok, valid) in CHECKS.items():
+        hp[key] = number(key, hp[key], kind, where)
+        if not ok(hp[key]):
+            raise HyperparameterError(f"SlateQ {key}={hp[key]!r} in {where} is out of range: it must be {valid} "
+                                      f"(the default is {key}: {DEFAULTS[key]}).")
     if hp["target"] not in ("sarsa", "q"):
         raise HyperparameterError(f"target {hp['target']!r}: use 'sarsa' (the next slate shown) or 'q' (the best).")
     return hp
+
+
+def sessions(value: Any, key: str, where: str) -> int:
+    """A number of training sessions (``n_timesteps``, ``--timesteps``) as an ``int`` >= 1 (``number``)."""
+    n = number(key, value, int, where)
+    if n < 1:
+        raise HyperparameterError(f"{key} {n} in {where}: train for at least one session.")
+    return n
+
+
+def check_out(out: Path, overwrite: bool, option: str = "--out") -> None:
+    """Refuse (``OutputError``) an ``out`` SlateQ must not write into: one whose ``config.yml`` is not a run's or
+    is another algo's run, and, unless ``overwrite``, one holding a SlateQ run (any of ``RUN_FILES``: no resume)."""
+    refuse_foreign_config(out, option)
+    cfg = run_config(out)
+    if cfg is not None and cfg["algo"] != "slateq":
+        raise OutputError(f"{option} {out} holds a {cfg['algo']} run ({cfg['env_id']}), not a SlateQ one; SlateQ would "
+                          f"mix its files with it: pass another {option}.")
+    found = [name for name in RUN_FILES if (out / name).exists()]
+    if found and not overwrite:
+        raise OutputError(f"{option} {out} already holds a run ({', '.join(found)}) and SlateQ runs cannot resume (no "
+                          "checkpoints); pass --overwrite to train it again, or another --out.")
+
+
+def _check_recordable(env_kwargs: dict[str, Any], hp: dict[str, Any]) -> None:
+    """``HyperparameterError`` before training for env kwargs that slateq.json could not record (JSON)."""
+    try:
+        json.dumps({"env_kwargs": env_kwargs, "hyperparams": hp}, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise HyperparameterError(f"env_kwargs {env_kwargs!r} cannot be recorded in the run's slateq.json ({exc}); "
+                                  "give numbers, text, true/false, lists or mappings.") from None
 
 
 def make_env(env_kwargs: dict[str, Any]) -> gym.Env:
@@ -310,19 +386,30 @@ def train(out: str | Path, scenario: str = "recommend-exact", slate_size: int = 
           command: list[str] | None = None, progress: bool = False) -> SlateQPolicy:
     """Train SlateQ for ``timesteps`` sessions (epsilon-greedy over slates, replay, a target network) and save the
     run folder ``out`` (replacing the files of an earlier run there). Episodes reset with seeds
-    ``training_env_seed(seed) + 0, 1, ..`` (the training range). ``progress``: a progress bar over the sessions."""
-    hp = check_hyperparams(hyperparams)
-    if timesteps < 1:
-        raise HyperparameterError(f"timesteps {timesteps}: train for at least one session.")
+    ``training_env_seed(seed) + 0, 1, ..`` (the training range). ``progress``: a progress bar over the sessions.
+    Settings, env and ``out`` (``check_out``: never a folder whose ``config.yml`` is not a SlateQ run's) are checked
+    before training; an earlier run's files are replaced once training ends."""
+    from shopgym.outdir import prepare_out
+
+    hp = check_hyperparams(hyperparams, "the hyperparameters of train (--set)")
+    n = sessions(timesteps, "timesteps", "train (--timesteps)")
     env_kwargs = {"scenario": scenario, "slate_size": int(slate_size), **(env_kwargs or {})}
-    return _learn(make_env(env_kwargs), env_kwargs, Path(out), hp, int(timesteps), seed, command, progress)
+    env = make_env(env_kwargs)
+    out = Path(out)
+    check_out(out, overwrite=True)
+    prepare_out(out)
+    return _learn(env, env_kwargs, out, hp, n, seed, command, progress)
 
 
 def _learn(env: gym.Env, env_kwargs: dict[str, Any], out: Path, hp: dict[str, Any], timesteps: int, seed: int,
            command: list[str] | None, progress: bool) -> SlateQPolicy:
-    """The training loop of ``train`` on a checked ``env`` (made with ``env_kwargs``), then the run folder."""
+    """The training loop of ``train`` on a checked ``env`` (made with ``env_kwargs``), then the run folder. What
+    the run records is computed first (the scenario hash of the env's resolved scenario), so a bad setting fails
+    before training, not after it."""
     from tqdm.auto import tqdm
 
+    _check_recordable(env_kwargs, hp)
+    digest = scenario_hash(env.unwrapped.scenario)
     base, view = env.unwrapped, env.unwrapped.view
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -357,31 +444,33 @@ def _learn(env: gym.Env, env_kwargs: dict[str, Any], out: Path, hp: dict[str, An
         if t % hp["target_update_interval"] == 0:
             target.load_state_dict(net.state_dict())
     wall = time.perf_counter() - started
-    _save(out, net, hp, env_kwargs, seed, timesteps, episode + 1, wall, command)
+    _save(out, net, hp, env_kwargs, digest, seed, timesteps, episode + 1, wall, command)
     net.eval()
     return SlateQPolicy(net, f"slateq:{out}")
 
 
-def _save(out: Path, net: SlateQNet, hp, env_kwargs, seed: int, timesteps: int, episodes: int, wall: float,
-          command: list[str] | None) -> None:
+def _save(out: Path, net: SlateQNet, hp, env_kwargs, digest: str, seed: int, timesteps: int, episodes: int,
+          wall: float, command: list[str] | None) -> None:
+    """Write the run folder: an earlier run's files go first (its evaluations describe another model), then
+    ``model.pt``, ``config.yml`` and ``slateq.json`` (last: ``load_policy`` needs it)."""
     import io
 
+    if any((out / name).exists() for name in RUN_FILES):
+        remove_run(out, RUN_FILES, ())
     out.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save(net.state_dict(), buffer)
     atomic_write_bytes(out / "model.pt", buffer.getvalue())
-    scenario = load_scenario(env_kwargs["scenario"], **{k: v for k, v in env_kwargs.items() if k != "scenario"},
-                             simulate_sessions=True)
     meta = {"net": {"shopper_dim": net.shopper_dim, "item_dim": net.item_dim, "k": net.k,
                     "slate_size": net.slate_size, "hidden": net.item_net[0].out_features},
             "hyperparams": hp, "env_id": ENV_ID, "env_kwargs": env_kwargs, "seed": seed, "timesteps": timesteps,
             "episodes": episodes, "train_wall_s": round(wall, 1), "command": command or sys.argv,
             "versions": {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__}}
-    atomic_write_json(out / "slateq.json", meta)
     cfg = {"algo": "slateq", "env_id": ENV_ID, "env_kwargs": env_kwargs, "seed": seed, "timesteps": timesteps,
-           "n_envs": 1, "n_eval_episodes": 0, "scenario_hash": scenario_hash(scenario), "hyperparams": hp,
+           "n_envs": 1, "n_eval_episodes": 0, "scenario_hash": digest, "hyperparams": hp,
            "seeds_seen": seeds_seen(seed, timesteps, 1, 0)}
     atomic_write_text(out / "config.yml", yaml.safe_dump(cfg, sort_keys=False))
+    atomic_write_json(out / "slateq.json", meta)
 
 
 def env_refusal(env_id: str) -> str | None:
@@ -408,10 +497,13 @@ def resolve(env_id: str, scenario: str | None, timesteps: int | None,
     where = f"the {env_id!r} section of {hyperparams_file or 'agents/hyperparams/slateq.yml'}"
     check_keys(section, [*RUN_KEYS, *DEFAULTS], where)
     run = {k: section.pop(k) for k in RUN_KEYS if k in section}
-    hp = check_hyperparams(section)
-    n = int(timesteps if timesteps is not None else run.get("n_timesteps", TIMESTEPS))
-    if n < 1:
-        raise HyperparameterError(f"n_timesteps {n} in {where}: train for at least one session.")
+    hp = check_hyperparams(section, where)
+    n = sessions(run.get("n_timesteps", TIMESTEPS), "n_timesteps", where)  # checked even when --timesteps wins
+    if timesteps is not None:
+        n = sessions(timesteps, "--timesteps", "the command line")
+    if not isinstance(run.get("env_kwargs") or {}, dict):
+        raise HyperparameterError(f"env_kwargs={run['env_kwargs']!r} in {where}: give a mapping of Recommend-v0 "
+                                  "arguments and scenario keys, e.g. env_kwargs: {slate_size: 2}.")
     # the env's own defaults of scenario and slate_size, recorded as python -m agents.slateq records them
     own = inspect.signature(RecommendEnv).parameters
     env_kwargs = {"scenario": own["scenario"].default, "slate_size": own["slate_size"].default,
@@ -426,19 +518,16 @@ def train_run(env_id: str, out: str | Path, timesteps: int | None = None, seed: 
     ``python -m agents.slateq`` writes (``slateq:OUT`` in the benchmark and ``shopgym evaluate``).
 
     SlateQ keeps no checkpoint, so a run cannot resume: an ``out`` that holds an earlier run (any of
-    ``RUN_FILES``) raises ``OutputError`` unless ``overwrite``, which deletes it (the folder, when it holds a
-    ``config.yml``, as ``agents.hyperparams.start_run`` does) once the settings and the env have been checked."""
+    ``RUN_FILES``) raises ``OutputError`` unless ``overwrite``. With it, the earlier run's files (``RUN_FILES``
+    and its ``evaluation_*.json``) are replaced once training ends; nothing else in ``out`` is touched, and a
+    ``config.yml`` that is not a SlateQ run's is refused (``check_out``). Settings, env and folder are all checked
+    before training."""
     from shopgym.outdir import prepare_out
 
     hp, env_kwargs, n = resolve(env_id, scenario, timesteps, hyperparams_file)
     env = make_env(env_kwargs)  # a scenario SlateQ cannot act on fails before the folder is touched
     out = Path(out)
-    if any((out / name).exists() for name in RUN_FILES) and not overwrite:
-        raise OutputError(f"--out {out} already holds a run ({', '.join(f for f in RUN_FILES if (out / f).exists())})"
-                          " and SlateQ runs cannot resume (no checkpoints); pass --overwrite to train it again, or "
-                          "another --out.")
-    if overwrite and (out / "config.yml").is_file():
-        shutil.rmtree(out)
+    check_out(out, overwrite)
     prepare_out(out)  # an --out that is a file or cannot be written: refused before training
     return _learn(env, env_kwargs, out, hp, n, seed, command, progress)
 
@@ -467,4 +556,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from shopgym.cli.faults import EXIT_CODE, report
+    from shopgym.errors import ShopgymError
+
+    try:
+        main()
+    except ShopgymError as exc:  # bad settings or --out: one line naming the fix, as shopgym train prints it
+        report(exc)
+        raise SystemExit(EXIT_CODE) from None

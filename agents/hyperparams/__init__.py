@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
 import sys
 from collections.abc import Iterable
 from importlib import metadata
@@ -39,6 +38,7 @@ from typing import Any
 import yaml
 
 from agents.hyperparams.zoo_text import parse_kwargs_text
+from agents.run_folder import refuse_foreign_config, remove_run, run_config
 from shopgym.atomic import atomic_write_text
 from shopgym.errors import HyperparameterError, OutputError, did_you_mean
 
@@ -235,12 +235,15 @@ def start_run(out: str | Path, config: dict[str, Any], command: list[str] | None
 
     An earlier run that differs in any of ``IDENTITY_KEYS`` (the scenario's content hash included: an
     edited scenario file is a different run) raises ``OutputError`` naming what changed; ``overwrite``
-    deletes the earlier run first (only a folder holding a ``config.yml``). One with the same identity is
-    resumed (``timesteps`` may grow).
+    deletes the earlier run first: only the files and folders a run writes (``agents.run_folder.remove_run``),
+    and only when ``config.yml`` is a run's (``algo`` and ``env_id``; another ``config.yml`` is refused with
+    ``OutputError``). One with the same identity is resumed (``timesteps`` may grow).
     """
     out = Path(out)
-    if overwrite and (out / "config.yml").exists():
-        shutil.rmtree(out)
+    if overwrite:
+        refuse_foreign_config(out)
+        if run_config(out) is not None:
+            remove_run(out)
     old = read_run_config(out)
     if old is not None:
         for key in IDENTITY_KEYS:

@@ -64,12 +64,14 @@ def train(
     out: Path = typer.Option(None, help="run directory (default runs/<algo>-<env>-<scenario>-s<seed>)"),
     hyperparams: Path = typer.Option(None, help="hyperparameter file (default agents/hyperparams/<algo>.yml)"),
     progress: bool = typer.Option(True, help="show a progress bar"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="delete an earlier run in --out and start again"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="delete an earlier run's files in --out (nothing else "
+                                   "there) and start again"),
 ) -> None:
     """Train an agent; re-running the same command after a kill resumes from the last checkpoint.
 
     A run directory is keyed by content: if the scenario (file or overrides), seed or hyperparameters
-    changed since the run began, the command is refused; --overwrite starts the run again. SlateQ
+    changed since the run began, the command is refused; --overwrite starts the run again (deleting only the
+    run's own files: agents/run_folder.py; a folder whose config.yml is not a run's is refused). SlateQ
     (--algo slateq, on shopgym/Recommend-v0) keeps no checkpoints: an --out holding a run needs --overwrite."""
     import torch
 

@@ -61,7 +61,6 @@ from shopgym.world.session_records import (
 #: The names importable from here as before the records and the compiled path moved to their own modules.
 __all__ = ["Decisions", "FastInputs", "SessionOutcome", "SessionPhase", "Sessions", "check_bundles", "check_slates"]
 
-#: Column of each per-world day sum of the session phase (``shopgym.world.kpis.SESSION_FIELDS`` defines them).
 #: Column of each per-world day sum of the session phase (``session_records.SESSION_COLUMN``).
 _S = SESSION_COLUMN
 #: The day-sum columns that ``SessionPhase._add_sums`` adds per impression, in its order.

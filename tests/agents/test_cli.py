@@ -2,6 +2,7 @@
 (``--algo slateq``) on Recommend-v0 and its refusal elsewhere."""
 
 import json
+import re
 
 import gymnasium as gym
 import pytest
@@ -131,3 +132,25 @@ def test_train_slateq_on_another_env_is_refused_before_writing(tmp_path):
         text = _words(res.output)
         assert res.exit_code != 0 and "--algo slateq trains on shopgym/Recommend-v0 only" in text, res.output
         assert "not 'shopgym/Restock-v0'; pass --env shopgym/Recommend-v0" in text and not out.exists()
+
+
+@pytest.mark.parametrize("line, match", [
+    ("gamma: '0.9'", "error: SlateQ gamma='0.9' in the 'shopgym/Recommend-v0' section of .* is str; write a number"),
+    ("batch_size: 0", "error: SlateQ batch_size=0 .* is out of range: it must be >= 1"),
+    ("n_timesteps: lots", "error: SlateQ n_timesteps='lots' .* is str; write a whole number"),
+])
+def test_train_slateq_bad_hyperparameter_is_one_line_without_traceback(tmp_path, monkeypatch, capsys, line, match):
+    """The ``shopgym`` console script (``shopgym.cli.main.main``) prints the typed error, exits 2, writes nothing."""
+    import sys
+
+    from shopgym.cli.main import main
+
+    hp, out = tmp_path / "hp.yml", tmp_path / "run"
+    hp.write_text(f"{RECOMMEND}: {{learning_starts: 20, {line}}}\n")
+    monkeypatch.setattr(sys, "argv", ["shopgym", "train", "--algo", "slateq", "--env", RECOMMEND, "--scenario",
+                                      "recommend-exact", "--hyperparams", str(hp), "--out", str(out), "--no-progress"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert re.match(match, _words(err)) and "Traceback" not in err and not out.exists()

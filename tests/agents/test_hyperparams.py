@@ -134,3 +134,28 @@ def test_resuming_with_other_run_settings_is_refused(tmp_path, key, value):
     start_run(tmp_path / "run", dict(base), ["shopgym", "train"])  # the same run resumes
     with pytest.raises(OutputError, match=key):
         start_run(tmp_path / "run", {**base, key: value}, ["shopgym", "train"])
+
+
+def test_overwrite_replaces_only_the_runs_own_files(tmp_path):
+    """``--overwrite`` (sb3, our DQN) once deleted the whole folder of any ``config.yml``, a user's included."""
+    from agents.hyperparams import read_run_config, start_run
+    from shopgym.errors import OutputError
+
+    cfg = {"algo": "ppo", "env_id": "shopgym/Restock-v0", "seed": 1}
+    out = tmp_path / "project"
+    out.mkdir()
+    (out / "config.yml").write_text("my: settings\n")  # not a run's configuration
+    (out / "thesis.tex").write_text("precious")
+    with pytest.raises(OutputError, match="config.yml that is not a training run's.*another --out"):
+        start_run(out, cfg, ["shopgym", "train"], overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["config.yml", "thesis.tex"]
+    # an earlier run (any algo) with everything a run writes, beside files that are not the run's
+    (out / "config.yml").write_text("algo: slateq\nenv_id: shopgym/Recommend-v0\nseed: 0\n")
+    for name in ("run.json", "model.zip", "vecnormalize.pkl", "model.pt", "slateq.json", "evaluation_quickstart.json",
+                 ".config.yml.x1y2.tmp", "checkpoints/latest/model.zip", "best/best_model.zip", "eval/evaluations.npz",
+                 "logs/progress.csv", "model/model.pt", "notes/plan.md"):
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("x")
+    assert start_run(out, cfg, ["shopgym", "train"], overwrite=True) is False  # a fresh run, not resumed
+    assert sorted(p.name for p in out.iterdir()) == ["config.yml", "notes", "run.json", "thesis.tex"]
+    assert read_run_config(out)["algo"] == "ppo" and (out / "notes" / "plan.md").read_text() == "x"

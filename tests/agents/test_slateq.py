@@ -141,3 +141,110 @@ def test_shopgym_train_checks_the_env_before_it_replaces_a_run(tmp_path):
     assert (out / "config.yml").is_file()
     with pytest.raises(OutputError, match="cannot resume.*--overwrite"):
         train_run(ENV_ID, out, 10, scenario="recommend-exact")
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("gamma", "0.9", r"gamma='0\.9' .* is str; write a number without quotes"),
+    ("gamma", 0.0, r"gamma=0\.0 .* must be in \(0, 1\]"),
+    ("gamma", 1.5, r"gamma=1\.5 .* must be in \(0, 1\]"),
+    ("gamma", float("nan"), r"gamma=nan .* is not finite"),
+    ("learning_rate", -1.0, r"learning_rate=-1\.0 .* must be > 0"),
+    ("batch_size", 0, r"batch_size=0 .* must be >= 1"),
+    ("hidden", 0, r"hidden=0 .* must be >= 1"),
+    ("hidden", True, r"hidden=True .* is bool; write a whole number"),
+    ("buffer_size", 2.5, r"buffer_size=2\.5 .* is not whole"),
+    ("train_freq", 0, r"train_freq=0 .* must be >= 1"),
+    ("target_update_interval", -3, r"target_update_interval=-3 .* must be >= 1"),
+    ("learning_starts", -1, r"learning_starts=-1 .* must be >= 0"),
+    ("exploration_final_eps", 1.5, r"exploration_final_eps=1\.5 .* must be in \[0, 1\]"),
+    ("exploration_fraction", [0.3], r"exploration_fraction=\[0\.3\] .* is list"),
+    ("reward_scale", 0, r"reward_scale=0\.0 .* must be > 0"),
+])
+def test_hyperparameters_of_the_wrong_type_or_out_of_range_are_refused_before_training(tmp_path, key, value, match):
+    from agents.slateq import check_hyperparams
+
+    with pytest.raises(HyperparameterError, match=match):
+        check_hyperparams({key: value})
+    with pytest.raises(HyperparameterError, match=match):  # python -m agents.slateq: refused before any folder
+        train(tmp_path / "x", timesteps=10, hyperparams={key: value})
+    assert not (tmp_path / "x").exists()
+
+
+def test_numbers_pyyaml_reads_as_text_are_read_as_numbers_and_every_numeric_default_is_checked():
+    from agents.slateq import CHECKS, DEFAULTS, check_hyperparams
+
+    assert set(CHECKS) == set(DEFAULTS) - {"target"}  # a new hyperparameter needs its type and range
+    assert check_hyperparams(DEFAULTS) == DEFAULTS
+    text = yaml.safe_load("{learning_rate: 1e-3, buffer_size: 1e4, batch_size: 1.0e+2, gamma: 1}")
+    assert text["learning_rate"] == "1e-3" and text["buffer_size"] == "1e4"  # PyYAML: text, not numbers
+    hp = check_hyperparams(text)
+    assert (hp["learning_rate"], hp["buffer_size"], hp["batch_size"], hp["gamma"]) == (0.001, 10_000, 100, 1.0)
+    assert type(hp["buffer_size"]) is int and type(hp["batch_size"]) is int and type(hp["gamma"]) is float
+
+
+def test_n_timesteps_of_the_file_is_parsed_and_checked(tmp_path):
+    from agents.slateq import resolve
+
+    path = tmp_path / "hp.yml"
+    path.write_text(f"{ENV_ID}:\n  n_timesteps: 1e4\n")  # PyYAML reads 1e4 as the text '1e4'
+    assert resolve(ENV_ID, "recommend-exact", None, path)[2] == 10_000
+    for bad, match in (("'many'", "n_timesteps='many' .* is str"), ("0", "n_timesteps 0 .* at least one session"),
+                       ("2.5", "n_timesteps=2.5 .* is not whole")):
+        path.write_text(f"{ENV_ID}:\n  n_timesteps: {bad}\n")
+        with pytest.raises(HyperparameterError, match=match):
+            resolve(ENV_ID, "recommend-exact", 7, path)  # a bad file is refused even when --timesteps wins
+    path.write_text(f"{ENV_ID}:\n  env_kwargs: [slate_size, 2]\n")
+    with pytest.raises(HyperparameterError, match="env_kwargs=.*give a mapping"):
+        resolve(ENV_ID, "recommend-exact", 7, path)
+
+
+def test_env_kwargs_the_env_takes_train_and_record_the_scenario_hash_bad_ones_fail_before_training(tmp_path):
+    """``simulate_sessions`` (the env sets it) and ``render_mode`` (not a scenario key) once crashed after training."""
+    from shopgym.config import load_scenario
+    from shopgym.content import scenario_hash
+
+    path, out = tmp_path / "hp.yml", tmp_path / "run"
+    path.write_text(yaml.safe_dump({ENV_ID: {**TINY_HP, "learning_starts": 20,
+                                             "env_kwargs": {"simulate_sessions": True, "render_mode": "rgb_array"}}}))
+    train_run(ENV_ID, out, 40, scenario="recommend-exact", hyperparams_file=path)
+    assert sorted(p.name for p in out.iterdir()) == ["config.yml", "model.pt", "slateq.json"]
+    cfg = read_run_config(out)
+    assert cfg["scenario_hash"] == scenario_hash(load_scenario("recommend-exact", slate_size=1, simulate_sessions=True))
+    assert cfg["env_kwargs"]["render_mode"] == "rgb_array"
+    path.write_text(yaml.safe_dump({ENV_ID: {"env_kwargs": {"sesions_per_day": 3}}}))
+    with pytest.raises(ScenarioError, match="sesions_per_day"):
+        train_run(ENV_ID, tmp_path / "bad", 40, scenario="recommend-exact", hyperparams_file=path)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_folder_that_is_not_a_slateq_run_is_never_written_over(tmp_path):
+    """``--overwrite`` (and ``python -m agents.slateq``) once deleted any folder holding a ``config.yml``."""
+    out = tmp_path / "project"
+    out.mkdir()
+    (out / "config.yml").write_text("my: settings\n")
+    (out / "thesis.tex").write_text("precious")
+    with pytest.raises(OutputError, match="config.yml that is not a training run's.*another --out"):
+        train_run(ENV_ID, out, 40, scenario="recommend-exact", overwrite=True)
+    with pytest.raises(OutputError, match="not a training run's"):
+        train(out, timesteps=40)
+    (out / "config.yml").write_text("algo: ppo\nenv_id: shopgym/Restock-v0\n")  # another algo's run
+    with pytest.raises(OutputError, match="holds a ppo run .*not a SlateQ one"):
+        train_run(ENV_ID, out, 40, scenario="recommend-exact", overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["config.yml", "thesis.tex"]
+    assert (out / "thesis.tex").read_text() == "precious"
+
+
+def test_replacing_a_run_deletes_its_files_and_evaluations_and_nothing_else(tmp_path, write_hp):
+    out = tmp_path / "run"
+    hp = write_hp({ENV_ID: {**TINY_HP, "learning_starts": 20}})
+    train_run(ENV_ID, out, 40, seed=1, scenario="recommend-exact", hyperparams_file=hp)
+    (out / "evaluation_recommend-exact.json").write_text("{}")  # shopgym evaluate's, about this model
+    (out / "notes.txt").write_text("mine")
+    (out / "plots").mkdir()
+    train_run(ENV_ID, out, 50, seed=2, scenario="recommend-exact", hyperparams_file=hp, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["config.yml", "model.pt", "notes.txt", "plots", "slateq.json"]
+    assert read_run_config(out)["timesteps"] == 50
+    (out / "evaluation_recommend-exact.json").write_text("{}")
+    train(out, "recommend-exact", timesteps=40, hyperparams={**TINY_HP, "learning_starts": 20})  # python -m agents.slateq
+    assert not (out / "evaluation_recommend-exact.json").exists() and (out / "notes.txt").read_text() == "mine"
+    assert read_run_config(out)["timesteps"] == 40
