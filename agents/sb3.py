@@ -67,6 +67,7 @@ from agents.hyperparams import (
     scenario_hash_for,
     start_run,
 )
+from agents.hyperparams.numbers import train_steps
 from agents.hyperparams.zoo_text import ACTIVATIONS as ACTIVATION_CLASSES
 from agents.sb3_callbacks import (
     FreezeNormalization,
@@ -85,6 +86,7 @@ from shopgym.seeds import seeds_seen
 ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C, "sac": SAC}
 RUN_KEYS = ("n_timesteps", "policy", "n_envs", "normalize", "freeze_normalize_after", "env_kwargs", "eval_freq",
             "checkpoint_freq", "n_eval_episodes", "select", "double_q", "advantage_learning")
+TIMESTEPS = 100_000  #: env steps to train for when neither ``--timesteps`` nor the section's ``n_timesteps`` says
 NOT_SETTABLE = ("self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model")
 ACTIVATIONS = {short: getattr(nn, name) for short, name in ACTIVATION_CLASSES.items()}
 #: The dotted names (as RL Zoo imports them) of our policies -> their aliases in ``POLICIES``.
@@ -140,8 +142,7 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
     if alpha and algo != "dqn":
         raise HyperparameterError(f"advantage_learning in {where} is a DQN option (advantage-learning targets); "
                                   f"remove it for {algo!r}.")
-    n = int(timesteps if timesteps is not None else hp.pop("n_timesteps", 100_000))
-    hp.pop("n_timesteps", None)
+    n = train_steps(hp.pop("n_timesteps", TIMESTEPS), timesteps, where, TIMESTEPS)
     run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}
     run["policy"] = _policy_alias(run.get("policy", "MlpPolicy"), where)
     env_kwargs = env_kwargs_for(env_id, scenario, run.get("env_kwargs"))

@@ -49,17 +49,18 @@ seeds the run trained on, and ``hyperparams``). Train with ``shopgym train --alg
 --slate-size 2 ...`` (``train``; it replaces a run in ``--out``). Both write the same folder for the same settings.
 Replacing a run deletes its files (``RUN_FILES``) and its ``evaluation_*.json`` once training ends, and nothing
 else in the folder; a folder whose ``config.yml`` is not a SlateQ run's is refused before training (``check_out``).
+
+This module is the algorithm (network, policy, training loop, run folder writer). The hyperparameters, their
+defaults and checks live in ``agents.slateq_settings``, the ``shopgym train`` glue and ``--out`` checks in
+``agents.slateq_run``; their names are re-exported here.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import itertools
 import json
-import math
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -72,54 +73,33 @@ import yaml
 from torch import nn
 
 import shopgym  # noqa: F401  (registers the shopgym envs)
-from agents.run_folder import refuse_foreign_config, remove_run, run_config
+from agents.run_folder import remove_run
+from agents.slateq_run import (  # re-exported: shopgym train --algo slateq and the run folder
+    RUN_FILES,
+    check_out,
+    check_recordable,
+    env_refusal,
+    resolve,
+    train_run,
+)
+from agents.slateq_settings import (  # re-exported: the hyperparameters and their checks
+    CHECKS,
+    DEFAULTS,
+    ENV_ID,
+    RUN_KEYS,
+    TIMESTEPS,
+    check_hyperparams,
+    number,
+    sessions,
+)
 from shopgym.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from shopgym.content import scenario_hash
-from shopgym.errors import HyperparameterError, ModelFileError, OutputError, ScenarioError
+from shopgym.errors import HyperparameterError, ModelFileError, ScenarioError
 from shopgym.seeds import seeds_seen, training_env_seed
 
-ENV_ID = "shopgym/Recommend-v0"
-#: Hyperparameters of ``train`` (units: env steps unless said otherwise).
-DEFAULTS: dict[str, Any] = {
-    "gamma": 0.995,  # discount per session (on recommend-exact 0.98 reached 73% of the optimum, 0.995 89%:
-    # docs/recommend.md, agents section)
-    "learning_rate": 1e-3,
-    "hidden": 64,  # width of the two hidden layers of the item network and the null network
-    "batch_size": 128,
-    "buffer_size": 100_000,  # sessions kept for replay
-    "learning_starts": 1_000,
-    "train_freq": 4,  # one gradient step every train_freq sessions
-    "target_update_interval": 500,  # sessions between copies of the network into the target network
-    "exploration_fraction": 0.3,  # share of the run over which epsilon falls linearly ...
-    "exploration_initial_eps": 1.0,
-    "exploration_final_eps": 0.05,  # ... to this (a uniformly random slate with probability epsilon)
-    "reward_scale": 0.1,  # margins (currency) x this in the TD targets
-    "target": "sarsa",  # "sarsa": bootstrap on the next slate shown (the paper); "q": on the best next slate
-}
-#: Keys of an ``agents/hyperparams/slateq.yml`` section besides the hyperparameters (``DEFAULTS``).
-RUN_KEYS = ("n_timesteps", "env_kwargs")
-#: Sessions to train for when neither ``--timesteps`` nor the section's ``n_timesteps`` (``shopgym train``) says.
-TIMESTEPS = 50_000
-#: The files of a run folder: one holding any of them holds an earlier run. Replacing it deletes them and the
-#: ``evaluation_*.json`` of ``shopgym evaluate`` (``agents.run_folder``), nothing else.
-RUN_FILES = ("config.yml", "model.pt", "slateq.json")
-#: Type and valid range of each numeric hyperparameter of ``DEFAULTS``: (int or float, test, range in words).
-CHECKS: dict[str, tuple[type, Any, str]] = {
-    "gamma": (float, lambda v: 0 < v <= 1, "in (0, 1]"),
-    "learning_rate": (float, lambda v: v > 0, "> 0"),
-    "hidden": (int, lambda v: v >= 1, ">= 1"),
-    "batch_size": (int, lambda v: v >= 1, ">= 1"),
-    "buffer_size": (int, lambda v: v >= 1, ">= 1"),
-    "learning_starts": (int, lambda v: v >= 0, ">= 0"),
-    "train_freq": (int, lambda v: v >= 1, ">= 1"),
-    "target_update_interval": (int, lambda v: v >= 1, ">= 1"),
-    "exploration_fraction": (float, lambda v: 0 <= v <= 1, "in [0, 1]"),
-    "exploration_initial_eps": (float, lambda v: 0 <= v <= 1, "in [0, 1]"),
-    "exploration_final_eps": (float, lambda v: 0 <= v <= 1, "in [0, 1]"),
-    "reward_scale": (float, lambda v: v > 0, "> 0"),
-}
-#: Text PyYAML reads for a number in exponent notation without a dot (``1e4``, ``1e-3``; YAML 1.1 wants ``1.0e+4``).
-_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+__all__ = ["CHECKS", "DEFAULTS", "ENV_ID", "RUN_FILES", "RUN_KEYS", "TIMESTEPS", "SlateQNet", "SlateQPolicy",
+           "check_hyperparams", "check_out", "enumerate_slates", "env_refusal", "learn", "load_policy", "main",
+           "make_env", "number", "resolve", "sessions", "slate_values", "train", "train_run"]
 
 
 def enumerate_slates(k: int, m: int) -> np.ndarray:
@@ -307,73 +287,6 @@ def _update(net, target, opt, buf: _Replay, slates_t, hp, rng: np.random.Generat
     return float(loss.detach())
 
 
-def number(key: str, value: Any, kind: type, where: str) -> int | float:
-    """``value`` of hyperparameter ``key`` as a finite ``int`` or ``float`` (``kind``); ``HyperparameterError``
-    naming the key, the value, where it came from and the fix otherwise. Text is read as a number only in exponent
-    notation (``1e4``, ``1e-3``: PyYAML reads those as text); a whole ``float`` (``1.0e+4``) passes as an ``int``."""
-    what = "a whole number" if kind is int else "a number"
-    if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
-        value = float(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise HyperparameterError(f"SlateQ {key}={value!r} in {where} is {type(value).__name__}; write {what} "
-                                  f"without quotes (the default is {key}: {DEFAULTS.get(key, TIMESTEPS)}).")
-    if not math.isfinite(value) or (kind is int and value != int(value)):
-        why = "is not finite" if not math.isfinite(value) else "is not whole"
-        raise HyperparameterError(f"SlateQ {key}={value!r} in {where} {why}; write {what} (the default is "
-                                  f"{key}: {DEFAULTS.get(key, TIMESTEPS)}).")
-    return int(value) if kind is int else float(value)
-
-
-def check_hyperparams(hp: dict[str, Any] | None, where: str = "the SlateQ hyperparameters") -> dict[str, Any]:
-    """``DEFAULTS`` updated by ``hp``, each value checked for type and range (``CHECKS``); ``HyperparameterError``
-    for an unknown key, a value of the wrong type or out of range (naming the key, the value and the valid range),
-    or a bad ``target``."""
-    hp = dict(hp or {})
-    unknown = sorted(set(hp) - set(DEFAULTS))
-    if unknown:
-        raise HyperparameterError(f"unknown SlateQ hyperparameters {unknown}; the known ones: {sorted(DEFAULTS)}.")
-    hp = {**DEFAULTS, **hp}
-    for key, (kind, ok, valid) in CHECKS.items():
-        hp[key] = number(key, hp[key], kind, where)
-        if not ok(hp[key]):
-            raise HyperparameterError(f"SlateQ {key}={hp[key]!r} in {where} is out of range: it must be {valid} "
-                                      f"(the default is {key}: {DEFAULTS[key]}).")
-    if hp["target"] not in ("sarsa", "q"):
-        raise HyperparameterError(f"target {hp['target']!r}: use 'sarsa' (the next slate shown) or 'q' (the best).")
-    return hp
-
-
-def sessions(value: Any, key: str, where: str) -> int:
-    """A number of training sessions (``n_timesteps``, ``--timesteps``) as an ``int`` >= 1 (``number``)."""
-    n = number(key, value, int, where)
-    if n < 1:
-        raise HyperparameterError(f"{key} {n} in {where}: train for at least one session.")
-    return n
-
-
-def check_out(out: Path, overwrite: bool, option: str = "--out") -> None:
-    """Refuse (``OutputError``) an ``out`` SlateQ must not write into: one whose ``config.yml`` is not a run's or
-    is another algo's run, and, unless ``overwrite``, one holding a SlateQ run (any of ``RUN_FILES``: no resume)."""
-    refuse_foreign_config(out, option)
-    cfg = run_config(out)
-    if cfg is not None and cfg["algo"] != "slateq":
-        raise OutputError(f"{option} {out} holds a {cfg['algo']} run ({cfg['env_id']}), not a SlateQ one; SlateQ would "
-                          f"mix its files with it: pass another {option}.")
-    found = [name for name in RUN_FILES if (out / name).exists()]
-    if found and not overwrite:
-        raise OutputError(f"{option} {out} already holds a run ({', '.join(found)}) and SlateQ runs cannot resume (no "
-                          "checkpoints); pass --overwrite to train it again, or another --out.")
-
-
-def _check_recordable(env_kwargs: dict[str, Any], hp: dict[str, Any]) -> None:
-    """``HyperparameterError`` before training for env kwargs that slateq.json could not record (JSON)."""
-    try:
-        json.dumps({"env_kwargs": env_kwargs, "hyperparams": hp}, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise HyperparameterError(f"env_kwargs {env_kwargs!r} cannot be recorded in the run's slateq.json ({exc}); "
-                                  "give numbers, text, true/false, lists or mappings.") from None
-
-
 def make_env(env_kwargs: dict[str, Any]) -> gym.Env:
     """``shopgym/Recommend-v0`` made with ``env_kwargs``, checked to be one SlateQ can act on (``_check_env``)."""
     env = gym.make(ENV_ID, **env_kwargs)
@@ -398,17 +311,17 @@ def train(out: str | Path, scenario: str = "recommend-exact", slate_size: int = 
     out = Path(out)
     check_out(out, overwrite=True)
     prepare_out(out)
-    return _learn(env, env_kwargs, out, hp, n, seed, command, progress)
+    return learn(env, env_kwargs, out, hp, n, seed, command, progress)
 
 
-def _learn(env: gym.Env, env_kwargs: dict[str, Any], out: Path, hp: dict[str, Any], timesteps: int, seed: int,
-           command: list[str] | None, progress: bool) -> SlateQPolicy:
+def learn(env: gym.Env, env_kwargs: dict[str, Any], out: Path, hp: dict[str, Any], timesteps: int, seed: int,
+          command: list[str] | None, progress: bool) -> SlateQPolicy:
     """The training loop of ``train`` on a checked ``env`` (made with ``env_kwargs``), then the run folder. What
     the run records is computed first (the scenario hash of the env's resolved scenario), so a bad setting fails
     before training, not after it."""
     from tqdm.auto import tqdm
 
-    _check_recordable(env_kwargs, hp)
+    check_recordable(env_kwargs, hp)
     digest = scenario_hash(env.unwrapped.scenario)
     base, view = env.unwrapped, env.unwrapped.view
     torch.manual_seed(seed)
@@ -471,65 +384,6 @@ def _save(out: Path, net: SlateQNet, hp, env_kwargs, digest: str, seed: int, tim
            "seeds_seen": seeds_seen(seed, timesteps, 1, 0)}
     atomic_write_text(out / "config.yml", yaml.safe_dump(cfg, sort_keys=False))
     atomic_write_json(out / "slateq.json", meta)
-
-
-def env_refusal(env_id: str) -> str | None:
-    """Why ``shopgym train --algo slateq`` cannot train on ``env_id`` (and the fix), or ``None`` for Recommend-v0."""
-    if env_id == ENV_ID:
-        return None
-    return (f"--algo slateq trains on {ENV_ID} only (it chooses the slate of a shopper's session), not {env_id!r}; "
-            f"pass --env {ENV_ID}.")
-
-
-def resolve(env_id: str, scenario: str | None, timesteps: int | None,
-            hyperparams_file: str | Path | None = None) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """The run of ``shopgym train --algo slateq``: ``(hyperparameters, env kwargs, sessions)`` from the
-    ``env_id`` and ``env_id@scenario`` sections of ``agents/hyperparams/slateq.yml`` (or ``hyperparams_file``),
-    over ``DEFAULTS``. The env kwargs always name the scenario (the env's default one when ``scenario`` is
-    ``None``); the slate size is the env's ``slate_size`` (the section's ``env_kwargs`` may set it)."""
-    from agents.hyperparams import check_keys, env_kwargs_for, load_hyperparams
-    from shopgym.envs.recommend import RecommendEnv
-
-    why = env_refusal(env_id)
-    if why:
-        raise HyperparameterError(why)
-    section = load_hyperparams("slateq", env_id, scenario, hyperparams_file)
-    where = f"the {env_id!r} section of {hyperparams_file or 'agents/hyperparams/slateq.yml'}"
-    check_keys(section, [*RUN_KEYS, *DEFAULTS], where)
-    run = {k: section.pop(k) for k in RUN_KEYS if k in section}
-    hp = check_hyperparams(section, where)
-    n = sessions(run.get("n_timesteps", TIMESTEPS), "n_timesteps", where)  # checked even when --timesteps wins
-    if timesteps is not None:
-        n = sessions(timesteps, "--timesteps", "the command line")
-    if not isinstance(run.get("env_kwargs") or {}, dict):
-        raise HyperparameterError(f"env_kwargs={run['env_kwargs']!r} in {where}: give a mapping of Recommend-v0 "
-                                  "arguments and scenario keys, e.g. env_kwargs: {slate_size: 2}.")
-    # the env's own defaults of scenario and slate_size, recorded as python -m agents.slateq records them
-    own = inspect.signature(RecommendEnv).parameters
-    env_kwargs = {"scenario": own["scenario"].default, "slate_size": own["slate_size"].default,
-                  **env_kwargs_for(env_id, scenario, run.get("env_kwargs"))}
-    return hp, env_kwargs, n
-
-
-def train_run(env_id: str, out: str | Path, timesteps: int | None = None, seed: int = 0, scenario: str | None = None,
-              hyperparams_file: str | Path | None = None, progress: bool = False, command: list[str] | None = None,
-              overwrite: bool = False) -> SlateQPolicy:
-    """``shopgym train --algo slateq``: train into ``out`` the run ``resolve`` gives, with the run folder
-    ``python -m agents.slateq`` writes (``slateq:OUT`` in the benchmark and ``shopgym evaluate``).
-
-    SlateQ keeps no checkpoint, so a run cannot resume: an ``out`` that holds an earlier run (any of
-    ``RUN_FILES``) raises ``OutputError`` unless ``overwrite``. With it, the earlier run's files (``RUN_FILES``
-    and its ``evaluation_*.json``) are replaced once training ends; nothing else in ``out`` is touched, and a
-    ``config.yml`` that is not a SlateQ run's is refused (``check_out``). Settings, env and folder are all checked
-    before training."""
-    from shopgym.outdir import prepare_out
-
-    hp, env_kwargs, n = resolve(env_id, scenario, timesteps, hyperparams_file)
-    env = make_env(env_kwargs)  # a scenario SlateQ cannot act on fails before the folder is touched
-    out = Path(out)
-    check_out(out, overwrite)
-    prepare_out(out)  # an --out that is a file or cannot be written: refused before training
-    return _learn(env, env_kwargs, out, hp, n, seed, command, progress)
 
 
 def main(argv: list[str] | None = None) -> None:

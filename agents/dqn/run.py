@@ -27,10 +27,12 @@ from agents.hyperparams import (
     scenario_hash_for,
     start_run,
 )
+from agents.hyperparams.numbers import train_steps
 from shopgym.seeds import VALIDATION, seeds_seen, training_env_seed
 
 ALGO = "shopgym-dqn"
 RUN_KEYS = ("n_timesteps", "env_kwargs", "eval_freq", "checkpoint_freq", "n_eval_episodes", "select")
+TIMESTEPS = 100_000  #: env steps to train for when neither ``--timesteps`` nor the section's ``n_timesteps`` says
 EVAL_SEED_BASE = VALIDATION.start  #: evaluation during training uses seeds 900000.. (``shopgym.seeds``: validation)
 
 
@@ -44,10 +46,11 @@ def resolve(env_id: str, scenario: str | None, timesteps: int | None, seed: int,
             hyperparams_file: str | Path | None = None) -> dict:
     """The resolved run configuration: file section, scenario (and the hash of its content), timesteps and seed."""
     hp = load_hyperparams(ALGO, env_id, scenario, hyperparams_file)
-    check_keys(hp, [*RUN_KEYS, *DQNConfig().to_dict()], f"the {env_id!r} section of {ALGO}.yml")
+    where = f"the {env_id!r} section of {hyperparams_file or f'{ALGO}.yml'}"
+    check_keys(hp, [*RUN_KEYS, *DQNConfig().to_dict()], where)
     run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}
     config = DQNConfig.from_dict(hp).to_dict()
-    n = int(timesteps if timesteps is not None else run.get("n_timesteps", 100_000))
+    n = train_steps(run.get("n_timesteps", TIMESTEPS), timesteps, where, TIMESTEPS)
     env_kwargs = env_kwargs_for(env_id, scenario, run.get("env_kwargs"))
     return {"algo": ALGO, "env_id": env_id, "scenario": scenario, "scenario_hash": scenario_hash_for(env_id, env_kwargs),
             "seed": int(seed), "timesteps": n, "env_kwargs": env_kwargs,

@@ -22,7 +22,9 @@ deeper. Older files with our options inside the env sections still load here (no
 
 Files are parsed with ``yaml.safe_load``. RL Zoo ``eval``s text values of ``policy_kwargs``,
 ``replay_buffer_kwargs`` and ``normalize`` (the only way to name ``nn.Tanh`` in YAML); we read that
-text with ``ast`` (``agents.hyperparams.zoo_text``), so values stay data, never executed code.
+text with ``ast`` (``agents.hyperparams.zoo_text``), so values stay data, never executed code. Numbers
+(``n_timesteps``, SlateQ's hyperparameters) go through ``agents.hyperparams.numbers``: PyYAML reads ``1e4`` as
+text, which is taken as the number it means; other text is refused with one line naming the key and the fix.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 
 import yaml
 
+from agents.hyperparams.numbers import number, step_count  # noqa: F401  (one number parser for all algos)
 from agents.hyperparams.zoo_text import parse_kwargs_text
 from agents.run_folder import refuse_foreign_config, remove_run, run_config
 from shopgym.atomic import atomic_write_text

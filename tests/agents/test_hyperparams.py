@@ -159,3 +159,69 @@ def test_overwrite_replaces_only_the_runs_own_files(tmp_path):
     assert start_run(out, cfg, ["shopgym", "train"], overwrite=True) is False  # a fresh run, not resumed
     assert sorted(p.name for p in out.iterdir()) == ["config.yml", "notes", "run.json", "thesis.tex"]
     assert read_run_config(out)["algo"] == "ppo" and (out / "notes" / "plan.md").read_text() == "x"
+
+
+@pytest.mark.parametrize("value, kind, expected", [
+    ("1e4", int, 10_000), (" 1E+4 ", int, 10_000), ("1.5e2", int, 150), ("1e-3", float, 0.001), (1.0e4, int, 10_000),
+    (7, int, 7), (7, float, 7.0), ("-2e0", int, -2),
+])
+def test_numbers_in_exponent_text_are_read_as_the_number_they_mean(value, kind, expected):
+    from agents.hyperparams import number
+
+    got = number("k", value, kind, "here")
+    assert got == expected and type(got) is kind
+
+
+@pytest.mark.parametrize("value, kind, match", [
+    ("ten", int, r"^k='ten' in the 'X' section of hp\.yml is str; write a whole number without quotes \(the default is k: 5\)\.$"),
+    ("10000", int, r"k='10000' .* is str; write a whole number without quotes"),  # quoted: text, as in RL Zoo
+    ("1e", int, r"k='1e' .* is str"),
+    (True, int, r"k=True .* is bool; write a whole number"),
+    (None, float, r"k=None .* is NoneType; write a number without quotes"),
+    ([3], int, r"k=\[3\] .* is list"),
+    (2.5, int, r"k=2\.5 .* is not whole; write a whole number \(the default is k: 5\)\.$"),
+    ("1e400", float, r"k=inf .* is not finite"),
+    (float("nan"), float, r"k=nan .* is not finite"),
+])
+def test_anything_else_is_one_line_naming_key_value_where_and_the_fix(value, kind, match):
+    from agents.hyperparams import number
+
+    with pytest.raises(HyperparameterError, match=match) as err:
+        number("k", value, kind, "the 'X' section of hp.yml", default=5)
+    assert "\n" not in str(err.value)
+
+
+def test_train_steps_prefers_the_command_line_but_checks_the_file_either_way():
+    from agents.hyperparams.numbers import train_steps
+
+    assert train_steps("1e4", None, "f", 100) == 10_000
+    assert train_steps("1e4", 300, "f", 100) == 300
+    with pytest.raises(HyperparameterError, match=r"n_timesteps='ten' in f is str"):
+        train_steps("ten", 300, "f", 100)  # a bad file is refused even when --timesteps wins
+    with pytest.raises(HyperparameterError, match=r"n_timesteps 0 in f: train for at least one env step"):
+        train_steps(0, None, "f", 100)
+    with pytest.raises(HyperparameterError, match=r"--timesteps -5 in the command line: train for at least one"):
+        train_steps(10, -5, "f", 100)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "shopgym-dqn"])
+def test_n_timesteps_in_exponent_text_trains_that_long_and_text_is_refused(tmp_path, algo):
+    """``n_timesteps: 1e4`` (text to PyYAML) once crashed sb3 and our DQN with ``int('1e4')``'s ValueError."""
+    path = tmp_path / "hp.yml"
+
+    def resolve(timesteps=None):
+        if algo == "shopgym-dqn":
+            return dqn_run.resolve(RESTOCK, None, timesteps, 0, path)
+        return sb3.resolve(algo, RESTOCK, None, timesteps, 0, path)
+
+    path.write_text(f"{RESTOCK}:\n  n_timesteps: 1e4\n")
+    assert yaml.safe_load(path.read_text())[RESTOCK]["n_timesteps"] == "1e4"  # PyYAML: text, not a number
+    cfg = resolve()
+    assert cfg["timesteps"] == 10_000 and type(cfg["timesteps"]) is int and cfg["eval_freq"] == 1_000
+    assert resolve(500)["timesteps"] == 500  # --timesteps wins
+    for bad, match in (("ten", r"n_timesteps='ten' in the 'shopgym/Restock-v0' section of .*hp\.yml is str; "
+                               r"write a whole number without quotes \(the default is n_timesteps: 100000\)"),
+                       ("2.5", r"n_timesteps=2\.5 .* is not whole"), ("0", r"n_timesteps 0 .* at least one env step")):
+        path.write_text(f"{RESTOCK}:\n  n_timesteps: {bad}\n")
+        with pytest.raises(HyperparameterError, match=match):
+            resolve(500)

@@ -340,3 +340,33 @@ def test_evaluations_replay_the_same_episodes_and_resume_keeps_history_up_to_the
     with pytest.warns(UserWarning, match="unreadable"):
         _resume_eval_history(fresh, log, num_timesteps=200)
     assert fresh.evaluations_timesteps == []
+
+
+def test_text_n_timesteps_is_one_line_from_shopgym_train_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    """``n_timesteps: ten`` in an SB3 file: the ``shopgym`` console script prints one line, exits 2, no traceback."""
+    import sys
+
+    from shopgym.cli.main import main
+
+    hp, out = tmp_path / "ppo.yml", tmp_path / "run"
+    hp.write_text(f"{RESTOCK}:\n  n_timesteps: ten\n")
+    monkeypatch.setattr(sys, "argv", ["shopgym", "train", "--algo", "ppo", "--env", RESTOCK, "--hyperparams", str(hp),
+                                      "--out", str(out), "--no-progress"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    raw = capsys.readouterr().err
+    err = " ".join(raw.split())
+    assert stop.value.code == 2 and len(raw.strip().splitlines()) == 1, raw
+    assert err.startswith("error: n_timesteps='ten' in the 'shopgym/Restock-v0' section of ")
+    assert "is str; write a whole number without quotes" in err and "Traceback" not in err and not out.exists()
+
+
+def test_n_timesteps_in_exponent_text_trains(tmp_path):
+    """``n_timesteps: 1e4``-style text (here ``2e2``) is read as the number: a tiny DQN trains exactly that long."""
+    import yaml
+
+    path = tmp_path / "dqn.yml"
+    section = yaml.safe_dump({RESTOCK: {**TINY_SB3["dqn"], "eval_freq": 10_000, "n_eval_episodes": 1}})
+    path.write_text(section + "  n_timesteps: 2e2\n")
+    model = sb3.train("dqn", RESTOCK, tmp_path / "run", hyperparams_file=path, progress_bar=False, command=["test"])
+    assert model.num_timesteps == 200
