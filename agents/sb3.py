@@ -67,7 +67,7 @@ from agents.hyperparams import (
     scenario_hash_for,
     start_run,
 )
-from agents.hyperparams.numbers import train_steps
+from agents.hyperparams.numbers import positive_count, train_steps
 from agents.hyperparams.zoo_text import ACTIVATIONS as ACTIVATION_CLASSES
 from agents.sb3_callbacks import (
     FreezeNormalization,
@@ -144,18 +144,20 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
                                   f"remove it for {algo!r}.")
     n = train_steps(hp.pop("n_timesteps", TIMESTEPS), timesteps, where, TIMESTEPS)
     run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}
+    n_envs = positive_count("n_envs", run.get("n_envs", 1), where)
+    n_eval = positive_count("n_eval_episodes", run.get("n_eval_episodes", 5), where)
     run["policy"] = _policy_alias(run.get("policy", "MlpPolicy"), where)
     env_kwargs = env_kwargs_for(env_id, scenario, run.get("env_kwargs"))
     return {"algo": algo, "env_id": env_id, "scenario": scenario, "scenario_hash": scenario_hash_for(env_id, env_kwargs),
             "seed": int(seed), "timesteps": n, "env_kwargs": env_kwargs,
-            "policy": run["policy"], "n_envs": int(run.get("n_envs", 1)),
+            "policy": run["policy"], "n_envs": n_envs,
             "normalize": run.get("normalize", False),
             "freeze_normalize_after": _optional_int(run.get("freeze_normalize_after"), "freeze_normalize_after", where),
-            "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
-            "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
-            "n_eval_episodes": int(run.get("n_eval_episodes", 5)), "select": check_select(run.get("select", "last")),
+            "eval_freq": positive_count("eval_freq", run.get("eval_freq", max(1, n // 10)), where),
+            "checkpoint_freq": positive_count("checkpoint_freq", run.get("checkpoint_freq", max(1, n // 10)), where),
+            "n_eval_episodes": n_eval, "select": check_select(run.get("select", "last")),
             "double_q": double_q, "advantage_learning": float(alpha), "hyperparams": hp,
-            "seeds_seen": seeds_seen(seed, n, int(run.get("n_envs", 1)), int(run.get("n_eval_episodes", 5)))}
+            "seeds_seen": seeds_seen(seed, n, n_envs, n_eval)}
 
 
 class NativeVecEnv(VecEnv):

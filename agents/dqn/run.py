@@ -27,7 +27,7 @@ from agents.hyperparams import (
     scenario_hash_for,
     start_run,
 )
-from agents.hyperparams.numbers import train_steps
+from agents.hyperparams.numbers import positive_count, train_steps
 from shopgym.seeds import VALIDATION, seeds_seen, training_env_seed
 
 ALGO = "shopgym-dqn"
@@ -51,14 +51,15 @@ def resolve(env_id: str, scenario: str | None, timesteps: int | None, seed: int,
     run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}
     config = DQNConfig.from_dict(hp).to_dict()
     n = train_steps(run.get("n_timesteps", TIMESTEPS), timesteps, where, TIMESTEPS)
+    n_eval = positive_count("n_eval_episodes", run.get("n_eval_episodes", 5), where)
     env_kwargs = env_kwargs_for(env_id, scenario, run.get("env_kwargs"))
     return {"algo": ALGO, "env_id": env_id, "scenario": scenario, "scenario_hash": scenario_hash_for(env_id, env_kwargs),
             "seed": int(seed), "timesteps": n, "env_kwargs": env_kwargs,
-            "eval_freq": int(run.get("eval_freq", max(1, n // 10))),
-            "checkpoint_freq": int(run.get("checkpoint_freq", max(1, n // 10))),
-            "n_eval_episodes": int(run.get("n_eval_episodes", 5)),
+            "eval_freq": positive_count("eval_freq", run.get("eval_freq", max(1, n // 10)), where),
+            "checkpoint_freq": positive_count("checkpoint_freq", run.get("checkpoint_freq", max(1, n // 10)), where),
+            "n_eval_episodes": n_eval,
             "select": check_select(run.get("select", "last")), "hyperparams": config,
-            "seeds_seen": seeds_seen(seed, n, config["n_envs"], int(run.get("n_eval_episodes", 5)))}
+            "seeds_seen": seeds_seen(seed, n, config["n_envs"], n_eval)}
 
 
 def check_select(value: str) -> str:

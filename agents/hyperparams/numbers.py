@@ -62,3 +62,12 @@ def train_steps(n_timesteps: Any, timesteps: Any, where: str, default: int) -> i
     if timesteps is not None:
         n = step_count("--timesteps", timesteps, "the command line", default=default)
     return n
+
+
+def positive_count(key: str, value: Any, where: str, default: Any = _NO_DEFAULT) -> int:
+    """A whole setting that must be at least 1 (``n_envs``, ``eval_freq``, ``checkpoint_freq``,
+    ``n_eval_episodes``): ``number`` then the range, ``HyperparameterError`` naming the key and the fix."""
+    n = number(key, value, int, where, default)
+    if n < 1:
+        raise HyperparameterError(f"{key}={n} in {where} must be at least 1.")
+    return n

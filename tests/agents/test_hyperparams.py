@@ -225,3 +225,24 @@ def test_n_timesteps_in_exponent_text_trains_that_long_and_text_is_refused(tmp_p
         path.write_text(f"{RESTOCK}:\n  n_timesteps: {bad}\n")
         with pytest.raises(HyperparameterError, match=match):
             resolve(500)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "shopgym-dqn"])
+def test_run_counts_in_exponent_text_are_read_and_zero_or_text_is_refused(tmp_path, algo):
+    """``eval_freq: 1e3`` once crashed with ``int('1e3')``'s ValueError; ``n_eval_episodes: 0`` was accepted."""
+    path = tmp_path / "hp.yml"
+
+    def resolve():
+        if algo == "shopgym-dqn":
+            return dqn_run.resolve(RESTOCK, None, 500, 0, path)
+        return sb3.resolve(algo, RESTOCK, None, 500, 0, path)
+
+    path.write_text(f"{RESTOCK}:\n  eval_freq: 1e3\n  checkpoint_freq: 2e2\n")
+    cfg = resolve()
+    assert (cfg["eval_freq"], cfg["checkpoint_freq"]) == (1000, 200)
+    for key, bad, match in (("n_eval_episodes", "0", r"n_eval_episodes=0 in .* must be at least 1"),
+                            ("eval_freq", "often", r"eval_freq='often' in .* is str"),
+                            ("checkpoint_freq", "1.5", r"checkpoint_freq=1\.5 in .* is not whole")):
+        path.write_text(f"{RESTOCK}:\n  {key}: {bad}\n")
+        with pytest.raises(HyperparameterError, match=match):
+            resolve()
