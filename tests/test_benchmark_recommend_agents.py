@@ -44,14 +44,49 @@ def test_shipped_marker_ignores_only_the_scenario_hash():
     assert not ra.same_run_settings(cfg, {**cfg, "hyperparams": {"gamma": 0.97}})
 
 
-def test_memory_target_is_met_only_when_the_best_agents_paired_ci_lies_above_zero():
+def test_memory_target_is_met_only_when_some_agents_adjusted_ci_lies_above_zero():
     myopic = np.array([10.0, 20.0, 30.0, 40.0])
-    better = myopic + np.array([4.0, 5.0, 6.0, 5.0])  # differences 4 .. 6: CI above zero
+    better = myopic + np.array([4.0, 5.0, 6.0, 5.0])  # differences 4 .. 6: CI above zero, adjusted or not
     noisy = myopic + np.array([9.0, -8.0, 7.0, -6.0])  # mean +0.5, CI across zero
     lines = ra.memory_target_lines([("A", noisy), ("B", better)], myopic)
     assert "A, slates of one" in lines[0] and "CI includes zero" in lines[0]
-    assert "+5.0 ±" in lines[1] and "CI lies above zero" in lines[1]
-    assert "**Met**" in lines[-1] and "best: B" in lines[-1] and "1 of 2 agents" in lines[-1]
+    assert "+5.0 ±" in lines[1] and "CI lies above zero" in lines[1] and "97.5% CI" in lines[1]
+    assert "**Met**" in lines[-1] and "1 of 2 agents' adjusted CIs" in lines[-1] and "above zero: B)" in lines[-1]
+    assert "Bonferroni" in lines[-1]
     lines = ra.memory_target_lines([("A", noisy)], myopic)
     assert "**Not met**" in lines[-1] and "0 of 1 agents" in lines[-1]
     assert ra.memory_target_lines([], myopic) == []  # no slate-1 agent saved: no target line
+
+
+def test_adjusted_half_width_is_bonferroni_over_the_agents_judged():
+    d = np.array([1.0, 3.0, 2.0, 6.0, 4.0])
+    assert ra.adjusted_half_width(d, 1) == pytest.approx(ra.mean_ci95(d)[1], rel=1e-12)  # one agent: no adjustment
+    widths = [ra.adjusted_half_width(d, k) for k in (1, 2, 5, 10)]
+    assert widths == sorted(widths) and widths[0] < widths[-1]  # more agents judged: wider CIs
+    with pytest.raises(ValueError, match="k >= 1"):
+        ra.adjusted_half_width(d, 0)
+
+
+def test_memory_verdict_is_not_fooled_by_the_largest_noisy_mean():
+    """The second reader's case: A +10.0 ± 14.0 (huge spread) and B +8.0 ± 0.1 over 200 seeds. The old rule
+    judged only the agent with the largest mean (A) and said Not met; B clearly beats the oracle."""
+    myopic = np.full(200, 50.0)
+    a = myopic + np.tile([110.0, -90.0], 100)  # mean +10, spread 100
+    b = myopic + 8 + np.tile([1.0, -1.0], 100)  # mean +8, tight
+    lines = ra.memory_target_lines([("A", a), ("B", b)], myopic)
+    assert "+10.0 ± 14.0" in lines[0] and "+8.0 ± 0.1" in lines[1]
+    assert "**Met**" in lines[-1] and "1 of 2 agents' adjusted CIs lie above zero" in lines[-1]
+    assert "above zero: B)" in lines[-1]
+
+
+def test_memory_verdict_false_met_rate_with_agents_equal_to_the_oracle_stays_within_alpha():
+    """The second reader's case: 5 agents whose true mean equals the oracle's. Picking the largest mean after the
+    fact and testing its 95% CI said Met in ~12% of trials; the adjusted verdict must stay within 5% (Bonferroni:
+    one-sided ~2.5% here). Seeded, so the rate is a fixed number, not a flaky draw."""
+    rng = np.random.default_rng(0)
+    trials, met = 600, 0
+    for _ in range(trials):
+        my = rng.normal(50, 10, 200)
+        agents = [(str(i), my + rng.normal(0, 20, 200)) for i in range(5)]
+        met += "**Met**" in ra.memory_target_lines(agents, my)[-1]
+    assert met / trials <= ra.MEMORY_ALPHA

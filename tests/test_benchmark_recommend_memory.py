@@ -118,3 +118,58 @@ def test_session_scale_starts_at_one_and_falls_only_with_satisfaction_on():
             assert tally.session_scale[-1] < 1.0
         else:
             assert tally.session_scale == [1.0, 1.0, 1.0]
+
+
+def record(scale: float = 0.95, **over) -> dict[str, float]:
+    """A made-up episode record with the keys the section's reading uses."""
+    rec = {"margin": 600.0, "expected_margin": 600.0, "steps": 1000.0, "session_scale": scale,
+           "session_scale_last": scale - 0.02, "shoppers": 100.0, "churned": 0.0, "clicks": 100.0, "purchases": 10.0,
+           "sessions": 1000.0, "sessions_per_shopper": 10.0, "impressions": 1000.0, "fatigued": 300.0,
+           "examination": 0.9, "drifted": 10.0, "interest_max": 0.3, "satisfaction_mean": 0.45}
+    return {**rec, **over}
+
+
+def made_up_results() -> dict[str, list[dict[str, float]]]:
+    """Three seeds of every setting of recommend-memory, as shipped with session factor 0.95."""
+    shipped = [record(expected_margin=e) for e in (590.0, 600.0, 610.0)]
+    off = {f"{lever} off": [record(1.0, expected_margin=e) for e in (591.0, 602.0, 613.0)] for lever in rm.LEVERS}
+    return {"as shipped": shipped, **off}
+
+
+def test_satisfaction_cost_is_the_lost_sessions_over_the_shipped_ones():
+    shoppers = load_scenario("recommend-memory").shoppers
+    res = made_up_results()
+
+    def mean(key):
+        return float(rm.column(res["as shipped"], key).mean())
+
+    lines, cost, doubled, held = rm.satisfaction_lines(mean, shoppers, 600.0)
+    # sessions as shipped = S x 0.95 (S: satisfaction held at its start): the lost 0.05 S are 0.05 / 0.95 of them
+    assert cost == pytest.approx(0.05 / 0.95 * 600.0)
+    assert doubled == pytest.approx(cost * 100 / 900)  # doubling 100 clicks in 1,000 impressions: 1/9 less loss
+    gain_over_loss = shoppers.satisfaction_gain / shoppers.satisfaction_loss
+    assert held == pytest.approx((gain_over_loss * 10 + 100) / 1000)
+    text = " ".join(lines)
+    assert "5.0% fewer sessions" in text and "5.3% of its as-shipped ones" in text and f"{cost:,.1f}" in text
+    assert "cannot exceed 1 / 0.5 = 2" in text  # satisfaction <= 1: the session factor's cap in the code
+
+
+def test_reading_calls_its_estimates_estimates_and_the_verdict_an_assessment():
+    shoppers = load_scenario("recommend-memory").shoppers
+    res = made_up_results()
+    main_rows = rm.main_table("## recommend-memory\n\n| policy | margin |\n|---|---|\n| myopic_oracle | 656.1 ± 117.8 |\n"
+                              "| taste_oracle | 700.0 ± 10.0 |\n| funnel_ucb | 528.8 ± 42.4 |\n| funnel_ts | 521.4 ± 63.1 |\n"
+                              "\n## recommend-exact\n\n| policy | margin |\n|---|---|\n| funnel_ucb | 1.0 ± 0.1 |\n",
+                              "recommend-memory")
+    assert main_rows["funnel_ucb"] == (528.8, "528.8 ± 42.4") and len(main_rows) == 4  # the next table not read
+    text = "\n".join(rm.reading(res, "recommend-memory", shoppers, rm.lever_values(res),
+                                rm.lever_values(res, "expected_margin"), main_rows))
+    assert "at most" not in text and "bound" not in text.replace("not bounds", "")
+    verdict = text.splitlines()[-1]
+    assert "**Not met** (an assessment" in verdict and "not a measured verdict" in verdict
+    # the best policy that is not privileged (taste_oracle is), as the main table states it
+    assert "funnel_ucb, makes 528.8 ± 42.4 against the myopic oracle's 656.1 ± 117.8" in verdict
+    assert rm.main_table("# no tables here", "recommend-memory") == {}
+    no_rows = rm.reading(res, "recommend-memory", shoppers, rm.lever_values(res),
+                         rm.lever_values(res, "expected_margin"), {})
+    assert "main table" not in no_rows[-1]  # nothing cited without the main table
