@@ -6,6 +6,7 @@
         [--holdout 500000] [--calibrate platt|none]
         [--sizes 100000,300000] [--epsilons 0.05,0.3] [--sensitivity-impressions 300000] [--sensitivity-seeds 5]
         [--ppo-steps 0] [--quick]
+    python benchmarks/recommend_fidelity.py --from-results WORKDIR/results.json [--backfill-counts]
 
 The measure is the EXPECTED margin of an episode (``scenarios.expected_margin``): per session, the margin of the
 impressions served weighted by their purchase probabilities under the world's own response model; the realised
@@ -121,11 +122,22 @@ def fit_model(scenario: str, keys: dict, n: int, epsilon: float, name: str, fold
 
     model, epochs, batch = recipe(name)
     logs = logs_file(scenario, keys, n, epsilon, folder)
-    out = folder / f"{model}-{epochs}x{batch}-{n}-{epsilon}.pt"
+    out = fitted_path(folder, name, n, epsilon)
     if not out.exists():
         fit(logs=logs, out=out, model=model, tasks=",".join(TASKS), epochs=epochs, batch_size=batch,
             weighting="fixed", seed=0, threads=1)
     return out
+
+
+def fitted_path(folder: Path, name: str, n: int, epsilon: float) -> Path:
+    """Where ``fit_model`` saves the candidate ``name`` fitted on ``n`` impressions at ``epsilon``."""
+    model, epochs, batch = recipe(name)
+    return folder / f"{model}-{epochs}x{batch}-{n}-{epsilon}.pt"
+
+
+def calibrated_path(path: Path, calibration_logs: Path) -> Path:
+    """Where ``calibrate_model`` saves the model at ``path`` recalibrated on the logs file ``calibration_logs``."""
+    return path.with_name(f"{path.stem}-platt-{calibration_logs.stem.removeprefix('logs-')}.pt")
 
 
 def calibrate_model(path: Path, calibration_logs: Path, df: pd.DataFrame) -> Path:
@@ -133,7 +145,7 @@ def calibrate_model(path: Path, calibration_logs: Path, df: pd.DataFrame) -> Pat
     file (``<path stem>-platt-<calibration logs stem>.pt``, written once per folder); ``path`` is left as it is."""
     from forecasters.conversion.registry import load_model
 
-    out = path.with_name(f"{path.stem}-platt-{calibration_logs.stem.removeprefix('logs-')}.pt")
+    out = calibrated_path(path, calibration_logs)
     if not out.exists():
         model = load_model(path).calibrate(df)
         model.save(out)
@@ -146,7 +158,8 @@ def calibrate_model(path: Path, calibration_logs: Path, df: pd.DataFrame) -> Pat
 def heldout_loss(path: Path, df: pd.DataFrame) -> dict[str, float]:
     """Held-out log loss (nats per impression) on the logs ``df`` of the saved model at ``path`` per task, their
     ``sum``, the ``oracle``'s sum (the true probabilities of the logs: the floor no model beats on average) and the
-    model's mean predicted probability over the true one per task (``bias_click`` ...: 1 is calibrated on average)."""
+    model's mean predicted probability over the true one per task (``bias_click`` ...: 1 is calibrated on average);
+    for a calibrated model also its calibration's counts (``calibration_counts``)."""
     from forecasters.conversion.logs import TRUE_COLUMNS
     from forecasters.conversion.metrics import log_loss
     from forecasters.conversion.registry import load_model
@@ -158,7 +171,25 @@ def heldout_loss(path: Path, df: pd.DataFrame) -> dict[str, float]:
     out["oracle"] = float(sum(log_loss(df[t].to_numpy(), df[c].to_numpy()) for t, c in zip(TASKS, TRUE_COLUMNS, strict=True)))
     for j, (t, c) in enumerate(zip(TASKS, TRUE_COLUMNS, strict=True)):
         out[f"bias_{t}"] = float(proba[:, j].mean() / df[c].mean())
-    return out
+    return {**out, **calibration_counts(model)}
+
+
+def calibration_counts(model) -> dict[str, int]:
+    """The rows each funnel stage of ``model``'s calibration was fitted on (``n_click``: impressions, ``n_cart``:
+    clicks, ``n_purchase``: carts of the calibration logs) and their positive outcomes (``positives_click`` ...);
+    empty for an uncalibrated model."""
+    cal = getattr(model, "calibration_", None)
+    if cal is None:
+        return {}
+    return {**{f"n_{t}": int(v) for t, v in zip(cal.stages, cal.n_, strict=True)},
+            **{f"positives_{t}": int(v) for t, v in zip(cal.stages, cal.positives_, strict=True)}}
+
+
+def expected_purchases(df: pd.DataFrame) -> float:
+    """The purchases a logs frame holds in expectation: the sum of its rows' true joint purchase probabilities."""
+    from forecasters.conversion.logs import TRUE_COLUMNS
+
+    return float(df[TRUE_COLUMNS[-1]].sum())
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -187,6 +218,9 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default=str(ROOT / "docs" / "recommend.md"))
     p.add_argument("--workdir", default="", help="folder for logs and models (default: a new temporary folder)")
     p.add_argument("--from-results", default="", help="rewrite the doc sections from a run's results.json (no run)")
+    p.add_argument("--backfill-counts", action="store_true",
+                   help="with --from-results: first add the calibration counts a results.json written before they "
+                        "were saved lacks, read from the run's --workdir (its calibrated models and calibration logs)")
     args = p.parse_args(argv)
     args.keys = dict(QUICK_KEYS) if args.quick else {}
     if args.quick:
@@ -253,6 +287,40 @@ def rewrite(results: Path, out: str) -> dict:
     return saved
 
 
+def backfill_counts(results: Path) -> None:
+    """Add to the main selection of a run's ``results.json`` the calibration figures that runs before they were
+    saved lack (``calibration_counts`` of each calibrated candidate, ``cal_logs_expected_purchase``), read from the
+    run's ``--workdir``: its calibrated model files and its calibration logs. No model is fitted or recalibrated and
+    no episode is run; the file is rewritten whole (``shopgym.atomic``) with every other figure as it was."""
+    from forecasters.conversion.logs import TRUE_COLUMNS
+    from forecasters.conversion.registry import load_model
+
+    if not results.is_file():
+        raise SystemExit(f"--from-results {str(results)!r}: no such file; give the results.json a run wrote in its "
+                         "--workdir.")
+    raw = json.loads(results.read_text())
+    saved = _decode(raw)
+    args = argparse.Namespace(**saved["args"])
+    if not calibrated(args):
+        raise SystemExit("--backfill-counts: this run selected its candidates uncalibrated (--calibrate none); it "
+                         "has no calibration counts to add.")
+    folder = Path(args.workdir)
+    cal_logs = folder / f"logs-{args.holdout}-{args.epsilon}-{CALIBRATION_SEED}.csv"
+    best, losses = saved["selection"]
+    paths = {m: calibrated_path(fitted_path(folder, m, args.impressions, args.epsilon), cal_logs) for m in losses}
+    missing = [str(p) for p in (cal_logs, *paths.values()) if not p.is_file()]
+    if missing:
+        raise SystemExit(f"--backfill-counts: the run's workdir lacks {missing}; point the results' workdir at the "
+                         "folder the run wrote, or run the benchmark again.")
+    expected = expected_purchases(pd.read_csv(cal_logs, usecols=[TRUE_COLUMNS[-1]]))
+    for m, path in paths.items():
+        losses[m].update({f"cal_{k}": v for k, v in calibration_counts(load_model(path)).items()})
+        losses[m]["cal_logs_expected_purchase"] = expected
+    raw["selection"] = _encode((best, losses))
+    atomic_write_text(results, json.dumps(raw))
+    say(f"added calibration counts of {len(paths)} candidates to {results}")
+
+
 def calibrated(args) -> bool:
     """Whether the run recalibrates its candidates (``--calibrate platt``; results of before hold no such key)."""
     return getattr(args, "calibrate", "none") == "platt"
@@ -265,7 +333,8 @@ def select_model(args, folder: Path, n: int, epsilon: float, names: list[str]) \
     Return the candidate with the lowest summed log loss on held-out logs of the same logging policy (after
     calibration under ``platt``), the paths of the models that drive a world (the calibrated files under ``platt``)
     and every candidate's held-out figures (``heldout_loss``; under ``platt`` also with ``cal_`` in front: after
-    calibration)."""
+    calibration, with the calibration's counts, and ``cal_logs_expected_purchase``: ``expected_purchases`` of the
+    calibration logs)."""
     import gc
 
     from forecasters.conversion.data import load_logs
@@ -275,6 +344,7 @@ def select_model(args, folder: Path, n: int, epsilon: float, names: list[str]) \
         cal_logs = logs_file(args.scenario, args.keys, args.holdout, epsilon, folder, CALIBRATION_SEED)
         cal_df = load_logs(cal_logs, TASKS, nested=True)
         cal_paths = {m: calibrate_model(p, cal_logs, cal_df) for m, p in paths.items()}
+        cal_expected = expected_purchases(cal_df)
         del cal_df
         gc.collect()
     holdout = load_logs(logs_file(args.scenario, args.keys, args.holdout, epsilon, folder, HOLDOUT_SEED), TASKS,
@@ -284,6 +354,7 @@ def select_model(args, folder: Path, n: int, epsilon: float, names: list[str]) \
     if calibrated(args):
         for m, p in cal_paths.items():
             losses[m].update({f"cal_{k}": v for k, v in heldout_loss(p, holdout).items()})
+            losses[m]["cal_logs_expected_purchase"] = cal_expected
         paths, key = cal_paths, "cal_sum"
     best = min(losses, key=lambda m: losses[m][key])
     say(f"held-out log loss ({n:,} eps {epsilon}{', after calibration' if calibrated(args) else ''}): "
@@ -337,6 +408,8 @@ def sim_to_real(args, keys: dict, true: dict, path: Path, seeds: list[int]) -> d
 def main(argv=None) -> dict:
     args = parse(argv)
     if args.from_results:
+        if args.backfill_counts:
+            backfill_counts(Path(args.from_results))
         return rewrite(Path(args.from_results), args.out)
     start = time.time()
     folder = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="shopgym-fidelity-"))
@@ -405,7 +478,28 @@ def selection_rule(args) -> str:
             f"by maximum likelihood) on {args.holdout:,} separate calibration impressions (seed {CALIBRATION_SEED}, "
             f"same logging policy); the calibrated candidate with the lowest log loss {held} {tail} The columns "
             "after calibration are those the rule reads; the uncalibrated ones are the candidates as fitted (the "
-            "rule of before, `--calibrate none`, chose by their sum).")
+            "rule of before, `--calibrate none`, chose by their sum), scored on the network's raw joint outputs "
+            "p(click), p(cart), p(purchase), which a world would first nest (`joint_to_funnel` cuts p(cart) > "
+            "p(click) to p(click)).")
+
+
+def purchase_level(figures: dict) -> str:
+    """The doc's sentence on how sharply the calibration logs pin the purchase | cart level (carts and purchases
+    the purchase stage was fitted on, the binomial standard error of their ratio, the purchases the logs' true
+    probabilities expect); empty for results saved before these counts (``--backfill-counts`` adds them)."""
+    if "cal_n_purchase" not in figures:
+        return ""
+    carts, buys = figures["cal_n_purchase"], figures["cal_positives_purchase"]
+    rate = buys / carts
+    se = float(np.sqrt(rate * (1 - rate) / carts))
+    text = (f" The calibration logs pin the purchase | cart level with {buys:,} purchases among {carts:,} carts: "
+            f"{rate:.3f} ± {se:.3f} (binomial standard error, {100 * se / rate:.1f}% of the level)")
+    if "cal_logs_expected_purchase" in figures:
+        expected = figures["cal_logs_expected_purchase"]
+        text += (f"; their true probabilities expect {expected:.1f} purchases, so the logs drew "
+                 f"{100 * (buys / expected - 1):+.1f}% of the expectation, which a calibration fitted to them carries "
+                 "(Platt's fit matches the rate of the rows it is fitted on)")
+    return text + "."
 
 
 def candidates_table(losses: dict, best: str, after: bool) -> list[str]:
@@ -424,6 +518,26 @@ def candidates_table(losses: dict, best: str, after: bool) -> list[str]:
     truth = ["", "", "", f"{oracle:.5f}", "1", "1", "1"] * len(prefixes)
     lines.append("| (true probabilities) |" + "".join(f" {c} |" if c else " |" for c in truth) + " |")
     return lines
+
+
+def sens_labelled_data(args, sens) -> str:
+    """The doc's sentence on the labelled data behind each sensitivity row: under ``--calibrate platt`` every
+    setting is also calibrated on ``--holdout`` impressions of its own logging policy, separate from its training
+    logs (and, for a setting with fewer log impressions than that, larger than them)."""
+    if not calibrated(args):
+        return ""
+    small = sorted({n for n, *_ in sens if n < args.holdout})
+    text = (f" Calibration logs are separate from the training logs and of {args.holdout:,} impressions for every "
+            "setting (column 'calibration impressions'): each row's model learned from log plus calibration "
+            "impressions, more labelled data than its 'log impressions' alone say")
+
+    def both(items: list[str]) -> str:
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+    if small:
+        text += ("; in the " + both([f"{n:,}" for n in small]) + " rows the calibration logs are the larger ("
+                 + both([f"{args.holdout / n:.1f}x" for n in small]) + " the training logs)")
+    return text + "."
 
 
 def fidelity_body(args, figures) -> str:
@@ -470,7 +584,7 @@ def fidelity_body(args, figures) -> str:
                          f"{bias['cal_bias_purchase']:.3f} of the true one after recalibration, "
                          f"{bias['bias_purchase']:.3f} as fitted (click {bias['cal_bias_click']:.3f} / "
                          f"{bias['bias_click']:.3f}, cart {bias['cal_bias_cart']:.3f} / {bias['bias_cart']:.3f}); "
-                         f"median margin ratio learned / true {median:.3f}.")
+                         f"median margin ratio learned / true {median:.3f}." + purchase_level(bias))
         else:
             lines.append(f"Where the error comes from: the chosen model's mean purchase probability on the held-out "
                          f"logs is {bias['bias_purchase']:.3f} of the true one (click {bias['bias_click']:.3f}, cart "
@@ -485,15 +599,17 @@ def fidelity_body(args, figures) -> str:
               "largest |learned / true - 1| of the expected margin over the policies, by log size and logging "
               "epsilon. Each setting's recipe (of " + args.fits + ") chosen as above, by log loss on held-out logs of "
               "its own logging policy" + (" after recalibration on calibration logs of that policy" if calibrated(args)
-                                          else "") + "; the row of the main setting reuses the main table's model and episodes.", "",
-              "| log impressions | logging epsilon | recipe | mean abs margin error | largest (policy) | within 10% "
-              "| CI within / outside 1 ± 10% |",
-              "|---|---|---|---|---|---|---|"]
+                                          else "") + "; the row of the main setting reuses the main table's model and episodes."
+              + sens_labelled_data(args, sens), "",
+              "| log impressions | " + ("calibration impressions | " if calibrated(args) else "") + "logging epsilon "
+              "| recipe | mean abs margin error | largest (policy) | within 10% | CI within / outside 1 ± 10% |",
+              "|---" * (8 if calibrated(args) else 7) + "|"]
     for n, eps, chosen, rows in sens:
         worst = max(rows, key=lambda r: abs(r.error))
-        lines.append(f"| {n:,} | {eps} | {chosen.split('/')[1]} | {100 * mean_abs_error(rows):.1f}% | {pct(worst.error)} ({worst.name}) "
-                     f"| {sum(r.within() for r in rows)} / {len(rows)} | {sum(r.verdict() == 'shown' for r in rows)} "
-                     f"/ {sum(r.verdict() == 'refuted' for r in rows)} |")
+        cal = f" {args.holdout:,} |" if calibrated(args) else ""
+        lines.append(f"| {n:,} |{cal} {eps} | {chosen.split('/')[1]} | {100 * mean_abs_error(rows):.1f}% | "
+                     f"{pct(worst.error)} ({worst.name}) | {sum(r.within() for r in rows)} / {len(rows)} | "
+                     f"{sum(r.verdict() == 'shown' for r in rows)} / {sum(r.verdict() == 'refuted' for r in rows)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -171,6 +171,13 @@ class ConversionModel:
         self.calibration_ = FunnelCalibration(self.tasks).fit(self._raw_proba(X, batch_size), labels)
         return self
 
+    def calibration_key(self) -> tuple | None:
+        """What ``predict_proba``'s calibration is, as a hashable value: ``None`` when uncalibrated, else the
+        calibration's stages, scales and shifts. Equal keys give equal answers from the same network; a
+        ``ResponseTable`` drops its tables when the key changes."""
+        calibration = getattr(self, "calibration_", None)
+        return None if calibration is None else calibration.key()
+
     def _raw_proba(self, X: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
         """The network's own probabilities, ``(n, n_tasks)`` in ``[0, 1]``, before any calibration."""
         self._check_fitted()

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.special import expit
 
 from shopgym.errors import DataError
 from shopgym.world.response import joint_to_funnel
@@ -28,7 +29,8 @@ from shopgym.world.response import joint_to_funnel
 EPS = 1e-7
 #: Newton iterations at most per stage, and the change in (scale, shift) under which the fit has converged.
 MAX_ITER, TOL = 100, 1e-10
-#: A fitted |scale| beyond this means the stage's outcomes are (nearly) separated by the model's score: no MLE.
+#: A fitted |scale| beyond this means the stage's outcomes are (nearly) separated by the model's score (a backstop:
+#: exact separation is refused before the fit, ``separated``).
 MAX_SCALE = 1e3
 
 
@@ -38,7 +40,8 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free
+    """``1 / (1 + exp(-z))`` without overflow, to full relative precision however negative ``z`` is."""
+    return expit(z)
 
 
 def _nll(z: np.ndarray, y: np.ndarray, scale: float, shift: float) -> float:
@@ -47,12 +50,23 @@ def _nll(z: np.ndarray, y: np.ndarray, scale: float, shift: float) -> float:
     return float(np.mean(np.logaddexp(0.0, t) - y * t))
 
 
+def separated(z: np.ndarray, y: np.ndarray) -> bool:
+    """Whether the score ``z`` separates the 0/1 outcomes ``y`` (both classes present): every negative scores at most
+    every positive, or every positive at most every negative, and ``z`` is not one constant. Exactly then the
+    likelihood of ``sigmoid(scale z + shift)`` keeps rising as ``|scale|`` grows: no maximum likelihood estimate
+    exists (complete or quasi-complete separation; Albert and Anderson 1984)."""
+    neg, pos = z[y == 0], z[y == 1]
+    if np.ptp(z) == 0:  # one score for every row: the scale is not identified, but the likelihood is bounded
+        return False
+    return bool(neg.max() <= pos.min() or pos.max() <= neg.min())
+
+
 def fit_platt(z: np.ndarray, y: np.ndarray, stage: str = "stage") -> tuple[float, float]:
     """``(scale, shift)`` maximising the likelihood of 0/1 outcomes ``y`` under ``sigmoid(scale z + shift)``.
 
     Newton's method from the identity ``(1, 0)``, each step halved until the likelihood does not fall. Raises
-    ``DataError`` (naming ``stage``) when ``y`` holds only one class or the outcomes are separated by ``z`` (the
-    maximum likelihood estimate does not exist).
+    ``DataError`` (naming ``stage`` and the fix) when ``y`` holds only one class or the outcomes are separated by
+    ``z`` (``separated``: the maximum likelihood estimate does not exist), checked before the fit.
     """
     z, y = np.asarray(z, dtype=float), np.asarray(y, dtype=float)
     n_pos = int(y.sum())
@@ -61,6 +75,11 @@ def fit_platt(z: np.ndarray, y: np.ndarray, stage: str = "stage") -> tuple[float
         raise DataError(f"the calibration logs hold {which} {stage} outcome among the {len(y):,} rows that reach "
                         f"this stage, so its calibration cannot be fitted; give more (or more varied) calibration "
                         "logs, e.g. more impressions of the same logging policy.")
+    if separated(z, y):
+        raise DataError(f"the {stage} outcomes of the calibration logs are separated by the model's score (all "
+                        f"{n_pos:,} positive and {len(y) - n_pos:,} negative rows lie on either side of one score), so "
+                        "no calibration exists (its scale would grow without bound); give more calibration logs, e.g. "
+                        "more impressions of the same logging policy.")
     theta = np.array([1.0, 0.0])
     loss = _nll(z, y, *theta)
     for _ in range(MAX_ITER):
@@ -132,6 +151,10 @@ class FunnelCalibration:
         cond = joint_to_funnel(joint) if len(joint) else joint.reshape(0, len(self.stages))
         out = _sigmoid(np.asarray(self.scale_) * _logit(cond) + np.asarray(self.shift_))
         return np.cumprod(out, axis=1)
+
+    def key(self) -> tuple:
+        """``(stages, scales, shifts)`` as tuples: equal keys map equal probabilities equally (hashable)."""
+        return self.stages, tuple(float(v) for v in self.scale_), tuple(float(v) for v in self.shift_)
 
     def state(self) -> dict:
         """Plain data (lists, floats, ints): what ``ConversionModel.save`` stores."""

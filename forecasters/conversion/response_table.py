@@ -11,13 +11,16 @@ batched call, and looked up afterwards. ``LearnedConversion.tabulate()`` switche
 Every row in the tabulated context is answered from its table (built on first need, the least recently used
 dropped beyond ``max_rows``; a rebuilt table holds the same values), every other row by the model directly,
 so the answers never depend on what was asked before: same seed, same trajectory. The tables hold whatever
-``predict`` answers, so a recalibrated model (``ConversionModel.calibrate``) is tabulated calibrated.
+``predict`` answers, so a recalibrated model (``ConversionModel.calibrate``) is tabulated calibrated. Each table
+records the ``key()`` it was built under (``LearnedConversion``: the model's calibration); when the key changes (the
+same in-memory model calibrated again, or its calibration dropped by ``fit``) every table is dropped and rebuilt on
+need, so a table never answers for a calibration other than the model's current one.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 
@@ -36,16 +39,21 @@ class ResponseTable:
         n_items: SKUs in the catalog (table columns).
         start_weekday: day of week of day 0 (0 = Monday), to give each table a day with its weekday.
         max_rows: table rows (shopper x item x context) kept at most; must hold at least one context.
+        key: ``key() -> hashable``: the state ``predict``'s answers depend on besides the batch (default: none);
+            asked once per ``probabilities`` call, and the tables are dropped whenever it differs from the one they
+            were built under.
     """
 
     def __init__(self, predict: Callable[[ImpressionBatch], np.ndarray], n_shoppers: int, n_items: int,
-                 start_weekday: int = 0, max_rows: int = MAX_ROWS):
+                 start_weekday: int = 0, max_rows: int = MAX_ROWS, key: Callable[[], Hashable] | None = None):
         if n_shoppers * n_items > max_rows:
             raise ValueError(f"one context needs {n_shoppers * n_items:,} rows (shoppers x items), more than "
                              f"max_rows = {max_rows:,}; raise max_rows or leave the model untabulated.")
         self.predict, self.n_shoppers, self.n_items = predict, int(n_shoppers), int(n_items)
         self.start_weekday, self.max_rows = int(start_weekday), int(max_rows)
         self._tables: OrderedDict[int, np.ndarray] = OrderedDict()
+        self.key = key if key is not None else (lambda: None)
+        self._key = self.key()  #: the key the tables in ``_tables`` were built under
         self.built = 0  #: tables built so far (a rebuilt one counts again)
 
     def _table(self, code: int) -> np.ndarray:
@@ -72,6 +80,10 @@ class ResponseTable:
 
     def probabilities(self, batch: ImpressionBatch) -> np.ndarray:
         """``(n, 3)``: p(click), p(cart | click), p(purchase | cart), from the tables where the context allows."""
+        key = self.key()
+        if key != self._key:  # the model's answers changed (e.g. recalibrated): no table holds them any more
+            self._tables.clear()
+            self._key = key
         n = len(batch)
         seen, discount = np.asarray(batch.seen), np.asarray(batch.discount, dtype=float)
         position = np.asarray(batch.position, dtype=np.int64)

@@ -177,7 +177,19 @@ def test_the_benchmark_small_mode_runs_end_to_end(tmp_path):
 def test_selection_recalibrates_every_candidate_into_a_new_file(tmp_path):
     """``--calibrate platt``: each candidate is recalibrated on calibration logs (seed 12347) into a new file, the
     fitted one left as it was, and the lowest held-out loss AFTER calibration is chosen; ``none`` is the old rule."""
-    from benchmarks.recommend_fidelity import CALIBRATION_SEED, HOLDOUT_SEED, parse, select_model
+    import json
+
+    import pandas as pd
+
+    from benchmarks.recommend_fidelity import (
+        CALIBRATION_SEED,
+        HOLDOUT_SEED,
+        _decode,
+        _encode,
+        backfill_counts,
+        parse,
+        select_model,
+    )
     from forecasters.conversion.base import ConversionModel
 
     args = parse(["--quick"])
@@ -195,8 +207,26 @@ def test_selection_recalibrates_every_candidate_into_a_new_file(tmp_path):
         assert ConversionModel.load(fitted[m]).calibration_ is None
         assert losses[m]["cal_sum"] != losses[m]["sum"]
     assert best == min(names, key=lambda m: losses[m]["cal_sum"])
+    cal_logs = pd.read_csv(tmp_path / f"logs-800-1.0-{CALIBRATION_SEED}.csv")
+    for m in names:  # the calibration's counts: the purchase stage was fitted on the carts of the calibration logs
+        v = losses[m]
+        assert (v["cal_n_click"], v["cal_positives_click"]) == (800, cal_logs["click"].sum())
+        assert (v["cal_n_purchase"], v["cal_positives_purchase"]) == (cal_logs["cart"].sum(), cal_logs["purchase"].sum())
+        assert v["cal_logs_expected_purchase"] == pytest.approx(cal_logs["true_purchase"].sum())
     again = select_model(args, tmp_path, 800, 1.0, names)  # cached: same files, same figures
     assert again[1] == paths and again[2] == losses
+    # a results.json of before the counts were saved gets them back from the run's folder, every other figure kept
+    args.workdir, args.impressions, args.epsilon = str(tmp_path), 800, 1.0
+    stripped = {m: {k: x for k, x in v.items() if not k.startswith(("cal_n_", "cal_positives_", "cal_logs_"))}
+                for m, v in losses.items()}
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(_encode({"args": vars(args), "selection": (best, stripped), "seconds": 1.0})))
+    backfill_counts(results)
+    back = _decode(json.loads(results.read_text()))
+    assert back["selection"] == (best, losses) and back["seconds"] == 1.0
+    next(iter(paths.values())).unlink()
+    with pytest.raises(SystemExit, match="workdir lacks"):
+        backfill_counts(results)
     args.calibrate = "none"
     best, paths, losses = select_model(args, tmp_path, 800, 1.0, names)
     assert paths == fitted and best == min(names, key=lambda m: losses[m]["sum"])
@@ -219,3 +249,42 @@ def test_saved_figures_are_plain_json_and_round_trip(tmp_path):
     assert (n, eps) == (20000, 0.3)
     pd.testing.assert_frame_equal(frame, figures["sens"][0][2], check_index_type=False)
     assert isinstance(back["sim"]["plan"], tuple) and back["sim"]["plan"][2] == 3.5 and back["seconds"] == 7.0
+
+
+def test_the_doc_names_the_calibration_data_of_every_row():
+    """Under ``--calibrate platt`` the sensitivity table has a 'calibration impressions' column (``--holdout`` for
+    every setting) and says where the calibration logs outnumber the training logs; the calibration line gives the
+    carts and purchases the purchase level was fitted on with its binomial standard error. ``none`` has neither;
+    saved figures without the counts (runs of before) print no count sentence."""
+    from benchmarks.recommend_fidelity import fidelity_body, parse
+
+    rng = np.random.default_rng(0)
+    true = {"random": rng.uniform(1, 2, (3, 5))}
+    learned = {"random": true["random"] * 1.05}
+    best = "shared_bottom/1x512"
+    fig = {"click": 0.2, "cart": 0.01, "purchase": 0.004, "sum": 0.214, "oracle": 0.21, "bias_click": 1.0,
+           "bias_cart": 1.0, "bias_purchase": 0.9}
+    fig |= {f"cal_{k}": v for k, v in fig.items()}
+    counts = {"cal_n_purchase": 970, "cal_positives_purchase": 313, "cal_logs_expected_purchase": 299.455}
+    args = parse(["--quick"])
+    args.holdout, args.impressions, args.seeds, args.sensitivity_seeds = 500, 1000, 3, 3
+    args.policies = args.sensitivity_policies = "random"
+    figures = {"keys": {}, "true": true, "learned": {best: learned}, "selection": (best, {best: {**fig, **counts}}),
+               "sens": [(100, 1.0, best, learned), (1000, 1.0, best, learned), (300, 0.3, best, learned)]}
+    text = fidelity_body(args, figures)
+    head = next(ln for ln in text.splitlines() if ln.startswith("| log impressions"))
+    assert head.startswith("| log impressions | calibration impressions | logging epsilon")
+    rows = [ln for ln in text.splitlines() if ln.startswith(("| 100 |", "| 1,000 |", "| 300 |"))]
+    assert len(rows) == 3 and all(ln.split("|")[2].strip() == "500" and ln.count("|") == head.count("|") for ln in rows)
+    assert "in the 100 and 300 rows the calibration logs are the larger (5.0x and 1.7x the training logs)" in text
+    rate = 313 / 970
+    se = np.sqrt(rate * (1 - rate) / 970)
+    assert f"313 purchases among 970 carts: {rate:.3f} ± {se:.3f} (binomial standard error" in text
+    assert "0.323 ± 0.015" in text and "expect 299.5 purchases, so the logs drew +4.5%" in text
+    old = fidelity_body(args, {**figures, "selection": (best, {best: fig})})
+    assert "purchases among" not in old and "calibration impressions" in old
+    args.calibrate = "none"
+    plain = fidelity_body(args, {**figures, "selection": (best, {best: {k: v for k, v in fig.items()
+                                                                        if not k.startswith("cal_")}})})
+    assert "calibration impressions" not in plain and "Calibration logs are separate" not in plain
+    assert next(ln for ln in plain.splitlines() if ln.startswith("| 100 |")).count("|") == 8

@@ -10,7 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from forecasters.conversion import ConversionModel, make_model
-from forecasters.conversion.calibration import FunnelCalibration, fit_platt
+from forecasters.conversion.calibration import FunnelCalibration, _sigmoid, fit_platt, separated
 from forecasters.conversion.learned import LearnedConversion
 from forecasters.conversion.metrics import log_loss
 from forecasters.conversion.response_table import ResponseTable
@@ -84,6 +84,41 @@ def test_fit_platt_refuses_one_class_and_separated_outcomes():
         FunnelCalibration(STAGES).fit(np.zeros((5, 2)), np.zeros((5, 2)))
 
 
+def test_separation_is_refused_before_any_fit():
+    """Separated outcomes have no maximum likelihood estimate, whatever scale Newton would stop at: the 4-row case
+    (scale ~60 before the check, under the old backstop of 1,000) and a funnel whose few carted rows are split by
+    their purchase score are refused with a DataError naming the stage and the fix."""
+    z, y = np.array([-1.0, -0.5, 0.5, 1.0]), np.array([0.0, 0.0, 1.0, 1.0])
+    with pytest.raises(DataError, match=r"purchase \(given cart\) outcomes .* separated .* give more calibration logs"):
+        fit_platt(z, y, "purchase (given cart)")
+    with pytest.raises(DataError, match="separated"):
+        fit_platt(-z, y)  # separated the other way round (higher score, fewer positives)
+    with pytest.raises(DataError, match="separated"):
+        fit_platt(np.array([0.0, 0.5, 0.5, 1.0]), y)  # quasi-complete: a tie on the boundary, still no MLE
+    assert separated(z, y) and not separated(np.array([-1.0, 0.5, -0.5, 1.0]), y)
+    assert not separated(np.full(4, 2.0), np.array([0.0, 1.0, 1.0, 1.0]))  # one score: bounded likelihood
+    scale, shift = fit_platt(np.array([-1.0, 0.5, -0.5, 1.0]), y)  # overlapping: a finite fit
+    assert 0 < scale < 10 and np.isfinite(shift)
+    # a funnel: 6 carted rows, the 2 highest purchase scores bought -> the purchase stage is separated
+    n = 400
+    rng = np.random.default_rng(0)
+    click = np.full(n, 0.3) + rng.uniform(-0.05, 0.05, n)
+    cond_buy = np.full(n, 0.5)
+    cond_buy[:6] = [0.30, 0.35, 0.40, 0.45, 0.60, 0.70]
+    joint = np.column_stack([click, click * 0.33, click * 0.33 * cond_buy])
+    labels = np.zeros((n, 3))
+    labels[:120, 0], labels[:6, 1], labels[4:6, 2] = 1, 1, 1
+    with pytest.raises(DataError, match=r"purchase \(given cart\) outcomes .* separated"):
+        FunnelCalibration(STAGES).fit(joint, labels)
+
+
+def test_sigmoid_keeps_relative_precision_far_in_the_tail():
+    t = np.array([-30.0, -40.0, -100.0, -700.0, 0.0, 40.0])
+    np.testing.assert_allclose(_sigmoid(t)[:4], np.exp(t[:4]) / (1 + np.exp(t[:4])), rtol=1e-12)
+    assert _sigmoid(t)[4] == 0.5 and _sigmoid(t)[5] == 1.0
+    assert np.isfinite(_sigmoid(np.array([-1e6, 1e6]))).all()
+
+
 @pytest.fixture(scope="module")
 def fitted(tiny_logs):
     """A shared-bottom model fitted on the first 2,000 rows of the tiny logs; the other 1,000 calibrate it."""
@@ -124,7 +159,10 @@ def test_a_broken_calibration_entry_is_a_model_file_error(fitted, tmp_path):
     from shopgym.errors import ModelFileError
 
     model, cal_logs = fitted
-    path = make_model("shared_bottom", **FAST).fit(cal_logs).calibrate(cal_logs).save(tmp_path / "c.pt")
+    try:  # (a model fitted on cal_logs itself separates their purchases in sample: calibrate the fixture's)
+        path = model.calibrate(cal_logs).save(tmp_path / "c.pt")
+    finally:
+        model.calibration_ = None
     blob = torch.load(path, weights_only=True)
     blob["calibration"]["method"] = "isotonic"
     torch.save(blob, tmp_path / "bad.pt")
@@ -165,6 +203,31 @@ def test_the_learned_world_and_its_table_answer_calibrated(fitted, tiny_scenario
         np.testing.assert_allclose(learned.tabulate().probabilities(batch), direct, rtol=1e-6, atol=1e-9)
     finally:
         model.calibration_ = None
+
+
+def test_a_table_built_before_calibration_follows_the_model(fitted, tiny_scenario):
+    """A world tabulated while the model was uncalibrated answers calibrated once the same in-memory model is
+    calibrated (its tables are dropped and rebuilt), and uncalibrated again once the calibration is dropped."""
+    model, cal_logs = fitted
+    cat = Catalog.generate(tiny_scenario.catalog, tiny_scenario.demand)
+    pop = ShopperPopulation.generate(tiny_scenario.shoppers, tiny_scenario.catalog.embedding_dim)
+    n = cat.n_skus
+    batch = ImpressionBatch(shopper=np.full(n, 3), item=np.arange(n), position=np.zeros(n, int),
+                            seen=np.zeros(n, int), discount=np.zeros(n), in_stock=np.ones(n, bool), day=np.full(n, 2))
+    learned = LearnedConversion(model, cat, pop).tabulate()
+    before = learned.probabilities(batch)
+    built = learned.table.built
+    assert learned.probabilities(batch) is not None and learned.table.built == built  # same key: the table is reused
+    model.calibrate(cal_logs)
+    try:
+        after = learned.probabilities(batch)
+        fresh = LearnedConversion(model, cat, pop).probabilities(batch)
+        assert np.abs(fresh - before).max() > 1e-3  # the calibration moves the answers ...
+        np.testing.assert_allclose(after, fresh, rtol=1e-6, atol=1e-9)  # ... and the old table follows
+        assert learned.table.built == built + 1
+    finally:
+        model.calibration_ = None
+    np.testing.assert_allclose(learned.probabilities(batch), before, rtol=1e-6, atol=1e-9)
 
 
 def test_cli_calibrate(fitted, tmp_path):
