@@ -170,6 +170,10 @@ def test_the_benchmark_small_mode_runs_end_to_end(tmp_path):
     main(["--from-results", str(tmp_path / "work" / "results.json"), "--out", str(doc)])  # no run: same figures
     strip = [ln for ln in before.splitlines() if not ln.startswith("Produced by")]
     assert [ln for ln in doc.read_text().splitlines() if not ln.startswith("Produced by")] == strip
+    import json  # the run saved its finishing time, which the rewrite's stamp names before its own
+
+    ran_at = json.loads((tmp_path / "work" / "results.json").read_text())["ran_at"]
+    assert f"{ran_at}; text rewritten from its saved results " in doc.read_text()
     main(["--quick", "--out", str(doc), "--workdir", str(tmp_path / "work")])  # re-run: replaced, not appended
     assert doc.read_text().count("<!-- fidelity:start -->") == 1
 
@@ -288,3 +292,68 @@ def test_the_doc_names_the_calibration_data_of_every_row():
                                                                         if not k.startswith("cal_")}})})
     assert "calibration impressions" not in plain and "Calibration logs are separate" not in plain
     assert next(ln for ln in plain.splitlines() if ln.startswith("| 100 |")).count("|") == 8
+
+
+def test_a_rewrite_from_saved_results_names_when_the_run_finished(tmp_path):
+    """``--from-results`` rewrites the sections as the run wrote them, stamped with the run's finishing time (saved
+    in results.json) and the rewrite's; a file of before that time was saved is refused until ``--ran-at`` records
+    it once, and a different time is never written over."""
+    import json
+
+    from benchmarks.recommend_fidelity import main, parse, rewrite, write_docs
+    from scenarios.fidelity_results import load_results, record_ran_at, save_results
+
+    rng = np.random.default_rng(1)
+    true = {"random": rng.uniform(1, 2, (3, 5)), "myopic_oracle": rng.uniform(2, 3, (3, 5))}
+    learned = {k: v * 1.05 for k, v in true.items()}
+    best = "shared_bottom/1x512"
+    fig = {"click": 0.2, "cart": 0.01, "purchase": 0.004, "sum": 0.214, "oracle": 0.21, "bias_click": 1.0,
+           "bias_cart": 1.0, "bias_purchase": 0.9}
+    fig |= {f"cal_{k}": v for k, v in fig.items()}
+    args = parse(["--quick", "--out", str(tmp_path / "direct.md")])
+    args.seeds = args.sensitivity_seeds = 3
+    figures = {"keys": {"horizon": 2}, "true": true, "learned": {best: learned}, "selection": (best, {best: fig}),
+               "sens": [(1500, 1.0, best, learned)], "sim": {"plan": (true["myopic_oracle"], learned["myopic_oracle"])},
+               "seconds": 125.0}
+    results = tmp_path / "results.json"
+    save_results(results, args, figures, "2026-12-02 05:52 UTC")
+    saved_args, back = load_results(results)
+    assert back["ran_at"] == "2026-12-02 05:52 UTC" and back["selection"] == figures["selection"]
+    np.testing.assert_array_equal(back["true"]["random"], true["random"])
+    write_docs(args, figures)  # as the run writes them
+    rewrite(results, str(tmp_path / "rewritten.md"))
+
+    def stamps(path):
+        return [ln for ln in path.read_text().splitlines() if ln.startswith("Produced by")]
+
+    def text(path):
+        return [ln for ln in path.read_text().splitlines() if not ln.startswith("Produced by")]
+
+    assert text(tmp_path / "rewritten.md") == text(tmp_path / "direct.md")  # same figures, same text
+    again = stamps(tmp_path / "rewritten.md")
+    assert len(again) == 2 and all(" in 2.1 min " in s and "2026-12-02 05:52 UTC; text rewritten from its saved "
+                                   "results 20" in s for s in again)
+    assert all("rewritten" not in s for s in stamps(tmp_path / "direct.md"))
+    # a results.json of before the time was saved: refused, then recorded once
+    raw = json.loads(results.read_text())
+    del raw["ran_at"]
+    results.write_text(json.dumps(raw))
+    old = results.read_text()
+    with pytest.raises(SystemExit, match="records no finishing time.*--ran-at"):
+        main(["--from-results", str(results), "--out", str(tmp_path / "old.md")])
+    assert not (tmp_path / "old.md").exists()
+    main(["--from-results", str(results), "--out", str(tmp_path / "old.md"), "--ran-at", "2026-12-02 05:52 UTC"])
+    assert results.read_text() == old[:-1] + ', "ran_at": "2026-12-02 05:52 UTC"}'  # every other byte kept
+    assert text(tmp_path / "old.md") == text(tmp_path / "direct.md") and "05:52 UTC; text" in stamps(
+        tmp_path / "old.md")[0]
+    assert record_ran_at(results, "2026-12-02 05:52 UTC") is False  # the same time again: nothing to do
+    recorded = results.read_bytes()
+    with pytest.raises(SystemExit, match="already records .*'2026-12-02 05:52 UTC'"):
+        record_ran_at(results, "2026-12-02 06:00 UTC")
+    assert results.read_bytes() == recorded
+    for bad in (["--ran-at", "2026-12-02 5:52"], ["--from-results", str(results), "--ran-at", "05:52"],
+                ["--from-results", str(results), "--ran-at", "2026-12-02 05:52"]):
+        with pytest.raises(SystemExit) as e:
+            parse(bad)
+        assert e.value.code == 2  # argparse's usage error, naming the format or the missing --from-results
+    assert saved_args.quick and saved_args.seeds == 3
