@@ -67,7 +67,7 @@ from agents.hyperparams import (
     scenario_hash_for,
     start_run,
 )
-from agents.hyperparams.numbers import positive_count, train_steps
+from agents.hyperparams.numbers import exponent_text_as_numbers, positive_count, train_steps
 from agents.hyperparams.zoo_text import ACTIVATIONS as ACTIVATION_CLASSES
 from agents.sb3_callbacks import (
     FreezeNormalization,
@@ -110,7 +110,7 @@ def resolve(algo: str, env_id: str, scenario: str | None, timesteps: int | None,
             hyperparams_file: str | Path | None = None) -> dict[str, Any]:
     """The resolved run configuration; unknown keys raise ``HyperparameterError`` naming the key."""
     cls = algo_class(algo)
-    hp = load_hyperparams(algo, env_id, scenario, hyperparams_file)
+    hp = exponent_text_as_numbers(load_hyperparams(algo, env_id, scenario, hyperparams_file))
     ctor = [p for p in inspect.signature(cls.__init__).parameters if p not in NOT_SETTABLE]
     where = f"the {env_id!r} section of {hyperparams_file or f'{algo}.yml'}"
     check_keys(hp, [*RUN_KEYS, *ctor], where)

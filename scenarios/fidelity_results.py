@@ -86,7 +86,15 @@ def read_raw(results: Path) -> dict:
     if not results.is_file():
         raise SystemExit(f"--from-results {str(results)!r}: no such file; give the results.json a run wrote in its "
                          "--workdir.")
-    return json.loads(results.read_text())
+    try:
+        raw = json.loads(results.read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"--from-results {str(results)!r}: not readable JSON ({type(e).__name__}: {e}); give the "
+                         "results.json a run wrote in its --workdir, or run the benchmark again.") from None
+    if not isinstance(raw, dict):
+        raise SystemExit(f"--from-results {str(results)!r}: holds a JSON {type(raw).__name__}, not a run's results; "
+                         "give the results.json a run wrote in its --workdir.")
+    return raw
 
 
 def load_results(results: Path) -> tuple[argparse.Namespace, dict]:
@@ -96,6 +104,8 @@ def load_results(results: Path) -> tuple[argparse.Namespace, dict]:
         saved = decode(read_raw(results))
         args = argparse.Namespace(**saved["args"])
         figures = {k: saved[k] for k in FIGURES}
+        if saved.get("ran_at") is not None:
+            check_stamp(saved["ran_at"], "the recorded ran_at")
     except (ValueError, KeyError, TypeError) as e:
         raise SystemExit(f"--from-results {str(results)!r}: not a results.json of this script's version ({e}); "
                          "run the benchmark again.") from None
@@ -111,7 +121,11 @@ def record_ran_at(results: Path, ran_at: str) -> bool:
     recorded = raw.get("ran_at")
     if recorded == ran_at:
         return False
-    if recorded is not None:
+    try:
+        valid = recorded is not None and check_stamp(recorded) is not None
+    except ValueError:
+        valid = False  # a malformed recorded time may be replaced: it cannot be used as it is
+    if valid:
         raise SystemExit(f"--ran-at {ran_at!r}: {results} already records its run's finishing time {recorded!r}; "
                          "drop --ran-at (the recorded time is used).")
     atomic_write_text(results, json.dumps({**raw, "ran_at": ran_at}))

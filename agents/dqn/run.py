@@ -27,7 +27,7 @@ from agents.hyperparams import (
     scenario_hash_for,
     start_run,
 )
-from agents.hyperparams.numbers import positive_count, train_steps
+from agents.hyperparams.numbers import exponent_text_as_numbers, positive_count, train_steps
 from shopgym.seeds import VALIDATION, seeds_seen, training_env_seed
 
 ALGO = "shopgym-dqn"
@@ -45,7 +45,7 @@ def train_seed(seed: int) -> int:
 def resolve(env_id: str, scenario: str | None, timesteps: int | None, seed: int,
             hyperparams_file: str | Path | None = None) -> dict:
     """The resolved run configuration: file section, scenario (and the hash of its content), timesteps and seed."""
-    hp = load_hyperparams(ALGO, env_id, scenario, hyperparams_file)
+    hp = exponent_text_as_numbers(load_hyperparams(ALGO, env_id, scenario, hyperparams_file))
     where = f"the {env_id!r} section of {hyperparams_file or f'{ALGO}.yml'}"
     check_keys(hp, [*RUN_KEYS, *DQNConfig().to_dict()], where)
     run = {k: hp.pop(k) for k in RUN_KEYS if k in hp}

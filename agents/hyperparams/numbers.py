@@ -71,3 +71,9 @@ def positive_count(key: str, value: Any, where: str, default: Any = _NO_DEFAULT)
     if n < 1:
         raise HyperparameterError(f"{key}={n} in {where} must be at least 1.")
     return n
+
+
+def exponent_text_as_numbers(section: dict[str, Any]) -> dict[str, Any]:
+    """``section`` with every value written in exponent notation as text (``1e-3``: PyYAML reads ``1e-3`` as a
+    string, not a number) read as the ``float`` it means; other values as they are (``lin_0.0003`` stays text)."""
+    return {k: float(v) if isinstance(v, str) and EXPONENT.fullmatch(v.strip()) else v for k, v in section.items()}

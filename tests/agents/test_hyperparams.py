@@ -246,3 +246,17 @@ def test_run_counts_in_exponent_text_are_read_and_zero_or_text_is_refused(tmp_pa
         path.write_text(f"{RESTOCK}:\n  {key}: {bad}\n")
         with pytest.raises(HyperparameterError, match=match):
             resolve()
+
+
+@pytest.mark.parametrize("algo", ["ppo", "shopgym-dqn"])
+def test_algorithm_settings_in_exponent_text_reach_the_algorithm_as_numbers(tmp_path, algo):
+    """``learning_rate: 1e-3`` is text to PyYAML; it once reached SB3 as a string (a TypeError at the first
+    update, after the run folder was written). A schedule like ``lin_0.0003`` stays text."""
+    path = tmp_path / "hp.yml"
+    path.write_text(f"{RESTOCK}:\n  learning_rate: 1e-3\n  gamma: 9.9e-1\n")
+    cfg = (dqn_run.resolve(RESTOCK, None, 500, 0, path) if algo == "shopgym-dqn"
+           else sb3.resolve(algo, RESTOCK, None, 500, 0, path))
+    assert cfg["hyperparams"]["learning_rate"] == 1e-3 and cfg["hyperparams"]["gamma"] == 0.99
+    if algo == "ppo":
+        path.write_text(f"{RESTOCK}:\n  learning_rate: lin_0.0003\n")
+        assert sb3.resolve(algo, RESTOCK, None, 500, 0, path)["hyperparams"]["learning_rate"] == "lin_0.0003"

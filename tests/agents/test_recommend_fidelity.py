@@ -357,3 +357,24 @@ def test_a_rewrite_from_saved_results_names_when_the_run_finished(tmp_path):
             parse(bad)
         assert e.value.code == 2  # argparse's usage error, naming the format or the missing --from-results
     assert saved_args.quick and saved_args.seeds == 3
+
+
+def test_a_broken_results_json_is_one_clear_exit(tmp_path):
+    """A truncated results.json, one holding a list, or one recording a malformed time: a clear exit naming the
+    file, never a traceback; a malformed recorded time may be replaced through --ran-at."""
+    from scenarios.fidelity_results import load_results, read_raw, record_ran_at
+
+    bad = tmp_path / "results.json"
+    bad.write_text('{"args": {"quick": tr')
+    for call in (lambda: read_raw(bad), lambda: load_results(bad), lambda: record_ran_at(bad, "2026-12-02 05:52 UTC")):
+        with pytest.raises(SystemExit, match="not readable JSON"):
+            call()
+    bad.write_text("[1, 2]")
+    with pytest.raises(SystemExit, match="holds a JSON list, not a run's results"):
+        read_raw(bad)
+    bad.write_text('{"args": {}, "keys": {}, "true": {}, "learned": {}, "selection": [], "sens": [], "sim": {}, '
+                   '"seconds": 1.0, "ran_at": "2026-12-02 5:52"}')
+    with pytest.raises(SystemExit, match="the recorded ran_at '2026-12-02 5:52'"):
+        load_results(bad)
+    assert record_ran_at(bad, "2026-12-02 05:52 UTC") is True  # the malformed time is replaced
+    assert '"ran_at": "2026-12-02 05:52 UTC"' in bad.read_text()
