@@ -230,6 +230,8 @@ def parse(argv=None) -> argparse.Namespace:
             check_stamp(args.ran_at, "--ran-at")
         except ValueError as e:
             p.error(str(e))
+    if args.ppo_steps < 0:
+        p.error(f"--ppo-steps {args.ppo_steps}: give the PPO training steps in each world, >= 0 (0 skips PPO).")
     args.keys = dict(QUICK_KEYS) if args.quick else {}
     if args.quick:
         for k, v in QUICK.items():
