@@ -28,9 +28,8 @@ sys.path.insert(0, str(ROOT))
 import shopgym  # noqa: E402,F401
 from agents.registry import TRAINED_PREFIXES, make_policy  # noqa: E402
 from scenarios.doc_sections import write_section  # noqa: E402
-from scenarios.fidelity_recommend import ratio_ci  # noqa: E402
 from shopgym.rollout import rollout  # noqa: E402
-from shopgym.stats import format_ci  # noqa: E402
+from shopgym.stats import format_ci, ratio_ci  # noqa: E402
 
 #: Issue 15's target on the no-memory scenario: the best agent's share of the myopic oracle.
 TARGET = 0.97

@@ -29,18 +29,12 @@ from agents.registry import make_policy  # noqa: E402
 from scenarios.doc_sections import write_section  # noqa: E402
 from shopgym.config import load_scenario  # noqa: E402
 from shopgym.rollout import rollout  # noqa: E402
-from shopgym.stats import mean_ci95  # noqa: E402
+from shopgym.stats import mean_ci95, ratio_ci  # noqa: E402
 
 #: The policies compared (the privileged myopic oracle is the yardstick).
 POLICIES = ("myopic_oracle", "funnel_ucb", "funnel_ts", "random")
 #: Days the Taobao sample behind the record spans (``shopgym.calibrate.history``).
 RECORD_DAYS = 9
-
-
-def ratio_ci(values: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
-    """``mean(values) / mean(reference)`` and the half-width of its 95% CI over paired episodes (delta method)."""
-    ratio = values.mean() / reference.mean()
-    return ratio, mean_ci95(values - ratio * reference)[1] / reference.mean()
 
 
 def run(scenario: str, seeds: int) -> dict:

@@ -29,7 +29,7 @@ import numpy as np
 import shopgym  # noqa: F401  (registers the envs)
 from scenarios.expected_margin import Measured
 from shopgym.rollout import rollout
-from shopgym.stats import mean_ci95
+from shopgym.stats import mean_ci95, ratio_ci, share  # noqa: F401  (ratio_ci, share: re-exported, their old home)
 
 #: Per-episode metrics, in column order: clicks per impression, purchases per click, realised margin (currency),
 #: expected margin (currency), expected clicks per impression.
@@ -70,21 +70,6 @@ def evaluate_policies(env, make: Callable[[str, object], object], names: Sequenc
             progress(name)
         out[name] = episode_metrics(env, make(name, env), seeds)
     return out
-
-
-def share(part: float, whole: float) -> float:
-    """``part / whole``, ``nan`` for a zero ``whole`` (a policy that earned nothing has no ratio)."""
-    return float(part / whole) if whole != 0 else float("nan")
-
-
-def ratio_ci(num: np.ndarray, den: np.ndarray) -> tuple[float, float]:
-    """``mean(num) / mean(den)`` of paired per-seed values and the half-width of its 95% CI (delta method: the
-    Student-t CI of the mean of ``num - ratio x den``, divided by ``|mean(den)|``; ``nan`` with one seed)."""
-    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
-    ratio = share(num.mean(), den.mean())
-    if len(num) < 2 or not np.isfinite(ratio):
-        return ratio, float("nan")
-    return ratio, share(mean_ci95(num - ratio * den)[1], abs(den.mean()))
 
 
 @dataclass(frozen=True)

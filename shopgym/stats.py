@@ -41,3 +41,18 @@ def format_pct_ci(values, reference: float, digits: int = 1) -> str:
     """``format_ci`` as a percentage of ``reference`` (same unit as ``values``; e.g. an exact optimum's value)."""
     mean, half = mean_ci95(values)
     return f"{100 * mean / reference:.{digits}f} ± {100 * half / reference:.{digits}f}"
+
+
+def share(part: float, whole: float) -> float:
+    """``part / whole``, ``nan`` for a zero ``whole`` (a policy that earned nothing has no ratio)."""
+    return float(part / whole) if whole != 0 else float("nan")
+
+
+def ratio_ci(num: np.ndarray, den: np.ndarray) -> tuple[float, float]:
+    """``mean(num) / mean(den)`` of paired per-seed values and the half-width of its 95% CI (delta method: the
+    Student-t CI of the mean of ``num - ratio x den``, divided by ``|mean(den)|``; ``nan`` with one seed)."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    ratio = share(num.mean(), den.mean())
+    if len(num) < 2 or not np.isfinite(ratio):
+        return ratio, float("nan")
+    return ratio, share(mean_ci95(num - ratio * den)[1], abs(den.mean()))

@@ -98,34 +98,37 @@ class AdsVectorEnv(VectorEnv):
         if self.renderer is not None:
             self.renderer.on_step(tick)
         rewards = self.view.rewards(tick, self.scenario.env.reward_scale).astype(np.float64)
-        infos: dict[str, Any] = {}
-        for key, value in self.view.infos(tick).items():
-            infos[key], infos[f"_{key}"] = value, self._mask
+        infos = self._tick_infos(self.view.infos(tick))
         close_day_if_done(self.world, self.scenario, self.restock)
+        return self._finish(self.view.observe(), rewards, infos)
+
+    def _tick_infos(self, tick_infos: dict[str, Any]) -> dict[str, Any]:
+        """The tick's infos in the vector layout: each key with its ``_key`` mask (every sub-env)."""
+        infos: dict[str, Any] = {}
+        for key, value in tick_infos.items():
+            infos[key], infos[f"_{key}"] = value, self._mask
+        return infos
+
+    def _finish(self, obs: np.ndarray, rewards: np.ndarray, infos: dict[str, Any]):
+        """The step's return once the day is closed if it ended: the episode's KPIs on the horizon's last tick."""
+        n = self.num_envs
         done = self.world.day >= self.world.horizon
         if done:
             infos["episode_kpis"] = {**self.world.kpis.summary(), **self.world.ads_kpis()}
             infos["_episode_kpis"] = self._mask
             self._needs_reset = True
-        return self.view.observe(), rewards, np.full(n, done), np.zeros(n, dtype=bool), infos
+        return obs, rewards, np.full(n, done), np.zeros(n, dtype=bool), infos
 
     def _fast_step(self, actions):
         """``step`` in one compiled call for every world (``shopgym.envs.ads_fast``): the reference path's numbers."""
-        fast, n = self.fast, self.num_envs
+        fast = self.fast
         if fast.run(fast.fill(actions, self.view.continuous, self.view.multipliers)) != 0:
             self.view.multipliers(actions)  # raises the reference's ActionError
             raise ActionError(f"actions are outside the action space {self.action_space}.")
         rewards = fast.reward.copy()
-        infos: dict[str, Any] = {}
-        for key, value in fast.infos().items():
-            infos[key], infos[f"_{key}"] = value, self._mask
+        infos = self._tick_infos(fast.infos())
         fast.close_day_if_done(lambda: close_day_if_done(self.world, self.scenario, self.restock))
-        done = self.world.day >= self.world.horizon
-        if done:
-            infos["episode_kpis"] = {**self.world.kpis.summary(), **self.world.ads_kpis()}
-            infos["_episode_kpis"] = self._mask
-            self._needs_reset = True
-        return fast.obs.copy(), rewards, np.full(n, done), np.zeros(n, dtype=bool), infos
+        return self._finish(fast.obs.copy(), rewards, infos)
 
     def render(self) -> list | None:
         """Each sub-env's view, a list: strings (``"ansi"``) or ``(H, W, 3)`` uint8 frames (``"rgb_array"``)."""

@@ -185,13 +185,20 @@ def test_bad_calibration_logs_are_named(fitted):
     assert getattr(model, "calibration_", None) is None  # a refused calibration leaves the model as it was
 
 
-def test_the_learned_world_and_its_table_answer_calibrated(fitted, tiny_scenario):
-    model, cal_logs = fitted
-    cat = Catalog.generate(tiny_scenario.catalog, tiny_scenario.demand)
-    pop = ShopperPopulation.generate(tiny_scenario.shoppers, tiny_scenario.catalog.embedding_dim)
+def _shop_and_batch(scenario):
+    """The tiny scenario's catalog and shoppers, and one unseen, undiscounted impression of every item to shopper 3."""
+    cat = Catalog.generate(scenario.catalog, scenario.demand)
+    pop = ShopperPopulation.generate(scenario.shoppers, scenario.catalog.embedding_dim)
     n = cat.n_skus
     batch = ImpressionBatch(shopper=np.full(n, 3), item=np.arange(n), position=np.zeros(n, int),
                             seen=np.zeros(n, int), discount=np.zeros(n), in_stock=np.ones(n, bool), day=np.full(n, 2))
+    return cat, pop, batch
+
+
+def test_the_learned_world_and_its_table_answer_calibrated(fitted, tiny_scenario):
+    model, cal_logs = fitted
+    cat, pop, batch = _shop_and_batch(tiny_scenario)
+    n = cat.n_skus
     raw = LearnedConversion(model, cat, pop).probabilities(batch)
     model.calibrate(cal_logs)
     try:
@@ -209,11 +216,7 @@ def test_a_table_built_before_calibration_follows_the_model(fitted, tiny_scenari
     """A world tabulated while the model was uncalibrated answers calibrated once the same in-memory model is
     calibrated (its tables are dropped and rebuilt), and uncalibrated again once the calibration is dropped."""
     model, cal_logs = fitted
-    cat = Catalog.generate(tiny_scenario.catalog, tiny_scenario.demand)
-    pop = ShopperPopulation.generate(tiny_scenario.shoppers, tiny_scenario.catalog.embedding_dim)
-    n = cat.n_skus
-    batch = ImpressionBatch(shopper=np.full(n, 3), item=np.arange(n), position=np.zeros(n, int),
-                            seen=np.zeros(n, int), discount=np.zeros(n), in_stock=np.ones(n, bool), day=np.full(n, 2))
+    cat, pop, batch = _shop_and_batch(tiny_scenario)
     learned = LearnedConversion(model, cat, pop).tabulate()
     before = learned.probabilities(batch)
     built = learned.table.built
